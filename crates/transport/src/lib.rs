@@ -1,0 +1,1 @@
+//! bazaar-transport

@@ -1,0 +1,2 @@
+//! The `bazaar` command.
+fn main() {}
