@@ -11,7 +11,10 @@ enum Event {
 }
 
 fn event() -> impl Strategy<Value = Event> {
-    prop_oneof![Just(Event::Tick), (0u64..1_000_000).prop_map(Event::Observe)]
+    prop_oneof![
+        Just(Event::Tick),
+        (0u64..1_000_000).prop_map(Event::Observe)
+    ]
 }
 
 proptest! {

@@ -23,7 +23,10 @@ pub fn encode(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), CodecError> 
     let len = out.len() - start;
     if len > MAX_FRAME_LEN {
         out.truncate(start);
-        return Err(CodecError::Oversized { len, max: MAX_FRAME_LEN });
+        return Err(CodecError::Oversized {
+            len,
+            max: MAX_FRAME_LEN,
+        });
     }
     Ok(())
 }
@@ -35,7 +38,10 @@ pub fn encode(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), CodecError> 
 pub fn decode(bytes: &[u8]) -> Result<Envelope, CodecError> {
     let &version = bytes.first().ok_or(CodecError::Empty)?;
     if bytes.len() > MAX_FRAME_LEN {
-        return Err(CodecError::Oversized { len: bytes.len(), max: MAX_FRAME_LEN });
+        return Err(CodecError::Oversized {
+            len: bytes.len(),
+            max: MAX_FRAME_LEN,
+        });
     }
     if version != VERSION {
         return Err(CodecError::UnknownVersion { found: version });
@@ -73,15 +79,24 @@ pub fn encode_frame(envelope: &Envelope, out: &mut Vec<u8>) -> Result<(), CodecE
 /// [`MAX_FRAME_LEN`], or whatever [`decode`] finds wrong with the envelope.
 pub fn decode_frame(buf: &[u8]) -> Result<(Envelope, usize), CodecError> {
     let Some(header) = buf.first_chunk::<FRAME_HEADER_LEN>() else {
-        return Err(CodecError::Truncated { needed: FRAME_HEADER_LEN, have: buf.len() });
+        return Err(CodecError::Truncated {
+            needed: FRAME_HEADER_LEN,
+            have: buf.len(),
+        });
     };
     let len = u32::from_be_bytes(*header) as usize;
     if len > MAX_FRAME_LEN {
-        return Err(CodecError::Oversized { len, max: MAX_FRAME_LEN });
+        return Err(CodecError::Oversized {
+            len,
+            max: MAX_FRAME_LEN,
+        });
     }
     let end = FRAME_HEADER_LEN + len;
     let payload = buf
         .get(FRAME_HEADER_LEN..end)
-        .ok_or(CodecError::Truncated { needed: end, have: buf.len() })?;
+        .ok_or(CodecError::Truncated {
+            needed: end,
+            have: buf.len(),
+        })?;
     Ok((decode(payload)?, end))
 }

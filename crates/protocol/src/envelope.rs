@@ -25,7 +25,12 @@ pub struct Envelope {
 impl Envelope {
     /// An envelope of the current version.
     pub const fn new(from: PeerId, clock: u64, body: Body) -> Self {
-        Self { version: VERSION, from, clock, body }
+        Self {
+            version: VERSION,
+            from,
+            clock,
+            body,
+        }
     }
 
     /// The send's timestamp: the sender's time, tie-broken by its id.
