@@ -1,0 +1,136 @@
+//! The ledger of sales: one entry per lot a buy took goods from.
+
+use std::{collections::BTreeMap, fmt};
+
+use bazaar_protocol::{Money, OfferId, PeerId, Product, Quantity, RequestId};
+use serde::{Deserialize, Serialize};
+
+/// One sale: units of one seller's offer sold to one buy request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// The buy that took the goods; its `buyer` is the buyer.
+    pub request: RequestId,
+    /// The deposit the goods came from; its `seller` is the seller.
+    pub offer: OfferId,
+    /// What was sold.
+    pub product: Product,
+    /// How many units.
+    pub quantity: Quantity,
+    /// The price per unit the buyer paid.
+    pub unit_price: Money,
+    /// What the seller is credited.
+    pub credit: Money,
+    /// What the trader keeps.
+    pub commission: Money,
+}
+
+impl LedgerEntry {
+    /// The buyer.
+    pub const fn buyer(&self) -> PeerId {
+        self.request.buyer
+    }
+
+    /// The seller.
+    pub const fn seller(&self) -> PeerId {
+        self.offer.seller
+    }
+
+    /// What the buyer paid for this sale: `unit_price * quantity`.
+    pub fn paid(&self) -> Money {
+        self.unit_price * self.quantity
+    }
+}
+
+impl fmt::Display for LedgerEntry {
+    /// The lab's log line: `peer 3 bought 4 fish from peer 2`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "peer {} bought {} {} from peer {}",
+            self.buyer(),
+            self.quantity,
+            self.product,
+            self.seller()
+        )
+    }
+}
+
+/// What one buyer got from the market: units per product and money paid.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Units received per product (products never received are absent).
+    pub goods: BTreeMap<Product, u64>,
+    /// Money paid in all.
+    pub paid: Money,
+}
+
+/// Every sale the trader made, in the order it made them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    entries: Vec<LedgerEntry>,
+}
+
+impl Ledger {
+    /// The sales, oldest first.
+    pub fn entries(&self) -> &[LedgerEntry] {
+        &self.entries
+    }
+
+    /// How many sales.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing has sold.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// What buyers paid in all.
+    pub fn paid(&self) -> Money {
+        self.entries.iter().map(LedgerEntry::paid).sum()
+    }
+
+    /// The trader's commission in all.
+    pub fn commission(&self) -> Money {
+        self.entries.iter().map(|e| e.commission).sum()
+    }
+
+    /// Each seller's credits in all.
+    pub fn credits(&self) -> BTreeMap<PeerId, Money> {
+        let mut credits = BTreeMap::new();
+        for e in &self.entries {
+            *credits.entry(e.seller()).or_default() += e.credit;
+        }
+        credits
+    }
+
+    /// What each buyer received and paid.
+    pub fn receipts(&self) -> BTreeMap<PeerId, Receipt> {
+        let mut receipts: BTreeMap<PeerId, Receipt> = BTreeMap::new();
+        for e in &self.entries {
+            let receipt = receipts.entry(e.buyer()).or_default();
+            *receipt.goods.entry(e.product).or_default() += u64::from(e.quantity);
+            receipt.paid += e.paid();
+        }
+        receipts
+    }
+
+    /// Units sold from each offer.
+    pub fn sold_per_offer(&self) -> BTreeMap<OfferId, u64> {
+        let mut sold = BTreeMap::new();
+        for e in &self.entries {
+            *sold.entry(e.offer).or_default() += u64::from(e.quantity);
+        }
+        sold
+    }
+
+    /// Units sold of one product.
+    pub fn sold(&self, product: Product) -> u64 {
+        self.entries.iter().filter(|e| e.product == product).map(|e| u64::from(e.quantity)).sum()
+    }
+
+    pub(crate) fn push(&mut self, entry: LedgerEntry) {
+        self.entries.push(entry);
+    }
+}

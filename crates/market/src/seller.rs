@@ -1,0 +1,294 @@
+//! The seller: offers a random product, 1 to `max_quantity` units, and when
+//! that lot is sold out picks another and offers it.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
+
+use bazaar_protocol::{
+    Deposited, Money, Offer, OfferId, PeerId, Product, Quantity, RequestId, SaleNotice,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// How a seller behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SellerConfig {
+    /// How long to wait for the trader's receipt of a deposit before
+    /// re-sending it and suspecting the trader. Default 2 s.
+    pub deposit_timeout: Duration,
+    /// The most units in one lot (at least 1). Default 10.
+    pub max_quantity: Quantity,
+}
+
+impl Default for SellerConfig {
+    fn default() -> Self {
+        Self { deposit_timeout: Duration::from_secs(2), max_quantity: 10 }
+    }
+}
+
+/// The seller's timers. Setting a timer replaces the pending one of its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SellerTimer {
+    /// The deposit went unacknowledged too long.
+    Deposit,
+}
+
+/// What happens to a seller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SellerInput {
+    /// This peer is the trader now. If it is the seller itself, the seller
+    /// pauses (a trader neither buys nor sells); otherwise it re-sends its
+    /// unacknowledged deposit there, or starts selling.
+    TraderIs(PeerId),
+    /// There is no trader (an election is under way): wait.
+    TraderLost,
+    /// The trader recorded a deposit.
+    Deposited(Deposited),
+    /// Some of the seller's goods sold.
+    Sale(SaleNotice),
+    /// A timer fired.
+    Timer(SellerTimer),
+}
+
+/// What a seller wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SellerAction {
+    /// Send a deposit to the trader.
+    Send {
+        /// The trader.
+        to: PeerId,
+        /// The deposit.
+        offer: Offer,
+    },
+    /// Start (or restart) a timer.
+    SetTimer {
+        /// Which timer.
+        timer: SellerTimer,
+        /// When it fires, from now.
+        after: Duration,
+    },
+    /// Stop a pending timer.
+    CancelTimer(SellerTimer),
+    /// The trader did not acknowledge in time: it may be dead; start an
+    /// election.
+    SuspectTrader,
+}
+
+/// What a seller has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SellerStats {
+    /// New lots offered.
+    pub offers: u64,
+    /// Deposits re-sent (timeouts and new traders).
+    pub resends: u64,
+    /// Sale notices counted (duplicates not counted).
+    pub notices: u64,
+    /// Units sold.
+    pub units_sold: u64,
+    /// Lots sold out.
+    pub lots_sold_out: u64,
+}
+
+/// The lot the seller has on offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lot {
+    offer: Offer,
+    acknowledged: bool,
+    sold: Quantity,
+}
+
+/// The seller's machine. One lot is on offer at a time; a re-sent deposit
+/// carries the same [`OfferId`] and a re-sent sale notice the same
+/// [`RequestId`], so neither counts twice.
+#[derive(Debug, Clone)]
+pub struct Seller {
+    id: PeerId,
+    config: SellerConfig,
+    rng: ChaCha8Rng,
+    trader: Option<PeerId>,
+    lot: Option<Lot>,
+    seq: u64,
+    timer: Option<SellerTimer>,
+    credits: Money,
+    sold: BTreeMap<Product, u64>,
+    notices: BTreeSet<RequestId>,
+    stats: SellerStats,
+}
+
+impl Seller {
+    /// A seller for peer `id`, drawing its lots from a generator seeded with
+    /// `seed`. It starts when told who the trader is.
+    pub fn new(id: PeerId, config: SellerConfig, seed: u64) -> Self {
+        Self {
+            id,
+            config,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            trader: None,
+            lot: None,
+            seq: 0,
+            timer: None,
+            credits: Money::ZERO,
+            sold: BTreeMap::new(),
+            notices: BTreeSet::new(),
+            stats: SellerStats::default(),
+        }
+    }
+
+    /// The seller's peer id.
+    pub const fn id(&self) -> PeerId {
+        self.id
+    }
+
+    /// The trader it knows of, if any.
+    pub const fn trader(&self) -> Option<PeerId> {
+        self.trader
+    }
+
+    /// Whether it is selling: a trader is known and is not this peer.
+    pub fn is_active(&self) -> bool {
+        self.trader.is_some_and(|t| t != self.id)
+    }
+
+    /// The lot on offer, if any.
+    pub fn offering(&self) -> Option<&Offer> {
+        self.lot.as_ref().map(|lot| &lot.offer)
+    }
+
+    /// Units of the lot on offer not yet reported sold.
+    pub fn remaining(&self) -> Quantity {
+        self.lot.map_or(0, |lot| lot.offer.quantity.saturating_sub(lot.sold))
+    }
+
+    /// Whether the trader has acknowledged the lot on offer.
+    pub fn is_deposited(&self) -> bool {
+        self.lot.is_some_and(|lot| lot.acknowledged)
+    }
+
+    /// What it has been credited in all, for audits against the ledger.
+    pub const fn credits(&self) -> Money {
+        self.credits
+    }
+
+    /// Units sold per product.
+    pub const fn sold(&self) -> &BTreeMap<Product, u64> {
+        &self.sold
+    }
+
+    /// What it has done so far.
+    pub const fn stats(&self) -> &SellerStats {
+        &self.stats
+    }
+
+    /// Takes one input, returns the actions to perform in order.
+    pub fn handle(&mut self, input: SellerInput) -> Vec<SellerAction> {
+        let mut out = Vec::new();
+        match input {
+            SellerInput::TraderIs(trader) => self.on_trader(Some(trader), &mut out),
+            SellerInput::TraderLost => self.on_trader(None, &mut out),
+            SellerInput::Deposited(deposited) => self.on_deposited(deposited.offer, &mut out),
+            SellerInput::Sale(notice) => self.on_sale(&notice, &mut out),
+            SellerInput::Timer(timer) => self.on_timer(timer, &mut out),
+        }
+        out
+    }
+
+    fn on_trader(&mut self, trader: Option<PeerId>, out: &mut Vec<SellerAction>) {
+        if self.trader == trader {
+            return;
+        }
+        self.trader = trader;
+        if !self.is_active() {
+            self.cancel_timer(out);
+            return;
+        }
+        match self.lot {
+            Some(lot) if !lot.acknowledged => {
+                self.stats.resends += 1;
+                self.send(out);
+            }
+            Some(_) => {}
+            None => self.offer_next(out),
+        }
+    }
+
+    fn on_deposited(&mut self, offer: OfferId, out: &mut Vec<SellerAction>) {
+        if let Some(lot) = &mut self.lot
+            && lot.offer.id == offer
+            && !lot.acknowledged
+        {
+            lot.acknowledged = true;
+            self.cancel_timer(out);
+        }
+    }
+
+    fn on_sale(&mut self, notice: &SaleNotice, out: &mut Vec<SellerAction>) {
+        if !self.notices.insert(notice.request) {
+            return; // Counted already: a re-sent notice.
+        }
+        self.credits += notice.credit;
+        *self.sold.entry(notice.product).or_default() += u64::from(notice.quantity);
+        self.stats.notices += 1;
+        self.stats.units_sold += u64::from(notice.quantity);
+        let Some(lot) = &mut self.lot else { return };
+        if lot.offer.product != notice.product {
+            return;
+        }
+        lot.sold = lot.sold.saturating_add(notice.quantity);
+        let sold_out = lot.sold >= lot.offer.quantity;
+        if !lot.acknowledged {
+            // A sale proves the deposit was recorded.
+            lot.acknowledged = true;
+            self.cancel_timer(out);
+        }
+        if sold_out {
+            self.lot = None;
+            self.stats.lots_sold_out += 1;
+            if self.is_active() {
+                self.offer_next(out);
+            }
+        }
+    }
+
+    fn on_timer(&mut self, timer: SellerTimer, out: &mut Vec<SellerAction>) {
+        if self.timer != Some(timer) {
+            return; // Stale: cancelled or replaced before it fired.
+        }
+        self.timer = None;
+        if self.is_active() && self.lot.is_some_and(|lot| !lot.acknowledged) {
+            self.stats.resends += 1;
+            self.send(out);
+            out.push(SellerAction::SuspectTrader);
+        }
+    }
+
+    /// Picks a new lot and offers it.
+    fn offer_next(&mut self, out: &mut Vec<SellerAction>) {
+        let product = Product::ALL[self.rng.random_range(0..Product::ALL.len())];
+        let quantity = self.rng.random_range(1..=self.config.max_quantity.max(1));
+        self.seq += 1;
+        let offer = Offer { id: OfferId { seller: self.id, seq: self.seq }, product, quantity };
+        self.lot = Some(Lot { offer, acknowledged: false, sold: 0 });
+        self.stats.offers += 1;
+        self.send(out);
+    }
+
+    /// Sends the lot's deposit to the trader and arms its timeout.
+    fn send(&mut self, out: &mut Vec<SellerAction>) {
+        if let (Some(to), Some(lot)) = (self.trader, self.lot) {
+            out.push(SellerAction::Send { to, offer: lot.offer });
+            self.timer = Some(SellerTimer::Deposit);
+            out.push(SellerAction::SetTimer {
+                timer: SellerTimer::Deposit,
+                after: self.config.deposit_timeout,
+            });
+        }
+    }
+
+    fn cancel_timer(&mut self, out: &mut Vec<SellerAction>) {
+        if let Some(timer) = self.timer.take() {
+            out.push(SellerAction::CancelTimer(timer));
+        }
+    }
+}

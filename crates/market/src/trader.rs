@@ -1,0 +1,182 @@
+//! The trader: the book behind an input-in, actions-out face.
+
+use bazaar_protocol::{Buy, BuyReply, Deposited, Offer, PeerId, SaleNotice, Timestamp};
+
+use crate::{Batch, Book, LedgerEntry, MarketError};
+
+/// What happens to the trader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraderInput {
+    /// A seller's offer arrived, stamped `at` by its sender.
+    Offer {
+        /// The envelope's timestamp; its `peer` is the sender.
+        at: Timestamp,
+        /// The deposit.
+        offer: Offer,
+    },
+    /// A buyer's request arrived, stamped `at` by its sender.
+    Buy {
+        /// The envelope's timestamp; its `peer` is the sender.
+        at: Timestamp,
+        /// The request.
+        buy: Buy,
+    },
+    /// Serve everything that arrived since the last batch, in timestamp order.
+    Flush,
+}
+
+/// What the trader wants done. On a flush they come in this order: persist,
+/// then deposits acknowledged, replies, sale notices, and the sales to log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraderAction {
+    /// Commit the batch to the store, in one transaction, before performing
+    /// any action after it. If the commit fails, perform none of them and
+    /// drop this trader: its book is ahead of the store.
+    Persist(Batch),
+    /// Acknowledge a deposit to its seller.
+    Deposited {
+        /// The seller.
+        to: PeerId,
+        /// The receipt.
+        deposited: Deposited,
+    },
+    /// Answer a buyer.
+    Reply {
+        /// The buyer.
+        to: PeerId,
+        /// The answer.
+        reply: BuyReply,
+    },
+    /// Tell a seller that its goods sold, and credit it.
+    Notify {
+        /// The seller.
+        to: PeerId,
+        /// The notice.
+        notice: SaleNotice,
+    },
+    /// A sale to log: its `Display` is `peer 3 bought 4 fish from peer 2`.
+    Sold(LedgerEntry),
+    /// An input refused (a peer offering or buying in another's name).
+    Refused {
+        /// The peer that sent it.
+        from: PeerId,
+        /// Why it was refused.
+        error: MarketError,
+    },
+}
+
+/// The trader's machine: gathers offers and buys, serves them in batches.
+///
+/// A deposit or request the book already holds is answered at once from the
+/// book (it was persisted with an earlier batch); everything else waits for
+/// [`TraderInput::Flush`].
+#[derive(Debug, Clone)]
+pub struct Trader {
+    book: Book,
+    offers: Vec<(Timestamp, Offer)>,
+    buys: Vec<(Timestamp, Buy)>,
+}
+
+impl Trader {
+    /// A trader continuing from `book` (empty, restored or rebuilt).
+    pub const fn new(book: Book) -> Self {
+        Self { book, offers: Vec::new(), buys: Vec::new() }
+    }
+
+    /// The books.
+    pub const fn book(&self) -> &Book {
+        &self.book
+    }
+
+    /// The books, on stepping down. Inputs not yet flushed are dropped:
+    /// their senders re-send them to the next trader.
+    pub fn into_book(self) -> Book {
+        self.book
+    }
+
+    /// How many offers and buys wait for the next flush.
+    pub fn pending(&self) -> usize {
+        self.offers.len() + self.buys.len()
+    }
+
+    /// Takes one input, returns the actions to perform in order.
+    pub fn handle(&mut self, input: TraderInput) -> Vec<TraderAction> {
+        match input {
+            TraderInput::Offer { at, offer } => self.on_offer(at, offer),
+            TraderInput::Buy { at, buy } => self.on_buy(at, buy),
+            TraderInput::Flush => self.flush(),
+        }
+    }
+
+    fn on_offer(&mut self, at: Timestamp, offer: Offer) -> Vec<TraderAction> {
+        let to = offer.id.seller;
+        if at.peer != to {
+            let error = MarketError::NotOwnMessage { from: at.peer, owner: to };
+            return vec![TraderAction::Refused { from: at.peer, error }];
+        }
+        if self.book.has_deposit(offer.id) {
+            return vec![TraderAction::Deposited { to, deposited: Deposited { offer: offer.id } }];
+        }
+        self.offers.push((at, offer));
+        Vec::new()
+    }
+
+    fn on_buy(&mut self, at: Timestamp, buy: Buy) -> Vec<TraderAction> {
+        let to = buy.id.buyer;
+        if at.peer != to {
+            let error = MarketError::NotOwnMessage { from: at.peer, owner: to };
+            return vec![TraderAction::Refused { from: at.peer, error }];
+        }
+        if let Some(reply) = self.book.reply(buy.id) {
+            return vec![TraderAction::Reply { to, reply }];
+        }
+        self.buys.push((at, buy));
+        Vec::new()
+    }
+
+    fn flush(&mut self) -> Vec<TraderAction> {
+        if self.pending() == 0 {
+            return Vec::new();
+        }
+        let batch = self.book.serve(&mut self.offers, &mut self.buys);
+        let mut out = Vec::with_capacity(
+            1 + self.offers.len() + self.buys.len() + 2 * batch.sales.len(),
+        );
+        out.push(TraderAction::Persist(Batch::default()));
+        for (_, offer) in self.offers.drain(..) {
+            let deposited = Deposited { offer: offer.id };
+            out.push(TraderAction::Deposited { to: offer.id.seller, deposited });
+        }
+        for (_, buy) in self.buys.drain(..) {
+            if let Some(reply) = self.book.reply(buy.id) {
+                out.push(TraderAction::Reply { to: buy.id.buyer, reply });
+            }
+        }
+        for (served, sales) in batch.requests() {
+            // One notice per seller per request, so that a seller can
+            // recognise a re-sent notice by its request id.
+            let mut notices: Vec<(PeerId, SaleNotice)> = Vec::new();
+            for sale in sales {
+                match notices.iter_mut().find(|(seller, _)| *seller == sale.seller()) {
+                    Some((_, notice)) => {
+                        notice.quantity += sale.quantity;
+                        notice.credit += sale.credit;
+                    }
+                    None => notices.push((
+                        sale.seller(),
+                        SaleNotice {
+                            request: served.request,
+                            product: sale.product,
+                            quantity: sale.quantity,
+                            credit: sale.credit,
+                        },
+                    )),
+                }
+            }
+            out.extend(notices.into_iter().map(|(to, notice)| TraderAction::Notify { to, notice }));
+        }
+        out.extend(batch.sales.iter().map(|&sale| TraderAction::Sold(sale)));
+        out[0] = TraderAction::Persist(batch);
+        out
+    }
+}
