@@ -1,0 +1,57 @@
+//! The face every transport shows the node.
+
+use async_trait::async_trait;
+use bazaar_protocol::PeerId;
+use bytes::Bytes;
+
+use crate::{Stats, TransportError};
+
+/// What a transport hands to the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A frame arrived from a peer.
+    Frame {
+        /// The sender, as it proved itself (hello, certificate, hub).
+        from: PeerId,
+        /// The frame's bytes.
+        frame: Bytes,
+    },
+    /// A peer could not be reached; frames queued for it were dropped.
+    /// Reported once per outage: again only after the peer was reached.
+    Unreachable {
+        /// The peer that could not be reached.
+        peer: PeerId,
+    },
+}
+
+/// A message-oriented link to the other peers of a cluster.
+///
+/// Delivery is best effort and in order per pair of peers: a frame may be
+/// lost (dead peer, full queue, fault injection) but is never duplicated or
+/// reordered with respect to earlier frames between the same two peers
+/// (except under mem's random delay, which reorders on purpose). Retries
+/// and timeouts are the protocol's job.
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// The id of the peer this transport speaks for.
+    fn local_id(&self) -> PeerId;
+
+    /// Queues a frame for a peer. Never waits on the peer: a full queue
+    /// drops the frame (counted in [`Stats::dropped_full`]) and returns `Ok`.
+    ///
+    /// # Errors
+    /// [`TransportError::UnknownPeer`] for an id outside the peer list,
+    /// [`TransportError::FrameTooLarge`] for a frame over the maximum,
+    /// [`TransportError::Shutdown`] after [`Transport::shutdown`].
+    async fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError>;
+
+    /// The next event; `None` once the transport is shut down.
+    async fn recv(&self) -> Option<Event>;
+
+    /// Closes every connection and listener; later sends fail and `recv`
+    /// returns `None`. Returns once the listening address is free again.
+    async fn shutdown(&self);
+
+    /// The transport's counters so far.
+    fn stats(&self) -> Stats;
+}

@@ -1,0 +1,222 @@
+//! The conformance suite: what every transport must do, written once.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use bazaar_transport::{Event, PeerId, Transport, TransportConfig, TransportError};
+use bytes::Bytes;
+
+use super::{Net, WAIT, id, next_event, next_frame, number_of, numbered, quick_config};
+
+/// Frames from one peer to another arrive complete and in the order sent.
+pub async fn in_order_delivery_per_pair<N: Net>(mut net: N) {
+    let peers = net.start(&[id(1), id(2)], quick_config()).await;
+    let (a, b) = (&peers[&id(1)], &peers[&id(2)]);
+    let count = 1000;
+    for seq in 0..count {
+        a.send(id(2), numbered(id(1), seq)).await.expect("send");
+    }
+    for seq in 0..count {
+        let (from, frame) = next_frame(b).await;
+        assert_eq!((from, number_of(&frame)), (id(1), (id(1), seq)));
+    }
+    assert_eq!(a.stats().dropped_full, 0);
+}
+
+/// Six peers all sending to all at once: everything arrives, in order per
+/// sender.
+pub async fn many_peers_at_once<N: Net>(mut net: N) {
+    let ids: Vec<PeerId> = (1..=6).map(id).collect();
+    let peers: BTreeMap<PeerId, Arc<N::T>> = net
+        .start(&ids, quick_config())
+        .await
+        .into_iter()
+        .map(|(id, t)| (id, Arc::new(t)))
+        .collect();
+    let per_pair = 50;
+    let mut senders = Vec::new();
+    for (&from, t) in &peers {
+        let (t, ids) = (Arc::clone(t), ids.clone());
+        senders.push(tokio::spawn(async move {
+            for seq in 0..per_pair {
+                for &to in ids.iter().filter(|&&to| to != from) {
+                    t.send(to, numbered(from, seq)).await.expect("send");
+                }
+            }
+        }));
+    }
+    for sender in senders {
+        sender.await.expect("sender task");
+    }
+    for (&me, t) in &peers {
+        let mut next: BTreeMap<PeerId, u32> = BTreeMap::new();
+        for _ in 0..per_pair * (ids.len() as u32 - 1) {
+            let (from, frame) = next_frame(t.as_ref()).await;
+            let (author, seq) = number_of(&frame);
+            assert_eq!(
+                author, from,
+                "peer {me} got a frame attributed to the wrong sender"
+            );
+            let expected = next.entry(from).or_insert(0);
+            assert_eq!(seq, *expected, "peer {me}: frames from {from} out of order");
+            *expected += 1;
+        }
+        assert!(next.values().all(|&n| n == per_pair));
+    }
+}
+
+/// An empty frame, a one-byte frame and a frame of exactly the maximum all
+/// arrive byte for byte.
+pub async fn small_and_large_frames<N: Net>(mut net: N) {
+    let config = quick_config();
+    let max = config.max_frame_len;
+    let peers = net.start(&[id(1), id(2)], config).await;
+    let (a, b) = (&peers[&id(1)], &peers[&id(2)]);
+    let large: Bytes = (0..max)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    let frames = [
+        Bytes::new(),
+        Bytes::from_static(b"x"),
+        large.clone(),
+        Bytes::from_static(b"after"),
+    ];
+    for frame in &frames {
+        a.send(id(2), frame.clone()).await.expect("send");
+    }
+    for frame in &frames {
+        assert_eq!(next_frame(b).await, (id(1), frame.clone()));
+    }
+}
+
+/// A frame over the configured maximum is an error and nothing is sent; the
+/// transport goes on working.
+pub async fn oversize_frame_is_rejected<N: Net>(mut net: N) {
+    let config = TransportConfig {
+        max_frame_len: 1024,
+        ..quick_config()
+    };
+    let peers = net.start(&[id(1), id(2)], config).await;
+    let (a, b) = (&peers[&id(1)], &peers[&id(2)]);
+    let result = a.send(id(2), Bytes::from(vec![0; 1025])).await;
+    assert!(
+        matches!(result, Err(TransportError::FrameTooLarge { to, len: 1025, max: 1024 }) if to == id(2)),
+        "{result:?}"
+    );
+    a.send(id(2), Bytes::from(vec![7; 1024]))
+        .await
+        .expect("a frame of the maximum");
+    assert_eq!(next_frame(b).await, (id(1), Bytes::from(vec![7; 1024])));
+}
+
+/// Sending to an id outside the peer list is an error, not a panic.
+pub async fn unknown_peer_is_an_error<N: Net>(mut net: N) {
+    let peers = net.start(&[id(1), id(2)], quick_config()).await;
+    let result = peers[&id(1)].send(id(99), Bytes::from_static(b"hi")).await;
+    assert!(
+        matches!(result, Err(TransportError::UnknownPeer(p)) if p == id(99)),
+        "{result:?}"
+    );
+    peers[&id(1)]
+        .send(id(2), Bytes::from_static(b"still fine"))
+        .await
+        .expect("send");
+    assert_eq!(
+        next_frame(&peers[&id(2)]).await.1,
+        Bytes::from_static(b"still fine")
+    );
+}
+
+/// After shutdown, `recv` ends, sends fail, and the other peers carry on.
+pub async fn clean_shutdown<N: Net>(mut net: N) {
+    let peers = net.start(&[id(1), id(2), id(3)], quick_config()).await;
+    let (a, b, c) = (&peers[&id(1)], &peers[&id(2)], &peers[&id(3)]);
+    a.send(id(2), Bytes::from_static(b"before"))
+        .await
+        .expect("send");
+    assert_eq!(next_frame(b).await.1, Bytes::from_static(b"before"));
+    tokio::time::timeout(WAIT, a.shutdown())
+        .await
+        .expect("shutdown within the wait");
+    assert_eq!(next_event(a).await, None, "recv after shutdown");
+    let result = a.send(id(2), Bytes::from_static(b"after")).await;
+    assert!(
+        matches!(result, Err(TransportError::Shutdown(p)) if p == id(1)),
+        "{result:?}"
+    );
+    c.send(id(2), Bytes::from_static(b"from 3"))
+        .await
+        .expect("send");
+    assert_eq!(next_frame(b).await, (id(3), Bytes::from_static(b"from 3")));
+}
+
+/// Sending to a peer that is down yields `Event::Unreachable` for it.
+pub async fn unreachable_peer_is_reported<N: Net>(mut net: N) {
+    let mut peers = net.start(&[id(1), id(2)], quick_config()).await;
+    let gone = peers.remove(&id(2)).expect("peer 2");
+    net.stop(id(2), gone).await;
+    let a = &peers[&id(1)];
+    a.send(id(2), Bytes::from_static(b"anyone there?"))
+        .await
+        .expect("send");
+    assert_eq!(
+        next_event(a).await,
+        Some(Event::Unreachable { peer: id(2) })
+    );
+    assert!(a.stats().dropped_unreachable >= 1);
+}
+
+/// A peer that goes down and comes back at the same address is reached
+/// again, and in-order delivery resumes.
+pub async fn peer_goes_down_and_comes_back<N: Net>(mut net: N) {
+    let mut peers = net.start(&[id(1), id(2)], quick_config()).await;
+    let a = peers.remove(&id(1)).expect("peer 1");
+    let b = peers.remove(&id(2)).expect("peer 2");
+    a.send(id(2), numbered(id(1), 0)).await.expect("send");
+    assert_eq!(next_frame(&b).await.0, id(1));
+    net.stop(id(2), b).await;
+
+    // While 2 is down, 1's frames go nowhere and 1 learns it.
+    tokio::time::timeout(WAIT, async {
+        loop {
+            a.send(id(2), numbered(id(1), 1))
+                .await
+                .expect("send while down");
+            match tokio::time::timeout(Duration::from_millis(50), a.recv()).await {
+                Ok(Some(Event::Unreachable { peer })) if peer == id(2) => break,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("peer 2 reported unreachable within the wait");
+
+    let b = net.restart(id(2)).await;
+    // Probe until one frame gets through, then check order from there on.
+    let probe = tokio::time::timeout(WAIT, async {
+        loop {
+            a.send(id(2), numbered(id(1), 2)).await.expect("probe");
+            if let Ok(Some(Event::Frame { from, frame })) =
+                tokio::time::timeout(Duration::from_millis(50), b.recv()).await
+            {
+                break (from, number_of(&frame));
+            }
+        }
+    })
+    .await
+    .expect("peer 2 reached again within the wait");
+    assert_eq!(probe, (id(1), (id(1), 2)));
+    for seq in 3..103 {
+        a.send(id(2), numbered(id(1), seq)).await.expect("send");
+    }
+    let mut seen = Vec::new();
+    while seen.last() != Some(&102) {
+        let (from, frame) = next_frame(&b).await;
+        assert_eq!(from, id(1));
+        let (_, seq) = number_of(&frame);
+        if seq > 2 {
+            seen.push(seq);
+        }
+    }
+    assert_eq!(seen, (3..103).collect::<Vec<_>>());
+}
