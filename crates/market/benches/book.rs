@@ -4,6 +4,7 @@
 //! measured) against a well-stocked book that already answered 100,000
 //! requests. Restocking and the periodic reset of the book to that size
 //! happen outside the timed region.
+#![allow(missing_docs)] // criterion_group! makes an undocumented pub fn.
 
 use std::{
     hint::black_box,
@@ -29,7 +30,11 @@ struct Market {
 
 impl Market {
     fn new() -> Self {
-        Self { offer_seq: 0, request_seq: 0, time: 0 }
+        Self {
+            offer_seq: 0,
+            request_seq: 0,
+            time: 0,
+        }
     }
 
     /// Deposits so that every product has at least `units` on offer.
@@ -40,7 +45,14 @@ impl Market {
             while have < units {
                 self.offer_seq += 1;
                 let seller = PeerId(100 + (self.offer_seq % u64::from(SELLERS)) as u32);
-                let offer = Offer { id: OfferId { seller, seq: self.offer_seq }, product, quantity: 10 };
+                let offer = Offer {
+                    id: OfferId {
+                        seller,
+                        seq: self.offer_seq,
+                    },
+                    product,
+                    quantity: 10,
+                };
                 self.time += 1;
                 offers.push((Timestamp::new(self.time, seller), offer));
                 have += 10;
@@ -60,8 +72,18 @@ impl Market {
             let quantity = (self.request_seq % 10) as u32 + 1;
             // A fixed permutation of 0..64, so arrival order is not time order.
             let time = base + (i * 37) % BATCH as u64;
-            let id = RequestId { buyer, seq: self.request_seq };
-            out.push((Timestamp::new(time, buyer), Buy { id, product, quantity }));
+            let id = RequestId {
+                buyer,
+                seq: self.request_seq,
+            };
+            out.push((
+                Timestamp::new(time, buyer),
+                Buy {
+                    id,
+                    product,
+                    quantity,
+                },
+            ));
         }
         self.time += BATCH as u64;
     }
@@ -80,6 +102,7 @@ fn seasoned_book(market: &mut Market, requests: u64) -> Book {
     book
 }
 
+/// The book alone, and the trader around it.
 fn serve(c: &mut Criterion) {
     let mut market = Market::new();
     let base = seasoned_book(&mut market, 100_000);

@@ -85,7 +85,10 @@ pub fn check_goods(book: &Book) -> Result<BTreeMap<Product, Goods>, Violation> {
         for lot in book.lots(product) {
             known(lot.offer, product)?;
             if lot.remaining == 0 || !seen.insert(lot.offer) {
-                return Err(Violation::BadLot { offer: lot.offer, product });
+                return Err(Violation::BadLot {
+                    offer: lot.offer,
+                    product,
+                });
             }
             on_offer.insert(lot.offer, u64::from(lot.remaining));
         }
@@ -116,7 +119,12 @@ pub fn check_goods(book: &Book) -> Result<BTreeMap<Product, Goods>, Violation> {
     }
     for (&(seller, product), &(offered, sold)) in &per_seller {
         if sold > offered {
-            return Err(Violation::SellerOversold { seller, product, offered, sold });
+            return Err(Violation::SellerOversold {
+                seller,
+                product,
+                offered,
+                sold,
+            });
         }
     }
     for (&product, g) in &mut goods {
@@ -156,12 +164,19 @@ pub fn check_money(book: &Book) -> Result<Money, Violation> {
     check_seller_credits(ledger, book.credits(), Match::Exact)?;
     let commission = ledger.commission();
     if book.commission() != commission {
-        return Err(Violation::CommissionMismatch { held: book.commission(), ledger: commission });
+        return Err(Violation::CommissionMismatch {
+            held: book.commission(),
+            ledger: commission,
+        });
     }
     let paid = ledger.paid();
     let credits: Money = book.credits().values().copied().sum();
     if paid != credits + book.commission() {
-        return Err(Violation::MoneyNotConserved { paid, credits, commission: book.commission() });
+        return Err(Violation::MoneyNotConserved {
+            paid,
+            credits,
+            commission: book.commission(),
+        });
     }
     Ok(paid)
 }
@@ -177,12 +192,18 @@ pub fn check_requests(book: &Book) -> Result<(), Violation> {
     for (served, first, sales) in book.requests() {
         if sales.len() != served.sales as usize {
             // The recorded range runs past the ledger's end.
-            return Err(Violation::FilledTwice { request: served.request, index: entries.len() });
+            return Err(Violation::FilledTwice {
+                request: served.request,
+                index: entries.len(),
+            });
         }
         let mut filled = 0u64;
         for (index, sale) in (first..).zip(sales) {
             if sale.request != served.request || sale.product != served.product || covered[index] {
-                return Err(Violation::FilledTwice { request: sale.request, index });
+                return Err(Violation::FilledTwice {
+                    request: sale.request,
+                    index,
+                });
             }
             covered[index] = true;
             filled += u64::from(sale.quantity);
@@ -196,7 +217,10 @@ pub fn check_requests(book: &Book) -> Result<(), Violation> {
         }
     }
     match covered.iter().position(|&c| !c) {
-        Some(index) => Err(Violation::FilledTwice { request: entries[index].request, index }),
+        Some(index) => Err(Violation::FilledTwice {
+            request: entries[index].request,
+            index,
+        }),
         None => Ok(()),
     }
 }
@@ -222,7 +246,12 @@ pub fn check_receipts(
             let ledger = by_ledger.goods.get(&product).copied().unwrap_or(0);
             let received = by_buyer.goods.get(&product).copied().unwrap_or(0);
             if !fits(received, ledger, how) {
-                return Err(Violation::ReceiptMismatch { buyer, product, received, ledger });
+                return Err(Violation::ReceiptMismatch {
+                    buyer,
+                    product,
+                    received,
+                    ledger,
+                });
             }
         }
         if !fits(by_buyer.paid, by_ledger.paid, how) {
@@ -252,7 +281,11 @@ pub fn check_seller_credits(
         let ledger = by_ledger.get(&seller).copied().unwrap_or_default();
         let held = credits.get(&seller).copied().unwrap_or_default();
         if !fits(held, ledger, how) {
-            return Err(Violation::CreditMismatch { seller, held, ledger });
+            return Err(Violation::CreditMismatch {
+                seller,
+                held,
+                ledger,
+            });
         }
     }
     Ok(())

@@ -135,7 +135,11 @@ impl Book {
     pub fn requests(&self) -> impl Iterator<Item = (&Served, usize, &[LedgerEntry])> {
         self.replies.values().map(|answer| {
             let end = answer.first_sale + answer.served.sales as usize;
-            let sales = self.ledger.entries().get(answer.first_sale..end).unwrap_or_default();
+            let sales = self
+                .ledger
+                .entries()
+                .get(answer.first_sale..end)
+                .unwrap_or_default();
             (&answer.served, answer.first_sale, sales)
         })
     }
@@ -145,26 +149,12 @@ impl Book {
     pub fn reply(&self, request: RequestId) -> Option<BuyReply> {
         let answer = self.replies.get(&request)?;
         let end = answer.first_sale + answer.served.sales as usize;
-        let sales = self.ledger.entries().get(answer.first_sale..end).unwrap_or_default();
-        let mut fills: Vec<Fill> = Vec::with_capacity(sales.len());
-        for sale in sales {
-            match fills.last_mut() {
-                Some(f) if f.seller == sale.seller() && f.unit_price == sale.unit_price => {
-                    f.quantity += sale.quantity;
-                }
-                _ => fills.push(Fill {
-                    seller: sale.seller(),
-                    quantity: sale.quantity,
-                    unit_price: sale.unit_price,
-                }),
-            }
-        }
-        Some(BuyReply {
-            id: request,
-            product: answer.served.product,
-            requested: answer.served.requested,
-            fills,
-        })
+        let sales = self
+            .ledger
+            .entries()
+            .get(answer.first_sale..end)
+            .unwrap_or_default();
+        Some(reply_from(&answer.served, sales))
     }
 
     /// Serves a batch: stocks the new `offers` (in timestamp order), then
@@ -176,7 +166,11 @@ impl Book {
     /// answered from [`Book::reply`] and [`Book::has_deposit`]. A buy takes
     /// stock from the earliest lots first, possibly from several sellers,
     /// possibly partly; with no stock it is answered with no fills.
-    pub fn serve(&mut self, offers: &mut [(Timestamp, Offer)], buys: &mut [(Timestamp, Buy)]) -> Batch {
+    pub fn serve(
+        &mut self,
+        offers: &mut [(Timestamp, Offer)],
+        buys: &mut [(Timestamp, Buy)],
+    ) -> Batch {
         let mut batch = Batch::default();
         self.serve_into(offers, buys, &mut batch);
         batch
@@ -191,8 +185,8 @@ impl Book {
         batch: &mut Batch,
     ) {
         batch.clear();
-        offers.sort_by(|a, b| a.0.cmp(&b.0));
-        buys.sort_by(|a, b| a.0.cmp(&b.0));
+        offers.sort_by_key(|&(at, _)| at);
+        buys.sort_by_key(|&(at, _)| at);
         for &(_, offer) in offers.iter() {
             if self.deposit(offer) {
                 batch.deposits.push(offer);
@@ -216,7 +210,10 @@ impl Book {
     pub fn apply(&mut self, batch: &Batch) -> Result<(), MarketError> {
         let claimed: usize = batch.served.iter().map(|s| s.sales as usize).sum();
         if claimed != batch.sales.len() {
-            return Err(MarketError::SalesCount { listed: batch.sales.len(), claimed });
+            return Err(MarketError::SalesCount {
+                listed: batch.sales.len(),
+                claimed,
+            });
         }
         for &offer in &batch.deposits {
             if !self.deposit(offer) {
@@ -244,8 +241,10 @@ impl Book {
         };
         slot.insert(offer);
         if offer.quantity > 0 {
-            self.stock[offer.product.index()]
-                .push_back(Lot { offer: offer.id, remaining: offer.quantity });
+            self.stock[offer.product.index()].push_back(Lot {
+                offer: offer.id,
+                remaining: offer.quantity,
+            });
         }
         true
     }
@@ -305,7 +304,11 @@ impl Book {
         };
         let filled: u64 = sales.iter().map(|s| u64::from(s.quantity)).sum();
         if filled > u64::from(served.requested) {
-            return Err(MarketError::Overfilled { request, requested: served.requested, filled });
+            return Err(MarketError::Overfilled {
+                request,
+                requested: served.requested,
+                filled,
+            });
         }
         let first_sale = self.ledger.len();
         let stock = &mut self.stock[served.product.index()];
@@ -354,7 +357,120 @@ impl Book {
             self.commission += sale.commission;
             self.ledger.push(sale);
         }
-        slot.insert(Answer { served: *served, first_sale });
+        slot.insert(Answer {
+            served: *served,
+            first_sale,
+        });
         Ok(())
+    }
+}
+
+/// The reply to a served request, from its sales. Consecutive sales from one
+/// seller at one price make one fill.
+pub(crate) fn reply_from(served: &Served, sales: &[LedgerEntry]) -> BuyReply {
+    let mut fills: Vec<Fill> = Vec::with_capacity(sales.len());
+    for sale in sales {
+        match fills.last_mut() {
+            Some(f) if f.seller == sale.seller() && f.unit_price == sale.unit_price => {
+                f.quantity += sale.quantity;
+            }
+            _ => fills.push(Fill {
+                seller: sale.seller(),
+                quantity: sale.quantity,
+                unit_price: sale.unit_price,
+            }),
+        }
+    }
+    BuyReply {
+        id: served.request,
+        product: served.product,
+        requested: served.requested,
+        fills,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The audit catches books broken behind the API's back.
+
+    use bazaar_protocol::Product;
+
+    use super::*;
+
+    /// A book with 3 fish offered by peer 2, 2 of them sold to peer 1.
+    fn book() -> Book {
+        let mut book = Book::new(Pricing::default()).unwrap();
+        let id = OfferId {
+            seller: PeerId(2),
+            seq: 1,
+        };
+        let offer = Offer {
+            id,
+            product: Product::Fish,
+            quantity: 3,
+        };
+        let buy = Buy {
+            id: RequestId {
+                buyer: PeerId(1),
+                seq: 1,
+            },
+            product: Product::Fish,
+            quantity: 2,
+        };
+        book.serve(
+            &mut [(Timestamp::new(1, PeerId(2)), offer)],
+            &mut [(Timestamp::new(2, PeerId(1)), buy)],
+        );
+        book.audit().unwrap();
+        book
+    }
+
+    #[test]
+    fn audit_catches_goods_appearing_from_nowhere() {
+        let mut book = book();
+        book.stock[0][0].remaining += 1;
+        let offer = OfferId {
+            seller: PeerId(2),
+            seq: 1,
+        };
+        let expected = Violation::OfferNotConserved {
+            offer,
+            offered: 3,
+            sold: 2,
+            on_offer: 2,
+        };
+        assert_eq!(book.audit(), Err(expected));
+    }
+
+    #[test]
+    fn audit_catches_money_going_missing() {
+        let mut book = book();
+        book.commission += Money(1);
+        let expected = Violation::CommissionMismatch {
+            held: Money(201),
+            ledger: Money(200),
+        };
+        assert_eq!(book.audit(), Err(expected));
+    }
+
+    #[test]
+    fn audit_catches_a_request_filled_twice() {
+        let mut book = book();
+        let sale = book.ledger.entries()[0];
+        book.ledger.push(LedgerEntry {
+            quantity: 1,
+            credit: Money(900),
+            commission: Money(100),
+            ..sale
+        });
+        book.stock[0][0].remaining -= 1;
+        book.stock[0].pop_front();
+        *book.credits.get_mut(&PeerId(2)).unwrap() += Money(900);
+        book.commission += Money(100);
+        let expected = Violation::FilledTwice {
+            request: sale.request,
+            index: 1,
+        };
+        assert_eq!(book.audit(), Err(expected));
     }
 }

@@ -222,8 +222,15 @@ impl Buyer {
                 };
                 self.want = Some(want);
                 self.seq += 1;
-                let id = RequestId { buyer: self.id, seq: self.seq };
-                self.request = Some(Buy { id, product: want.product, quantity: want.remaining });
+                let id = RequestId {
+                    buyer: self.id,
+                    seq: self.seq,
+                };
+                self.request = Some(Buy {
+                    id,
+                    product: want.product,
+                    quantity: want.remaining,
+                });
                 self.stats.requests += 1;
                 self.send(out);
             }
@@ -277,8 +284,10 @@ impl Buyer {
 
     /// A new want: any product, or any but the one just given up.
     fn pick(&mut self) -> Want {
-        let choices: Vec<Product> =
-            Product::ALL.into_iter().filter(|&p| Some(p) != self.avoid).collect();
+        let choices: Vec<Product> = Product::ALL
+            .into_iter()
+            .filter(|&p| Some(p) != self.avoid)
+            .collect();
         let product = choices[self.rng.random_range(0..choices.len())];
         let remaining = self.rng.random_range(1..=self.config.max_quantity.max(1));
         Want { product, remaining }

@@ -159,7 +159,9 @@ pub enum Violation {
         product: Product,
     },
     /// A sale whose credit and commission do not add up to what was paid.
-    #[error("sale for {request} from {offer}: credit {credit} + commission {commission} != paid {paid}")]
+    #[error(
+        "sale for {request} from {offer}: credit {credit} + commission {commission} != paid {paid}"
+    )]
     UnbalancedSale {
         /// The request.
         request: RequestId,

@@ -127,7 +127,11 @@ impl Ledger {
 
     /// Units sold of one product.
     pub fn sold(&self, product: Product) -> u64 {
-        self.entries.iter().filter(|e| e.product == product).map(|e| u64::from(e.quantity)).sum()
+        self.entries
+            .iter()
+            .filter(|e| e.product == product)
+            .map(|e| u64::from(e.quantity))
+            .sum()
     }
 
     pub(crate) fn push(&mut self, entry: LedgerEntry) {

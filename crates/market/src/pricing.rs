@@ -45,7 +45,9 @@ impl Pricing {
     /// [`MarketError::CommissionTooHigh`] if `commission_bps` exceeds 10000.
     pub fn validate(&self) -> Result<(), MarketError> {
         if self.commission_bps > FULL_BPS {
-            return Err(MarketError::CommissionTooHigh { bps: self.commission_bps });
+            return Err(MarketError::CommissionTooHigh {
+                bps: self.commission_bps,
+            });
         }
         Ok(())
     }
@@ -64,11 +66,17 @@ impl Pricing {
     /// gross exactly.
     pub fn split(&self, unit_price: Money, quantity: Quantity) -> (Money, Money) {
         let gross = unit_price * quantity;
-        // u128: gross * bps cannot overflow; min: a commission above 100%
-        // would make the credit negative.
-        let bps = u128::from(self.commission_bps.min(FULL_BPS));
-        let commission = u128::from(gross.cents()) * bps / u128::from(FULL_BPS);
-        let commission = Money(u64::try_from(commission).unwrap_or(gross.cents()));
+        // min: a commission above 100% would make the credit negative.
+        let bps = u64::from(self.commission_bps.min(FULL_BPS));
+        let commission = match gross.cents().checked_mul(bps) {
+            Some(product) => product / u64::from(FULL_BPS),
+            // Beyond u64 (about 1.8e15 cents of gross), take the slow road.
+            None => {
+                let wide = u128::from(gross.cents()) * u128::from(bps) / u128::from(FULL_BPS);
+                u64::try_from(wide).unwrap_or(gross.cents())
+            }
+        };
+        let commission = Money(commission);
         (gross - commission, commission)
     }
 }
@@ -80,12 +88,18 @@ mod tests {
     #[test]
     fn ten_percent_of_four_fish_is_four_dollars() {
         let pricing = Pricing::default();
-        assert_eq!(pricing.split(Money::units(10), 4), (Money(3_600), Money(400)));
+        assert_eq!(
+            pricing.split(Money::units(10), 4),
+            (Money(3_600), Money(400))
+        );
     }
 
     #[test]
     fn rounding_favours_the_seller_and_loses_no_cent() {
-        let pricing = Pricing { commission_bps: 333, ..Pricing::default() };
+        let pricing = Pricing {
+            commission_bps: 333,
+            ..Pricing::default()
+        };
         // 3 x 0.07 = 0.21; 3.33% of 21 cents is 0.6993 cents: commission 0.
         assert_eq!(pricing.split(Money(7), 3), (Money(21), Money(0)));
         let (credit, commission) = pricing.split(Money(1_234), 7);
@@ -94,9 +108,26 @@ mod tests {
     }
 
     #[test]
+    fn huge_amounts_do_not_overflow() {
+        let pricing = Pricing::default();
+        let (credit, commission) = pricing.split(Money(u64::MAX / 4), 3);
+        assert_eq!(credit + commission, Money(u64::MAX / 4 * 3));
+        assert_eq!(
+            commission,
+            Money((u128::from(u64::MAX / 4 * 3) / 10) as u64)
+        );
+    }
+
+    #[test]
     fn commission_above_one_hundred_percent_is_refused() {
-        let pricing = Pricing { commission_bps: 10_001, ..Pricing::default() };
-        assert_eq!(pricing.validate(), Err(MarketError::CommissionTooHigh { bps: 10_001 }));
+        let pricing = Pricing {
+            commission_bps: 10_001,
+            ..Pricing::default()
+        };
+        assert_eq!(
+            pricing.validate(),
+            Err(MarketError::CommissionTooHigh { bps: 10_001 })
+        );
         assert_eq!(pricing.split(Money(100), 1), (Money(0), Money(100)));
     }
 }

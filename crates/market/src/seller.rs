@@ -24,7 +24,10 @@ pub struct SellerConfig {
 
 impl Default for SellerConfig {
     fn default() -> Self {
-        Self { deposit_timeout: Duration::from_secs(2), max_quantity: 10 }
+        Self {
+            deposit_timeout: Duration::from_secs(2),
+            max_quantity: 10,
+        }
     }
 }
 
@@ -158,7 +161,8 @@ impl Seller {
 
     /// Units of the lot on offer not yet reported sold.
     pub fn remaining(&self) -> Quantity {
-        self.lot.map_or(0, |lot| lot.offer.quantity.saturating_sub(lot.sold))
+        self.lot
+            .map_or(0, |lot| lot.offer.quantity.saturating_sub(lot.sold))
     }
 
     /// Whether the trader has acknowledged the lot on offer.
@@ -268,8 +272,19 @@ impl Seller {
         let product = Product::ALL[self.rng.random_range(0..Product::ALL.len())];
         let quantity = self.rng.random_range(1..=self.config.max_quantity.max(1));
         self.seq += 1;
-        let offer = Offer { id: OfferId { seller: self.id, seq: self.seq }, product, quantity };
-        self.lot = Some(Lot { offer, acknowledged: false, sold: 0 });
+        let offer = Offer {
+            id: OfferId {
+                seller: self.id,
+                seq: self.seq,
+            },
+            product,
+            quantity,
+        };
+        self.lot = Some(Lot {
+            offer,
+            acknowledged: false,
+            sold: 0,
+        });
         self.stats.offers += 1;
         self.send(out);
     }
@@ -277,7 +292,10 @@ impl Seller {
     /// Sends the lot's deposit to the trader and arms its timeout.
     fn send(&mut self, out: &mut Vec<SellerAction>) {
         if let (Some(to), Some(lot)) = (self.trader, self.lot) {
-            out.push(SellerAction::Send { to, offer: lot.offer });
+            out.push(SellerAction::Send {
+                to,
+                offer: lot.offer,
+            });
             self.timer = Some(SellerTimer::Deposit);
             out.push(SellerAction::SetTimer {
                 timer: SellerTimer::Deposit,

@@ -2,7 +2,7 @@
 
 use bazaar_protocol::{Buy, BuyReply, Deposited, Offer, PeerId, SaleNotice, Timestamp};
 
-use crate::{Batch, Book, LedgerEntry, MarketError};
+use crate::{Batch, Book, LedgerEntry, MarketError, book::reply_from};
 
 /// What happens to the trader.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +80,11 @@ pub struct Trader {
 impl Trader {
     /// A trader continuing from `book` (empty, restored or rebuilt).
     pub const fn new(book: Book) -> Self {
-        Self { book, offers: Vec::new(), buys: Vec::new() }
+        Self {
+            book,
+            offers: Vec::new(),
+            buys: Vec::new(),
+        }
     }
 
     /// The books.
@@ -111,11 +115,20 @@ impl Trader {
     fn on_offer(&mut self, at: Timestamp, offer: Offer) -> Vec<TraderAction> {
         let to = offer.id.seller;
         if at.peer != to {
-            let error = MarketError::NotOwnMessage { from: at.peer, owner: to };
-            return vec![TraderAction::Refused { from: at.peer, error }];
+            let error = MarketError::NotOwnMessage {
+                from: at.peer,
+                owner: to,
+            };
+            return vec![TraderAction::Refused {
+                from: at.peer,
+                error,
+            }];
         }
         if self.book.has_deposit(offer.id) {
-            return vec![TraderAction::Deposited { to, deposited: Deposited { offer: offer.id } }];
+            return vec![TraderAction::Deposited {
+                to,
+                deposited: Deposited { offer: offer.id },
+            }];
         }
         self.offers.push((at, offer));
         Vec::new()
@@ -124,8 +137,14 @@ impl Trader {
     fn on_buy(&mut self, at: Timestamp, buy: Buy) -> Vec<TraderAction> {
         let to = buy.id.buyer;
         if at.peer != to {
-            let error = MarketError::NotOwnMessage { from: at.peer, owner: to };
-            return vec![TraderAction::Refused { from: at.peer, error }];
+            let error = MarketError::NotOwnMessage {
+                from: at.peer,
+                owner: to,
+            };
+            return vec![TraderAction::Refused {
+                from: at.peer,
+                error,
+            }];
         }
         if let Some(reply) = self.book.reply(buy.id) {
             return vec![TraderAction::Reply { to, reply }];
@@ -139,25 +158,40 @@ impl Trader {
             return Vec::new();
         }
         let batch = self.book.serve(&mut self.offers, &mut self.buys);
-        let mut out = Vec::with_capacity(
-            1 + self.offers.len() + self.buys.len() + 2 * batch.sales.len(),
-        );
+        let mut out =
+            Vec::with_capacity(1 + self.offers.len() + self.buys.len() + 2 * batch.sales.len());
         out.push(TraderAction::Persist(Batch::default()));
         for (_, offer) in self.offers.drain(..) {
             let deposited = Deposited { offer: offer.id };
-            out.push(TraderAction::Deposited { to: offer.id.seller, deposited });
+            out.push(TraderAction::Deposited {
+                to: offer.id.seller,
+                deposited,
+            });
         }
+        // `served` is the buys, in the same order, less those answered before.
+        let mut served = batch.requests().peekable();
         for (_, buy) in self.buys.drain(..) {
-            if let Some(reply) = self.book.reply(buy.id) {
-                out.push(TraderAction::Reply { to: buy.id.buyer, reply });
+            let reply = match served.next_if(|(s, _)| s.request == buy.id) {
+                Some((s, sales)) => Some(reply_from(s, sales)),
+                None => self.book.reply(buy.id),
+            };
+            if let Some(reply) = reply {
+                out.push(TraderAction::Reply {
+                    to: buy.id.buyer,
+                    reply,
+                });
             }
         }
+        drop(served);
         for (served, sales) in batch.requests() {
             // One notice per seller per request, so that a seller can
             // recognise a re-sent notice by its request id.
             let mut notices: Vec<(PeerId, SaleNotice)> = Vec::new();
             for sale in sales {
-                match notices.iter_mut().find(|(seller, _)| *seller == sale.seller()) {
+                match notices
+                    .iter_mut()
+                    .find(|(seller, _)| *seller == sale.seller())
+                {
                     Some((_, notice)) => {
                         notice.quantity += sale.quantity;
                         notice.credit += sale.credit;
@@ -173,7 +207,11 @@ impl Trader {
                     )),
                 }
             }
-            out.extend(notices.into_iter().map(|(to, notice)| TraderAction::Notify { to, notice }));
+            out.extend(
+                notices
+                    .into_iter()
+                    .map(|(to, notice)| TraderAction::Notify { to, notice }),
+            );
         }
         out.extend(batch.sales.iter().map(|&sale| TraderAction::Sold(sale)));
         out[0] = TraderAction::Persist(batch);

@@ -13,28 +13,51 @@ fn trader() -> Trader {
 }
 
 fn offer_in(time: u64, seller: u32, seq: u64, quantity: u32) -> TraderInput {
-    let id = OfferId { seller: PeerId(seller), seq };
+    let id = OfferId {
+        seller: PeerId(seller),
+        seq,
+    };
     TraderInput::Offer {
         at: Timestamp::new(time, PeerId(seller)),
-        offer: Offer { id, product: FISH, quantity },
+        offer: Offer {
+            id,
+            product: FISH,
+            quantity,
+        },
     }
 }
 
 fn buy_in(time: u64, buyer: u32, seq: u64, quantity: u32) -> TraderInput {
-    let id = RequestId { buyer: PeerId(buyer), seq };
+    let id = RequestId {
+        buyer: PeerId(buyer),
+        seq,
+    };
     TraderInput::Buy {
         at: Timestamp::new(time, PeerId(buyer)),
-        buy: Buy { id, product: FISH, quantity },
+        buy: Buy {
+            id,
+            product: FISH,
+            quantity,
+        },
     }
 }
 
 fn deposited(seller: u32, seq: u64) -> TraderAction {
-    let offer = OfferId { seller: PeerId(seller), seq };
-    TraderAction::Deposited { to: PeerId(seller), deposited: Deposited { offer } }
+    let offer = OfferId {
+        seller: PeerId(seller),
+        seq,
+    };
+    TraderAction::Deposited {
+        to: PeerId(seller),
+        deposited: Deposited { offer },
+    }
 }
 
 fn req(buyer: u32, seq: u64) -> RequestId {
-    RequestId { buyer: PeerId(buyer), seq }
+    RequestId {
+        buyer: PeerId(buyer),
+        seq,
+    }
 }
 
 fn persist_batch(actions: &[TraderAction]) -> bazaar_market::Batch {
@@ -62,7 +85,11 @@ fn a_flush_persists_then_acknowledges_replies_notifies_and_logs() {
                 id: req(1, 1),
                 product: FISH,
                 requested: 2,
-                fills: vec![Fill { seller: PeerId(2), quantity: 2, unit_price }],
+                fills: vec![Fill {
+                    seller: PeerId(2),
+                    quantity: 2,
+                    unit_price,
+                }],
             },
         },
         TraderAction::Notify {
@@ -94,7 +121,13 @@ fn a_retry_of_an_answered_request_is_answered_at_once_from_memory() {
     trader.handle(buy_in(2, 1, 1, 2));
     trader.handle(TraderInput::Flush);
     let reply = trader.book().reply(req(1, 1)).unwrap();
-    assert_eq!(trader.handle(buy_in(7, 1, 1, 2)), vec![TraderAction::Reply { to: PeerId(1), reply }]);
+    assert_eq!(
+        trader.handle(buy_in(7, 1, 1, 2)),
+        vec![TraderAction::Reply {
+            to: PeerId(1),
+            reply
+        }]
+    );
     assert_eq!(trader.pending(), 0);
     assert_eq!(trader.handle(TraderInput::Flush), vec![]);
     assert_eq!(trader.book().ledger().len(), 1);
@@ -116,8 +149,14 @@ fn a_request_twice_in_a_batch_gets_two_replies_and_one_fill() {
     trader.handle(buy_in(2, 1, 1, 2));
     trader.handle(buy_in(3, 1, 1, 2));
     let actions = trader.handle(TraderInput::Flush);
-    let replies = actions.iter().filter(|a| matches!(a, TraderAction::Reply { .. })).count();
-    let notices = actions.iter().filter(|a| matches!(a, TraderAction::Notify { .. })).count();
+    let replies = actions
+        .iter()
+        .filter(|a| matches!(a, TraderAction::Reply { .. }))
+        .count();
+    let notices = actions
+        .iter()
+        .filter(|a| matches!(a, TraderAction::Notify { .. }))
+        .count();
     assert_eq!((replies, notices), (2, 1));
     assert_eq!(trader.book().on_offer(FISH), 1);
 }
@@ -129,31 +168,76 @@ fn one_notice_per_seller_per_request_even_across_lots() {
     trader.handle(offer_in(2, 2, 2, 1));
     trader.handle(buy_in(3, 1, 1, 2));
     let actions = trader.handle(TraderInput::Flush);
-    let notices: Vec<_> =
-        actions.iter().filter(|a| matches!(a, TraderAction::Notify { .. })).collect();
-    let notice =
-        SaleNotice { request: req(1, 1), product: FISH, quantity: 2, credit: Money(1_800) };
-    assert_eq!(notices, vec![&TraderAction::Notify { to: PeerId(2), notice }]);
+    let notices: Vec<_> = actions
+        .iter()
+        .filter(|a| matches!(a, TraderAction::Notify { .. }))
+        .collect();
+    let notice = SaleNotice {
+        request: req(1, 1),
+        product: FISH,
+        quantity: 2,
+        credit: Money(1_800),
+    };
+    assert_eq!(
+        notices,
+        vec![&TraderAction::Notify {
+            to: PeerId(2),
+            notice
+        }]
+    );
     let reply = trader.book().reply(req(1, 1)).unwrap();
-    assert_eq!(reply.fills.len(), 1, "consecutive lots of one seller make one fill");
+    assert_eq!(
+        reply.fills.len(),
+        1,
+        "consecutive lots of one seller make one fill"
+    );
 }
 
 #[test]
 fn an_offer_or_buy_in_another_peers_name_is_refused() {
     let mut trader = trader();
-    let id = OfferId { seller: PeerId(2), seq: 1 };
+    let id = OfferId {
+        seller: PeerId(2),
+        seq: 1,
+    };
     let forged = TraderInput::Offer {
         at: Timestamp::new(1, PeerId(9)),
-        offer: Offer { id, product: FISH, quantity: 3 },
+        offer: Offer {
+            id,
+            product: FISH,
+            quantity: 3,
+        },
     };
-    let error = MarketError::NotOwnMessage { from: PeerId(9), owner: PeerId(2) };
-    assert_eq!(trader.handle(forged), vec![TraderAction::Refused { from: PeerId(9), error }]);
+    let error = MarketError::NotOwnMessage {
+        from: PeerId(9),
+        owner: PeerId(2),
+    };
+    assert_eq!(
+        trader.handle(forged),
+        vec![TraderAction::Refused {
+            from: PeerId(9),
+            error
+        }]
+    );
     let forged = TraderInput::Buy {
         at: Timestamp::new(1, PeerId(9)),
-        buy: Buy { id: req(1, 1), product: FISH, quantity: 3 },
+        buy: Buy {
+            id: req(1, 1),
+            product: FISH,
+            quantity: 3,
+        },
     };
-    let error = MarketError::NotOwnMessage { from: PeerId(9), owner: PeerId(1) };
-    assert_eq!(trader.handle(forged), vec![TraderAction::Refused { from: PeerId(9), error }]);
+    let error = MarketError::NotOwnMessage {
+        from: PeerId(9),
+        owner: PeerId(1),
+    };
+    assert_eq!(
+        trader.handle(forged),
+        vec![TraderAction::Refused {
+            from: PeerId(9),
+            error
+        }]
+    );
     assert_eq!(trader.pending(), 0);
 }
 

@@ -1,0 +1,173 @@
+//! The seller machine: exact actions for each situation.
+
+use std::time::Duration;
+
+use bazaar_market::{Seller, SellerAction, SellerConfig, SellerInput, SellerTimer};
+use bazaar_protocol::{Deposited, Money, Offer, OfferId, PeerId, RequestId, SaleNotice};
+
+const ME: PeerId = PeerId(2);
+const TRADER: PeerId = PeerId(6);
+
+fn await_receipt() -> SellerAction {
+    SellerAction::SetTimer {
+        timer: SellerTimer::Deposit,
+        after: Duration::from_secs(2),
+    }
+}
+
+/// A seller that knows the trader and has just offered its first lot.
+fn selling() -> (Seller, Offer) {
+    let mut seller = Seller::new(ME, SellerConfig::default(), 11);
+    let actions = seller.handle(SellerInput::TraderIs(TRADER));
+    let offer = *seller.offering().expect("a lot once the trader is known");
+    assert_eq!(
+        actions,
+        vec![SellerAction::Send { to: TRADER, offer }, await_receipt()]
+    );
+    (seller, offer)
+}
+
+fn notice(buyer: u32, offer: &Offer, quantity: u32) -> SaleNotice {
+    SaleNotice {
+        request: RequestId {
+            buyer: PeerId(buyer),
+            seq: 1,
+        },
+        product: offer.product,
+        quantity,
+        credit: Money(900) * quantity,
+    }
+}
+
+#[test]
+fn the_first_lot_has_sequence_one_and_one_to_ten_units() {
+    let (seller, offer) = selling();
+    assert_eq!(offer.id, OfferId { seller: ME, seq: 1 });
+    assert!((1..=10).contains(&offer.quantity));
+    assert_eq!(seller.remaining(), offer.quantity);
+}
+
+#[test]
+fn the_receipt_stops_the_deposit_timer() {
+    let (mut seller, offer) = selling();
+    let receipt = SellerInput::Deposited(Deposited { offer: offer.id });
+    assert_eq!(
+        seller.handle(receipt.clone()),
+        vec![SellerAction::CancelTimer(SellerTimer::Deposit)]
+    );
+    assert_eq!(seller.handle(receipt), vec![], "a duplicate receipt");
+    assert!(seller.is_deposited());
+    assert_eq!(
+        seller.handle(SellerInput::Timer(SellerTimer::Deposit)),
+        vec![],
+        "stale timer"
+    );
+}
+
+#[test]
+fn a_timeout_re_sends_the_same_deposit_and_suspects_the_trader() {
+    let (mut seller, offer) = selling();
+    assert_eq!(
+        seller.handle(SellerInput::Timer(SellerTimer::Deposit)),
+        vec![
+            SellerAction::Send { to: TRADER, offer },
+            await_receipt(),
+            SellerAction::SuspectTrader
+        ]
+    );
+}
+
+#[test]
+fn a_new_trader_gets_an_unacknowledged_deposit_again() {
+    let (mut seller, offer) = selling();
+    assert_eq!(
+        seller.handle(SellerInput::TraderLost),
+        vec![SellerAction::CancelTimer(SellerTimer::Deposit)]
+    );
+    assert_eq!(
+        seller.handle(SellerInput::TraderIs(PeerId(5))),
+        vec![
+            SellerAction::Send {
+                to: PeerId(5),
+                offer
+            },
+            await_receipt()
+        ]
+    );
+}
+
+#[test]
+fn a_new_trader_is_not_sent_an_acknowledged_deposit() {
+    let (mut seller, offer) = selling();
+    seller.handle(SellerInput::Deposited(Deposited { offer: offer.id }));
+    seller.handle(SellerInput::TraderLost);
+    assert_eq!(seller.handle(SellerInput::TraderIs(PeerId(5))), vec![]);
+}
+
+#[test]
+fn sale_notices_are_counted_once_and_a_sold_out_lot_is_followed_by_a_new_one() {
+    let (mut seller, offer) = selling();
+    seller.handle(SellerInput::Deposited(Deposited { offer: offer.id }));
+    let all = notice(1, &offer, offer.quantity);
+    let actions = seller.handle(SellerInput::Sale(all));
+    let next = *seller.offering().unwrap();
+    assert_eq!(
+        actions,
+        vec![
+            SellerAction::Send {
+                to: TRADER,
+                offer: next
+            },
+            await_receipt()
+        ]
+    );
+    assert_eq!(next.id, OfferId { seller: ME, seq: 2 });
+    assert_eq!(
+        seller.handle(SellerInput::Sale(all)),
+        vec![],
+        "a re-sent notice"
+    );
+    assert_eq!(seller.credits(), Money(900) * offer.quantity);
+    assert_eq!(seller.stats().lots_sold_out, 1);
+    assert_eq!(
+        seller.sold().get(&offer.product),
+        Some(&u64::from(offer.quantity))
+    );
+}
+
+#[test]
+fn a_sale_before_the_receipt_counts_as_the_receipt() {
+    let (mut seller, offer) = selling();
+    if offer.quantity < 2 {
+        return; // This seed's first lot is a single unit; covered above.
+    }
+    assert_eq!(
+        seller.handle(SellerInput::Sale(notice(1, &offer, 1))),
+        vec![SellerAction::CancelTimer(SellerTimer::Deposit)]
+    );
+    assert_eq!(seller.remaining(), offer.quantity - 1);
+    assert!(seller.is_deposited());
+}
+
+#[test]
+fn a_seller_elected_trader_pauses_and_offers_after() {
+    let (mut seller, offer) = selling();
+    assert_eq!(
+        seller.handle(SellerInput::TraderIs(ME)),
+        vec![SellerAction::CancelTimer(SellerTimer::Deposit)]
+    );
+    assert_eq!(
+        seller.handle(SellerInput::Timer(SellerTimer::Deposit)),
+        vec![]
+    );
+    assert_eq!(
+        seller.handle(SellerInput::TraderIs(PeerId(7))),
+        vec![
+            SellerAction::Send {
+                to: PeerId(7),
+                offer
+            },
+            await_receipt()
+        ]
+    );
+}
