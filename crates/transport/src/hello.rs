@@ -31,6 +31,15 @@ pub(crate) fn encode(from: PeerId) -> Bytes {
     hello.freeze()
 }
 
+/// The hello frame for `from` as it goes on the wire, length prefix
+/// included.
+pub(crate) fn frame(from: PeerId) -> Bytes {
+    let mut frame = BytesMut::with_capacity(4 + HELLO_LEN);
+    frame.put_u32(HELLO_LEN as u32);
+    frame.put_slice(&encode(from));
+    frame.freeze()
+}
+
 /// The peer a hello frame names, or why it is not a hello.
 pub(crate) fn decode(frame: &[u8]) -> Result<PeerId, String> {
     match frame {

@@ -8,7 +8,9 @@ use crate::Event;
 #[derive(Debug)]
 pub(crate) struct Inbox {
     tx: mpsc::Sender<Event>,
-    rx: Mutex<mpsc::Receiver<Event>>,
+    /// The events, and a watch on the shutdown flag kept beside them so that
+    /// `recv` does not subscribe anew on every call.
+    rx: Mutex<(mpsc::Receiver<Event>, watch::Receiver<bool>)>,
     down_tx: watch::Sender<bool>,
 }
 
@@ -16,10 +18,11 @@ impl Inbox {
     /// An inbox holding up to `len` events.
     pub(crate) fn new(len: usize) -> Self {
         let (tx, rx) = mpsc::channel(len.max(1));
+        let down_tx = watch::Sender::new(false);
         Self {
             tx,
-            rx: Mutex::new(rx),
-            down_tx: watch::Sender::new(false),
+            rx: Mutex::new((rx, down_tx.subscribe())),
+            down_tx,
         }
     }
 
@@ -30,14 +33,15 @@ impl Inbox {
 
     /// The next event, or `None` once shut down.
     pub(crate) async fn recv(&self) -> Option<Event> {
-        let mut down = self.down_tx.subscribe();
-        if *down.borrow_and_update() {
+        let mut guard = self.rx.lock().await;
+        let (rx, down) = &mut *guard;
+        if *down.borrow() {
             return None;
         }
-        let mut rx = self.rx.lock().await;
         tokio::select! {
-            event = rx.recv() => event,
+            biased;
             _ = down.wait_for(|down| *down) => None,
+            event = rx.recv() => event,
         }
     }
 

@@ -21,14 +21,18 @@ mod stats;
 mod transport;
 
 pub mod mem;
+pub mod quic;
 pub mod tcp;
+pub mod tls;
 
 pub use bazaar_protocol::PeerId;
 pub use config::TransportConfig;
 pub use error::TransportError;
 
 pub use mem::{Delay, Hub, MemTransport};
+pub use quic::{QuicBinding, QuicTransport};
 pub use stats::Stats;
 pub use tcp::{TcpBinding, TcpTransport};
+pub use tls::{ClusterCa, PeerIdentity};
 
 pub use transport::{Event, Transport};

@@ -46,7 +46,8 @@ pub(crate) trait Dialer: Send + Sync + 'static {
     /// The byte sink of a connection.
     type Writer: AsyncWrite + Unpin + Send + 'static;
 
-    /// Opens a connection to `peer` at `addr`.
+    /// Opens a connection to `peer` at `addr` and sends the hello
+    /// ([`hello::frame`]) on it.
     async fn dial(
         &self,
         peer: PeerId,
@@ -194,9 +195,6 @@ async fn pump<W: AsyncWrite + Unpin>(
 ) -> Result<(), String> {
     let Link { writer, mut closed } = link;
     let mut sink = FramedWrite::new(writer, hello::codec(shared.config.max_frame_len));
-    sink.feed(hello::encode(shared.local))
-        .await
-        .map_err(|e| e.to_string())?;
     let mut next = Some(first);
     loop {
         if let Some(frame) = next.take() {

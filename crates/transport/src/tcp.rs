@@ -26,14 +26,14 @@ use bazaar_protocol::PeerId;
 use bytes::Bytes;
 use futures::FutureExt;
 use tokio::{
-    io::AsyncReadExt,
+    io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream, tcp::OwnedWriteHalf},
     task::{JoinHandle, JoinSet},
 };
 use tracing::{debug, warn};
 
 use crate::{
-    Event, Stats, Transport, TransportConfig, TransportError,
+    Event, Stats, Transport, TransportConfig, TransportError, hello,
     inbox::Inbox,
     incoming::{Ended, Incoming},
     queue::{Dialer, Link, Outbox},
@@ -72,7 +72,7 @@ impl TcpBinding {
         });
         let known: Arc<BTreeMap<PeerId, SocketAddr>> = Arc::new(peers.clone());
         let accept = tokio::spawn(accept_loop(self.listener, Arc::clone(&shared), known));
-        let outbox = Outbox::new(TcpDialer, Arc::clone(&shared), peers);
+        let outbox = Outbox::new(TcpDialer { local }, Arc::clone(&shared), peers);
         TcpTransport {
             addr: self.addr,
             shared,
@@ -201,8 +201,10 @@ impl Transport for TcpTransport {
     }
 }
 
-/// Dials peers over TCP.
-struct TcpDialer;
+/// Dials peers over TCP as peer `local`.
+struct TcpDialer {
+    local: PeerId,
+}
 
 #[async_trait]
 impl Dialer for TcpDialer {
@@ -227,7 +229,15 @@ impl Dialer for TcpDialer {
                 addr,
                 reason: format!("TCP_NODELAY: {e}"),
             })?;
-        let (mut reader, writer) = stream.into_split();
+        let (mut reader, mut writer) = stream.into_split();
+        writer
+            .write_all(&hello::frame(self.local))
+            .await
+            .map_err(|e| TransportError::Connect {
+                peer,
+                addr,
+                reason: format!("hello: {e}"),
+            })?;
         // The peer never writes on this connection: any read result means
         // it closed the connection or the connection broke.
         let closed = async move {

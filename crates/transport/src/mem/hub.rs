@@ -193,22 +193,19 @@ impl Hub {
             Some(slot) if slot.alive && slot.generation == generation => slot,
             _ => return Err(TransportError::Shutdown(from)),
         };
-        let sender_counters = Arc::clone(&sender.counters);
-        let sender_events = sender.events.clone();
-        let reachable = state.groups.get(&from) == state.groups.get(&to);
-        let Some(dest) = state.peers.get_mut(&to) else {
+        let Some(dest) = state.peers.get(&to) else {
             return Err(TransportError::UnknownPeer(to));
         };
-        if !dest.alive || !reachable {
-            Counters::add(&sender_counters.dropped_unreachable, 1);
+        if !dest.alive || state.groups.get(&from) != state.groups.get(&to) {
+            Counters::add(&sender.counters.dropped_unreachable, 1);
             if state.told.insert((from, to)) {
                 // Never wait under the hub's lock: a full inbox loses the report.
-                let _ = sender_events.try_send(Event::Unreachable { peer: to });
+                let _ = sender.events.try_send(Event::Unreachable { peer: to });
             }
             return Ok(());
         }
         if state.drop_probability > 0.0 && state.rng.random_bool(state.drop_probability) {
-            Counters::add(&sender_counters.dropped_fault, 1);
+            Counters::add(&sender.counters.dropped_fault, 1);
             return Ok(());
         }
         let hold = match state.delay {
@@ -222,37 +219,44 @@ impl Hub {
                 ))
             }
         };
-        match hold {
-            None => match dest.events.try_send(Event::Frame { from, frame }) {
+        let Some(hold) = hold else {
+            match dest.events.try_send(Event::Frame { from, frame }) {
                 Ok(()) => {
-                    Counters::add(&sender_counters.sent, 1);
+                    Counters::add(&sender.counters.sent, 1);
                     Counters::add(&dest.counters.received, 1);
                 }
-                Err(TrySendError::Full(_)) => Counters::add(&sender_counters.dropped_full, 1),
+                Err(TrySendError::Full(_)) => Counters::add(&sender.counters.dropped_full, 1),
                 Err(TrySendError::Closed(_)) => {
-                    Counters::add(&sender_counters.dropped_unreachable, 1)
-                }
-            },
-            Some(hold) => {
-                let line = dest.delay_line.get_or_insert_with(|| {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    let task = tokio::spawn(delay::run(
-                        rx,
-                        dest.events.clone(),
-                        Arc::clone(&dest.counters),
-                    ));
-                    (tx, task.abort_handle())
-                });
-                let delayed = Delayed {
-                    due: Instant::now() + hold,
-                    from,
-                    frame,
-                    sender: Arc::clone(&sender_counters),
-                };
-                if line.0.send(delayed).is_ok() {
-                    Counters::add(&sender_counters.sent, 1);
+                    Counters::add(&sender.counters.dropped_unreachable, 1)
                 }
             }
+            return Ok(());
+        };
+        let sender = Arc::clone(&sender.counters);
+        let Some(dest) = state.peers.get_mut(&to) else {
+            return Err(TransportError::UnknownPeer(to));
+        };
+        let line = dest.delay_line.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let task = tokio::spawn(delay::run(
+                rx,
+                dest.events.clone(),
+                Arc::clone(&dest.counters),
+            ));
+            (tx, task.abort_handle())
+        });
+        let due = Instant::now() + hold;
+        if line
+            .0
+            .send(Delayed {
+                due,
+                from,
+                frame,
+                sender: Arc::clone(&sender),
+            })
+            .is_ok()
+        {
+            Counters::add(&sender.sent, 1);
         }
         Ok(())
     }

@@ -1,0 +1,399 @@
+//! Frames over QUIC (quinn), with mutual TLS from the cluster CA.
+//!
+//! As over tcp, each side dials for its own outgoing frames: the dialler
+//! opens one connection and on it one long-lived bidirectional stream,
+//! writes its hello, and waits for the listener's one-byte acknowledgement;
+//! frames then flow length-delimited on the stream's send half, coalesced
+//! into one write when they queue up. The listener acknowledges only after
+//! checking that the hello names the peer of the dialler's certificate, so a
+//! refused dialler learns it at once and reports the peer unreachable.
+//!
+//! TLS: both sides present a certificate signed by the cluster CA (see
+//! [`tls`](crate::tls)); the dialler asks for the name `peer-<id>.bazaar` of
+//! the peer it means, so nobody else can answer. A connection with a
+//! foreign certificate, a hello naming another peer, garbage or an oversize
+//! length prefix is closed with a warning; everyone else is served on.
+
+use std::{
+    collections::BTreeMap,
+    net::{Ipv4Addr, SocketAddr},
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use bazaar_protocol::PeerId;
+use bytes::Bytes;
+use futures::FutureExt;
+use quinn::{Connection, Endpoint, Incoming as QuinnIncoming, SendStream, VarInt};
+use rustls::pki_types::CertificateDer;
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::warn;
+
+use crate::{
+    Event, PeerIdentity, Stats, Transport, TransportConfig, TransportError, hello,
+    inbox::Inbox,
+    incoming::{Ended, Incoming},
+    queue::{Dialer, Link, Outbox},
+    shared::Shared,
+    stats::Counters,
+    tls,
+};
+
+/// The byte a listener sends once it accepted a dialler's hello.
+const ACK: u8 = 1;
+/// Application close code for a connection closed for bad input.
+const REFUSED: u32 = 1;
+/// Application close code for a transport shutting down.
+const SHUTDOWN: u32 = 0;
+/// Keep-alives keep idle links open and notice a silent peer.
+const KEEP_ALIVE: Duration = Duration::from_secs(1);
+/// A link with no sign of life for this long is dead.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A bound quic endpoint, not yet serving: learn its address, then start it.
+pub struct QuicBinding {
+    endpoint: Endpoint,
+    addr: SocketAddr,
+    identity: PeerIdentity,
+}
+
+impl std::fmt::Debug for QuicBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuicBinding")
+            .field("addr", &self.addr)
+            .field("peer", &self.identity.peer())
+            .finish()
+    }
+}
+
+impl QuicBinding {
+    /// The address the endpoint is bound to (with the real port if 0 was
+    /// asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Starts serving as the identity's peer in a cluster whose addresses
+    /// are `peers`. Must be called within a tokio runtime.
+    ///
+    /// # Errors
+    /// [`TransportError::Tls`] if the identity does not make a valid config.
+    pub fn start(
+        self,
+        peers: BTreeMap<PeerId, SocketAddr>,
+        config: TransportConfig,
+    ) -> Result<QuicTransport, TransportError> {
+        let local = self.identity.peer();
+        let mut client = self.identity.quic_client_config()?;
+        client.transport_config(transport_config());
+        let inbox = Inbox::new(config.inbox_len);
+        let shared = Arc::new(Shared {
+            local,
+            config,
+            counters: Counters::default(),
+            events: inbox.sender(),
+        });
+        let known = Arc::new(peers.clone());
+        let accept = tokio::spawn(accept_loop(
+            self.endpoint.clone(),
+            Arc::clone(&shared),
+            known,
+        ));
+        let dialer = QuicDialer {
+            local,
+            endpoint: self.endpoint.clone(),
+            client,
+        };
+        let outbox = Outbox::new(dialer, Arc::clone(&shared), peers);
+        Ok(QuicTransport {
+            addr: self.addr,
+            endpoint: self.endpoint,
+            shared,
+            inbox,
+            outbox,
+            accept: Mutex::new(Some(accept)),
+        })
+    }
+}
+
+/// A peer's quic transport. See the [module docs](self).
+pub struct QuicTransport {
+    addr: SocketAddr,
+    endpoint: Endpoint,
+    shared: Arc<Shared>,
+    inbox: Inbox,
+    outbox: Outbox<QuicDialer>,
+    accept: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Transport parameters shared by both sides.
+fn transport_config() -> Arc<quinn::TransportConfig> {
+    let mut transport = quinn::TransportConfig::default();
+    transport.keep_alive_interval(Some(KEEP_ALIVE));
+    transport.max_idle_timeout(IDLE_TIMEOUT.try_into().ok());
+    Arc::new(transport)
+}
+
+impl QuicTransport {
+    /// Binds a UDP socket at `addr` (port 0 picks a free port) for the peer
+    /// of `identity`.
+    ///
+    /// # Errors
+    /// [`TransportError::Bind`] if the address is in use or not ours,
+    /// [`TransportError::Tls`] if the identity does not make a valid config.
+    pub async fn bind(
+        addr: SocketAddr,
+        identity: PeerIdentity,
+    ) -> Result<QuicBinding, TransportError> {
+        let mut server = identity.quic_server_config()?;
+        server.transport_config(transport_config());
+        let endpoint = Endpoint::server(server, addr)
+            .map_err(|source| TransportError::Bind { addr, source })?;
+        let addr = endpoint
+            .local_addr()
+            .map_err(|source| TransportError::Bind { addr, source })?;
+        Ok(QuicBinding {
+            endpoint,
+            addr,
+            identity,
+        })
+    }
+
+    /// Binds `peers[identity.peer()]` and starts serving.
+    ///
+    /// # Errors
+    /// [`TransportError::UnknownPeer`] if the identity's peer is not in
+    /// `peers`, [`TransportError::Bind`] if its address cannot be bound,
+    /// [`TransportError::Tls`] if the identity does not make a valid config.
+    pub async fn start(
+        identity: PeerIdentity,
+        peers: BTreeMap<PeerId, SocketAddr>,
+        config: TransportConfig,
+    ) -> Result<Self, TransportError> {
+        let local = identity.peer();
+        let addr = *peers
+            .get(&local)
+            .ok_or(TransportError::UnknownPeer(local))?;
+        Self::bind(addr, identity).await?.start(peers, config)
+    }
+
+    /// A cluster of `ids` on free 127.0.0.1 ports, with identities issued by
+    /// `ca`, all started, in one process.
+    ///
+    /// # Errors
+    /// [`TransportError::Bind`] if the loopback interface refuses,
+    /// [`TransportError::Tls`] if issuing a certificate fails.
+    pub async fn loopback_cluster(
+        ca: &tls::ClusterCa,
+        ids: &[PeerId],
+        config: &TransportConfig,
+    ) -> Result<BTreeMap<PeerId, Self>, TransportError> {
+        let mut bindings = BTreeMap::new();
+        for &id in ids {
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+            bindings.insert(id, Self::bind(addr, ca.issue(id)?).await?);
+        }
+        let peers: BTreeMap<PeerId, SocketAddr> = bindings
+            .iter()
+            .map(|(&id, binding)| (id, binding.local_addr()))
+            .collect();
+        bindings
+            .into_iter()
+            .map(|(id, binding)| Ok((id, binding.start(peers.clone(), config.clone())?)))
+            .collect()
+    }
+
+    /// The address this transport listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn stop_tasks(&self) -> Option<JoinHandle<()>> {
+        self.inbox.close();
+        self.outbox.close();
+        self.endpoint.close(VarInt::from_u32(SHUTDOWN), b"shutdown");
+        let accept = self
+            .accept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(task) = &accept {
+            task.abort();
+        }
+        accept
+    }
+}
+
+impl Drop for QuicTransport {
+    fn drop(&mut self) {
+        self.stop_tasks();
+    }
+}
+
+#[async_trait]
+impl Transport for QuicTransport {
+    fn local_id(&self) -> PeerId {
+        self.shared.local
+    }
+
+    async fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
+        self.outbox.send(to, frame)
+    }
+
+    async fn recv(&self) -> Option<Event> {
+        self.inbox.recv().await
+    }
+
+    async fn shutdown(&self) {
+        if let Some(accept) = self.stop_tasks() {
+            let _ = accept.await;
+        }
+        // Let the peers hear the close; bounded, a gone peer never answers.
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
+    }
+
+    fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+}
+
+/// Dials peers over quic as peer `local`.
+struct QuicDialer {
+    local: PeerId,
+    endpoint: Endpoint,
+    client: quinn::ClientConfig,
+}
+
+#[async_trait]
+impl Dialer for QuicDialer {
+    type Writer = SendStream;
+
+    async fn dial(
+        &self,
+        peer: PeerId,
+        addr: SocketAddr,
+    ) -> Result<Link<SendStream>, TransportError> {
+        let fail = |reason: String| TransportError::Connect { peer, addr, reason };
+        let connection = self
+            .endpoint
+            .connect_with(self.client.clone(), addr, &tls::peer_name(peer))
+            .map_err(|e| fail(e.to_string()))?
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let (mut send, mut recv) = connection
+            .open_bi()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        send.write_all(&hello::frame(self.local))
+            .await
+            .map_err(|e| fail(format!("hello: {e}")))?;
+        let mut ack = [0_u8; 1];
+        recv.read_exact(&mut ack)
+            .await
+            .map_err(|e| fail(format!("hello refused: {e}")))?;
+        if ack[0] != ACK {
+            return Err(fail(format!(
+                "hello answered with {:#04x}, not an acknowledgement",
+                ack[0]
+            )));
+        }
+        let closed = async move {
+            connection.closed().await;
+        }
+        .boxed();
+        Ok(Link {
+            writer: send,
+            closed,
+        })
+    }
+}
+
+/// Accepts connections until the transport shuts down (the task is aborted,
+/// which drops every connection task with it).
+async fn accept_loop(
+    endpoint: Endpoint,
+    shared: Arc<Shared>,
+    known: Arc<BTreeMap<PeerId, SocketAddr>>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            incoming = endpoint.accept() => match incoming {
+                Some(incoming) => {
+                    connections.spawn(serve(incoming, Arc::clone(&shared), Arc::clone(&known)));
+                }
+                None => return,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// Serves one incoming connection: its hello stream, then its frames.
+async fn serve(
+    incoming: QuinnIncoming,
+    shared: Arc<Shared>,
+    known: Arc<BTreeMap<PeerId, SocketAddr>>,
+) {
+    let remote = incoming.remote_address();
+    let connection = match incoming.await {
+        Ok(connection) => connection,
+        Err(e) => {
+            Counters::add(&shared.counters.rejected, 1);
+            warn!(peer = %shared.local, %remote, "quic handshake refused: {e}");
+            return;
+        }
+    };
+    if let Ended::Rejected(reason) = serve_streams(&connection, &shared, &known).await {
+        Counters::add(&shared.counters.rejected, 1);
+        warn!(peer = %shared.local, %remote, "closing quic connection: {reason}");
+        connection.close(VarInt::from_u32(REFUSED), reason.as_bytes());
+    }
+}
+
+/// Reads the streams a dialler opens, one after the other.
+async fn serve_streams(
+    connection: &Connection,
+    shared: &Shared,
+    known: &BTreeMap<PeerId, SocketAddr>,
+) -> Ended {
+    let Some(cert) = peer_certificate(connection) else {
+        return Ended::Rejected("no client certificate".into());
+    };
+    loop {
+        let Ok((mut send, recv)) = connection.accept_bi().await else {
+            return Ended::Closed;
+        };
+        let mut incoming = Incoming::new(recv, shared);
+        let from = match incoming.hello(shared).await {
+            Ok(from) => from,
+            Err(ended) => return ended,
+        };
+        if !known.contains_key(&from) {
+            return Ended::Rejected(format!(
+                "hello names peer {from}, who is not in the peer list"
+            ));
+        }
+        if !tls::cert_names(&cert, from) {
+            return Ended::Rejected(format!(
+                "hello claims peer {from}, the certificate is not {}",
+                tls::peer_name(from)
+            ));
+        }
+        if send.write_all(&[ACK]).await.is_err() {
+            return Ended::Closed;
+        }
+        match incoming.deliver(from, shared).await {
+            Ended::Closed => {}
+            rejected => return rejected,
+        }
+    }
+}
+
+/// The end-entity certificate the dialler presented.
+fn peer_certificate(connection: &Connection) -> Option<CertificateDer<'static>> {
+    let identity = connection.peer_identity()?;
+    let chain = identity.downcast::<Vec<CertificateDer<'static>>>().ok()?;
+    chain.into_iter().next()
+}
