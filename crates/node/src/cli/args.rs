@@ -1,0 +1,134 @@
+//! The command line: every subcommand and flag, parsed by clap.
+
+use std::{net::IpAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cluster::Role;
+
+/// A peer-to-peer trading post: a bully-elected trader, Lamport clocks, and
+/// books that survive the trader's crash.
+#[derive(Debug, Parser)]
+#[command(name = "bazaar", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a whole market in one process and audit it at the end.
+    Demo(DemoArgs),
+    /// Write a cluster file and the TLS material for quic.
+    Init(InitArgs),
+    /// Run one peer as its own process.
+    Node(NodeArgs),
+}
+
+/// How peers reach each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportKind {
+    /// In-process channels.
+    Mem,
+    /// TCP on loopback or the cluster's addresses.
+    Tcp,
+    /// QUIC with mutual TLS.
+    Quic,
+}
+
+impl TransportKind {
+    /// The flag's spelling.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Mem => "mem",
+            Self::Tcp => "tcp",
+            Self::Quic => "quic",
+        }
+    }
+}
+
+/// `bazaar demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// How many peers.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub peers: u32,
+    /// How peers reach each other.
+    #[arg(long, value_enum, default_value_t = TransportKind::Mem)]
+    pub transport: TransportKind,
+    /// How long the market trades (e.g. 10s, 500ms, 2m).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Seed for every random choice of buyers and sellers.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Crash the trader abruptly this long after it is elected (repeats for
+    /// each new trader while at least two peers are left).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub kill_trader_after: Option<Duration>,
+    /// The trader resigns after this long in office.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub resign_every: Option<Duration>,
+    /// The trader resigns after this many sales.
+    #[arg(long)]
+    pub resign_after_sales: Option<u64>,
+    /// Each peer's role in id order, comma-separated (buyer, seller, both,
+    /// idle); the last one repeats. Default: alternately buyer and seller,
+    /// so that both sides of the market are there.
+    #[arg(long, value_delimiter = ',')]
+    pub roles: Vec<Role>,
+    /// How long buyers and sellers think between requests.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub think: Option<Duration>,
+    /// Print only the final report, not every trade.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `bazaar init`.
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// How many peers.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub peers: u32,
+    /// The folder to write `cluster.toml` and `tls/` into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The address every peer listens on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// The first peer's port; peer i listens on base-port + i - 1.
+    #[arg(long, default_value_t = 7100)]
+    pub base_port: u16,
+    /// Overwrite an existing cluster file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `bazaar node`.
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    /// The cluster file written by `bazaar init`.
+    #[arg(long)]
+    pub cluster: PathBuf,
+    /// This peer's id in the cluster file.
+    #[arg(long)]
+    pub id: u32,
+    /// How peers reach each other.
+    #[arg(long, value_enum, default_value_t = TransportKind::Tcp)]
+    pub transport: TransportKind,
+    /// Where the books live (default: `data/` beside the cluster file).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Seed for this peer's random choices (default: its id).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The trader resigns after this long in office.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub resign_every: Option<Duration>,
+    /// Stop after this long (default: run until SIGTERM or Ctrl-C).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+}

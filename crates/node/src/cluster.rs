@@ -1,0 +1,404 @@
+//! The cluster file: who the peers are, where they listen, what they do, and
+//! the market's settings. Written by `bazaar init`, read by `bazaar node`.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
+
+use bazaar_protocol::PeerId;
+use serde::{Deserialize, Serialize};
+
+/// What a peer does when it is not the trader.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Buys goods from the trader.
+    Buyer,
+    /// Deposits goods with the trader.
+    Seller,
+    /// Both buys and sells.
+    #[default]
+    Both,
+    /// Neither: takes part in elections only, and trades when elected.
+    Idle,
+}
+
+impl Role {
+    /// Whether this role buys.
+    pub const fn buys(self) -> bool {
+        matches!(self, Self::Buyer | Self::Both)
+    }
+
+    /// Whether this role sells.
+    pub const fn sells(self) -> bool {
+        matches!(self, Self::Seller | Self::Both)
+    }
+
+    /// The role's name as written in the cluster file and on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Buyer => "buyer",
+            Self::Seller => "seller",
+            Self::Both => "both",
+            Self::Idle => "idle",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::Buyer, Self::Seller, Self::Both, Self::Idle]
+            .into_iter()
+            .find(|r| r.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown role {s:?}: expected buyer, seller, both or idle"))
+    }
+}
+
+/// One peer of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerEntry {
+    /// The peer's id, from 1; the higher id wins elections.
+    pub id: PeerId,
+    /// Where the peer listens (tcp and quic use the same address).
+    pub addr: SocketAddr,
+    /// What the peer does when it is not the trader.
+    #[serde(default)]
+    pub role: Role,
+}
+
+/// Prices and commission, in cents and basis points so money stays exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSettings {
+    /// Price of one fish, in cents.
+    pub fish_cents: u64,
+    /// Price of one salt, in cents.
+    pub salt_cents: u64,
+    /// Price of one boar, in cents.
+    pub boar_cents: u64,
+    /// The trader's commission on every sale, in basis points (1000 = 10%).
+    pub commission_bps: u32,
+}
+
+impl Default for MarketSettings {
+    fn default() -> Self {
+        Self {
+            fish_cents: 1_000,
+            salt_cents: 500,
+            boar_cents: 2_000,
+            commission_bps: 1_000,
+        }
+    }
+}
+
+/// Timeouts and pacing, in milliseconds so the file stays plain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimingSettings {
+    /// How often the trader sends heartbeats.
+    pub heartbeat_interval_ms: u64,
+    /// Silence from the trader after which a peer starts an election.
+    pub heartbeat_timeout_ms: u64,
+    /// How long an election waits for an `Alive` from a higher peer.
+    pub alive_timeout_ms: u64,
+    /// How long a peer that got `Alive` waits for the `Coordinator`.
+    pub coordinator_timeout_ms: u64,
+    /// How long a buyer or seller waits for the trader's answer.
+    pub request_timeout_ms: u64,
+    /// How long a buyer or seller thinks between requests.
+    pub think_ms: u64,
+    /// "Out of stock" answers in a row after which a buyer picks another product.
+    pub patience: u32,
+}
+
+impl Default for TimingSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval_ms: 50,
+            heartbeat_timeout_ms: 200,
+            alive_timeout_ms: 50,
+            coordinator_timeout_ms: 150,
+            request_timeout_ms: 300,
+            think_ms: 50,
+            patience: 3,
+        }
+    }
+}
+
+impl TimingSettings {
+    /// A setting in milliseconds as a `Duration`.
+    pub const fn ms(value: u64) -> Duration {
+        Duration::from_millis(value)
+    }
+}
+
+/// The whole cluster file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    /// Prices and commission.
+    #[serde(default)]
+    pub market: MarketSettings,
+    /// Timeouts and pacing.
+    #[serde(default)]
+    pub timing: TimingSettings,
+    /// Every peer, in id order.
+    #[serde(rename = "peer")]
+    pub peers: Vec<PeerEntry>,
+}
+
+/// Why a cluster file cannot be used. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The file cannot be read.
+    #[error("cannot read cluster file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape.
+    #[error("malformed cluster file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What and where, as the TOML parser says it.
+        message: String,
+    },
+    /// The file parses but says something impossible.
+    #[error("invalid cluster file {path}: {problem}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The file cannot be written.
+    #[error("cannot write cluster file {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+impl Cluster {
+    /// A cluster of `n` peers on `host`, listening on consecutive ports from
+    /// `base_port`, each both buyer and seller.
+    pub fn local(n: u32, host: std::net::IpAddr, base_port: u16) -> Self {
+        let peers = (1..=n)
+            .map(|i| PeerEntry {
+                id: PeerId(i),
+                addr: SocketAddr::new(host, base_port.saturating_add((i - 1) as u16)),
+                role: Role::Both,
+            })
+            .collect();
+        Self {
+            market: MarketSettings::default(),
+            timing: TimingSettings::default(),
+            peers,
+        }
+    }
+
+    /// Reads and validates a cluster file.
+    ///
+    /// # Errors
+    /// A [`ClusterError`] naming the file and what is wrong with it.
+    pub fn load(path: &Path) -> Result<Self, ClusterError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ClusterError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates the text of a cluster file; `path` is for errors.
+    ///
+    /// # Errors
+    /// [`ClusterError::Parse`] or [`ClusterError::Invalid`].
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ClusterError> {
+        let cluster: Self = toml::from_str(text).map_err(|e| ClusterError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        cluster
+            .validate()
+            .map_err(|problem| ClusterError::Invalid {
+                path: path.to_owned(),
+                problem,
+            })?;
+        Ok(cluster)
+    }
+
+    /// Writes the cluster file to `path`.
+    ///
+    /// # Errors
+    /// [`ClusterError::Write`] naming the file.
+    pub fn save(&self, path: &Path) -> Result<(), ClusterError> {
+        let text = toml::to_string_pretty(self).expect("a cluster always serializes");
+        let header = "# Bazaar cluster file, written by `bazaar init`.\n\
+                      # Prices in cents, commission in basis points, times in milliseconds.\n\n";
+        std::fs::write(path, format!("{header}{text}")).map_err(|source| ClusterError::Write {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Checks what the types cannot: ids unique and from 1, addresses
+    /// unique, at least one peer, sane timings.
+    fn validate(&self) -> Result<(), String> {
+        if self.peers.is_empty() {
+            return Err("no peers: add at least one [[peer]] table".into());
+        }
+        let mut ids = BTreeSet::new();
+        let mut addrs = BTreeMap::new();
+        for p in &self.peers {
+            if p.id.0 == 0 {
+                return Err("peer id 0: ids count from 1".into());
+            }
+            if !ids.insert(p.id) {
+                return Err(format!("peer id {} appears twice", p.id));
+            }
+            if let Some(other) = addrs.insert(p.addr, p.id) {
+                return Err(format!(
+                    "peers {other} and {} share the address {}",
+                    p.id, p.addr
+                ));
+            }
+        }
+        let t = &self.timing;
+        for (name, value) in [
+            ("heartbeat_interval_ms", t.heartbeat_interval_ms),
+            ("heartbeat_timeout_ms", t.heartbeat_timeout_ms),
+            ("alive_timeout_ms", t.alive_timeout_ms),
+            ("coordinator_timeout_ms", t.coordinator_timeout_ms),
+            ("request_timeout_ms", t.request_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(format!("timing.{name} is 0: it must be at least 1 ms"));
+            }
+        }
+        if t.heartbeat_timeout_ms <= t.heartbeat_interval_ms {
+            return Err(format!(
+                "timing.heartbeat_timeout_ms ({}) must exceed timing.heartbeat_interval_ms ({})",
+                t.heartbeat_timeout_ms, t.heartbeat_interval_ms
+            ));
+        }
+        if self.market.commission_bps > 10_000 {
+            return Err(format!(
+                "market.commission_bps is {}: at most 10000 (100%)",
+                self.market.commission_bps
+            ));
+        }
+        Ok(())
+    }
+
+    /// The entry of peer `id`.
+    pub fn peer(&self, id: PeerId) -> Option<&PeerEntry> {
+        self.peers.iter().find(|p| p.id == id)
+    }
+
+    /// Every peer's address, by id.
+    pub fn addresses(&self) -> BTreeMap<PeerId, SocketAddr> {
+        self.peers.iter().map(|p| (p.id, p.addr)).collect()
+    }
+
+    /// Every peer's id, in order.
+    pub fn ids(&self) -> Vec<PeerId> {
+        self.peers.iter().map(|p| p.id).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Cluster, String> {
+        Cluster::parse(text, Path::new("c.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_written_cluster_reads_back() {
+        let cluster = Cluster::local(6, "127.0.0.1".parse().unwrap(), 7000);
+        let text = toml::to_string_pretty(&cluster).unwrap();
+        assert_eq!(parse(&text), Ok(cluster));
+    }
+
+    #[test]
+    fn missing_fields_take_defaults() {
+        let c = parse("[[peer]]\nid = 3\naddr = \"127.0.0.1:9\"\n").unwrap();
+        assert_eq!(c.peers[0].role, Role::Both);
+        assert_eq!(c.timing, TimingSettings::default());
+    }
+
+    #[test]
+    fn duplicate_ids_are_named() {
+        let text =
+            "[[peer]]\nid = 2\naddr = \"127.0.0.1:1\"\n[[peer]]\nid = 2\naddr = \"127.0.0.1:2\"\n";
+        assert_eq!(
+            parse(text),
+            Err("invalid cluster file c.toml: peer id 2 appears twice".into())
+        );
+    }
+
+    #[test]
+    fn shared_addresses_are_named() {
+        let text =
+            "[[peer]]\nid = 1\naddr = \"127.0.0.1:1\"\n[[peer]]\nid = 2\naddr = \"127.0.0.1:1\"\n";
+        assert_eq!(
+            parse(text),
+            Err("invalid cluster file c.toml: peers 1 and 2 share the address 127.0.0.1:1".into())
+        );
+    }
+
+    #[test]
+    fn garbage_is_a_parse_error_naming_the_file() {
+        let err = parse("peers = ???").unwrap_err();
+        assert!(err.starts_with("malformed cluster file c.toml:"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_address_is_a_parse_error() {
+        let err = parse("[[peer]]\nid = 1\naddr = \"nowhere\"\n").unwrap_err();
+        assert!(err.starts_with("malformed cluster file c.toml:"), "{err}");
+    }
+
+    #[test]
+    fn no_peers_is_invalid() {
+        let err = parse("peer = []").unwrap_err();
+        assert!(err.contains("no peers"), "{err}");
+    }
+
+    #[test]
+    fn a_heartbeat_timeout_under_the_interval_is_invalid() {
+        let text = "[timing]\nheartbeat_interval_ms = 100\nheartbeat_timeout_ms = 50\n[[peer]]\nid = 1\naddr = \"127.0.0.1:1\"\n";
+        let err = parse(text).unwrap_err();
+        assert!(
+            err.contains("heartbeat_timeout_ms (50) must exceed"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_role_is_refused() {
+        let err =
+            parse("[[peer]]\nid = 1\naddr = \"127.0.0.1:1\"\nrole = \"thief\"\n").unwrap_err();
+        assert!(err.contains("thief"), "{err}");
+    }
+}

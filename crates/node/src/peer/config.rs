@@ -1,0 +1,148 @@
+//! Everything a peer needs to know before it starts.
+
+use std::time::Duration;
+
+use bazaar_election::Config as ElectionConfig;
+use bazaar_market::{BuyerConfig, Pricing, SellerConfig};
+use bazaar_protocol::{Money, PeerId};
+
+use crate::cluster::{Cluster, Role, TimingSettings};
+
+/// When a trader steps down of its own accord ("the trader can resign her
+/// post at any time, or call in sick").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResignPolicy {
+    /// Resign after this long in office.
+    pub after: Option<Duration>,
+    /// Resign after this many sales.
+    pub after_sales: Option<u64>,
+}
+
+/// Timeouts and pacing, as durations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// How often the trader sends heartbeats.
+    pub heartbeat_interval: Duration,
+    /// Trader silence after which a peer starts an election.
+    pub heartbeat_timeout: Duration,
+    /// The election's timeouts.
+    pub election: ElectionConfig,
+    /// How long buyers and sellers wait for the trader's answer.
+    pub request_timeout: Duration,
+    /// How long buyers think between requests.
+    pub think: Duration,
+    /// "Out of stock" answers in a row before a buyer picks another product.
+    pub patience: u32,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self::from(TimingSettings::default())
+    }
+}
+
+impl From<TimingSettings> for Timing {
+    fn from(t: TimingSettings) -> Self {
+        let ms = TimingSettings::ms;
+        Self {
+            heartbeat_interval: ms(t.heartbeat_interval_ms),
+            heartbeat_timeout: ms(t.heartbeat_timeout_ms),
+            election: ElectionConfig {
+                alive_timeout: ms(t.alive_timeout_ms),
+                coordinator_timeout: ms(t.coordinator_timeout_ms),
+            },
+            request_timeout: ms(t.request_timeout_ms),
+            think: ms(t.think_ms),
+            patience: t.patience.max(1),
+        }
+    }
+}
+
+/// One peer's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// This peer.
+    pub id: PeerId,
+    /// Every peer of the market, this one included.
+    pub peers: Vec<PeerId>,
+    /// What it does when it is not the trader.
+    pub role: Role,
+    /// Prices and commission, used while it is trader.
+    pub pricing: Pricing,
+    /// Timeouts and pacing.
+    pub timing: Timing,
+    /// When it resigns as trader.
+    pub resign: ResignPolicy,
+    /// Seed of its buyer's and seller's random choices.
+    pub seed: u64,
+}
+
+impl PeerConfig {
+    /// The configuration of peer `id` of `cluster`, or `None` if the cluster
+    /// has no such peer.
+    pub fn from_cluster(cluster: &Cluster, id: PeerId, seed: u64) -> Option<Self> {
+        let entry = cluster.peer(id)?;
+        let m = cluster.market;
+        Some(Self {
+            id,
+            peers: cluster.ids(),
+            role: entry.role,
+            pricing: Pricing {
+                fish: Money(m.fish_cents),
+                salt: Money(m.salt_cents),
+                boar: Money(m.boar_cents),
+                commission_bps: m.commission_bps,
+            },
+            timing: cluster.timing.into(),
+            resign: ResignPolicy::default(),
+            seed,
+        })
+    }
+
+    /// The buyer's settings, from the timing.
+    pub fn buyer(&self) -> BuyerConfig {
+        BuyerConfig {
+            think: self.timing.think,
+            request_timeout: self.timing.request_timeout,
+            patience: self.timing.patience,
+            ..BuyerConfig::default()
+        }
+    }
+
+    /// The seller's settings, from the timing.
+    pub fn seller(&self) -> SellerConfig {
+        SellerConfig {
+            deposit_timeout: self.timing.request_timeout,
+            ..SellerConfig::default()
+        }
+    }
+
+    /// A peer of a market of `n` peers with default settings: handy for
+    /// tests and the simulator.
+    pub fn simple(id: u32, n: u32, role: Role) -> Self {
+        Self {
+            id: PeerId(id),
+            peers: (1..=n).map(PeerId).collect(),
+            role,
+            pricing: Pricing::default(),
+            timing: Timing::default(),
+            resign: ResignPolicy::default(),
+            seed: u64::from(id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_entry_becomes_a_config() {
+        let cluster = Cluster::local(3, "127.0.0.1".parse().unwrap(), 9000);
+        let config = PeerConfig::from_cluster(&cluster, PeerId(2), 7).unwrap();
+        assert_eq!(config.peers, [PeerId(1), PeerId(2), PeerId(3)]);
+        assert_eq!(config.pricing, Pricing::default());
+        assert_eq!(config.timing.heartbeat_interval, Duration::from_millis(50));
+        assert!(PeerConfig::from_cluster(&cluster, PeerId(4), 7).is_none());
+    }
+}

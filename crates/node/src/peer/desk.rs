@@ -1,0 +1,89 @@
+//! The trader's desk: its epoch, and its book once loaded.
+
+use bazaar_market::{Book, Trader, TraderAction, TraderInput};
+use bazaar_protocol::Epoch;
+
+/// What a peer holds while it is trader.
+#[derive(Debug)]
+pub(crate) struct Desk {
+    epoch: Epoch,
+    state: State,
+    sales: u64,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Waiting for the store; requests that arrive meanwhile wait too.
+    Loading(Vec<TraderInput>),
+    /// Serving from the loaded book.
+    Open(Box<Trader>),
+}
+
+impl Desk {
+    /// A desk for a new term, waiting for its books.
+    pub(crate) const fn loading(epoch: Epoch) -> Self {
+        Self {
+            epoch,
+            state: State::Loading(Vec::new()),
+            sales: 0,
+        }
+    }
+
+    pub(crate) const fn epoch(&self) -> Epoch {
+        self.epoch
+    }
+
+    pub(crate) const fn is_open(&self) -> bool {
+        matches!(self.state, State::Open(_))
+    }
+
+    pub(crate) fn book(&self) -> Option<&Book> {
+        match &self.state {
+            State::Open(trader) => Some(trader.book()),
+            State::Loading(_) => None,
+        }
+    }
+
+    pub(crate) const fn sales(&self) -> u64 {
+        self.sales
+    }
+
+    pub(crate) const fn count_sale(&mut self) {
+        self.sales += 1;
+    }
+
+    /// Opens the desk with `book` and takes in what waited for it.
+    pub(crate) fn open(&mut self, book: Book) -> Vec<TraderAction> {
+        let mut trader = Trader::new(book);
+        let waiting = match std::mem::replace(&mut self.state, State::Loading(Vec::new())) {
+            State::Loading(waiting) => waiting,
+            State::Open(_) => Vec::new(),
+        };
+        let actions = waiting
+            .into_iter()
+            .flat_map(|input| trader.handle(input))
+            .collect();
+        self.state = State::Open(Box::new(trader));
+        actions
+    }
+
+    /// Takes an offer or a buy; returns what the trader answers at once, or
+    /// `None` while the books are loading.
+    pub(crate) fn take(&mut self, input: TraderInput) -> Option<Vec<TraderAction>> {
+        match &mut self.state {
+            State::Loading(waiting) => {
+                waiting.push(input);
+                None
+            }
+            State::Open(trader) => Some(trader.handle(input)),
+        }
+    }
+
+    /// Serves the batch, if the books are open and anything waits.
+    pub(crate) fn flush(&mut self) -> Option<Vec<TraderAction>> {
+        match &mut self.state {
+            State::Open(trader) if trader.pending() > 0 => Some(trader.handle(TraderInput::Flush)),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Where the trader's books live between traders: the `Store` trait, and
+//! its in-memory implementation.
+
+mod mem;
+
+use std::path::PathBuf;
+
+use bazaar_market::{Batch, Book, MarketError, Pricing};
+use bazaar_protocol::Epoch;
+
+pub use mem::MemStore;
+
+/// Durable books shared by every peer that may become trader.
+///
+/// Fencing: [`Store::open`] records the new trader's epoch, and from then on
+/// the store refuses every commit from an older epoch, so a deposed trader
+/// that has not heard of its successor cannot sell anything.
+pub trait Store: Send + Sync {
+    /// Fences the store at `epoch` and loads the books: what a new trader
+    /// does before it serves anyone. A store never written starts empty
+    /// with `pricing`.
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`] if the store has seen `epoch` or a newer one;
+    /// [`StoreError::Corrupt`] or [`StoreError::Io`] if it cannot be read.
+    fn open(&self, epoch: Epoch, pricing: &Pricing) -> Result<Book, StoreError>;
+
+    /// Commits one batch in one transaction, durably, before the trader
+    /// sends anything of it.
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`] if a newer trader has opened the store;
+    /// [`StoreError::Rejected`] if the batch does not fit the books.
+    fn commit(&self, epoch: Epoch, batch: &Batch) -> Result<(), StoreError>;
+
+    /// The books as they stand, for audits and reports, without fencing.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] or [`StoreError::Io`].
+    fn books(&self) -> Result<Option<Book>, StoreError>;
+
+    /// The highest epoch any trader has opened the store with.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] or [`StoreError::Io`].
+    fn epoch(&self) -> Result<Epoch, StoreError>;
+}
+
+/// Why the store did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A trader of epoch `newest` has opened the store: `epoch` is deposed.
+    #[error("epoch {epoch} is fenced: the store has seen epoch {newest}")]
+    Fenced {
+        /// The refused epoch.
+        epoch: Epoch,
+        /// The newest epoch the store has seen.
+        newest: Epoch,
+    },
+    /// The batch does not fit the books (a bug, never a network fault).
+    #[error("batch rejected: {0}")]
+    Rejected(#[from] MarketError),
+    /// The stored data is damaged.
+    #[error("corrupt store {path}: {detail}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The store cannot be read or written.
+    #[error("store {path}: {detail}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the system said.
+        detail: String,
+    },
+}
