@@ -1,6 +1,7 @@
 //! Round-trip latency and frames per second of each transport on loopback,
-//! beside a raw tokio TCP echo measured in the same run on the same runtime
-//! (multi-threaded, two workers).
+//! beside a raw tokio TCP echo measured in the same run on the same runtime,
+//! once on a current-thread runtime and once on a multi-thread runtime with
+//! two workers.
 //!
 //! Run: `cargo bench -p bazaar-transport --bench transport`
 //! (`-- --quick` for a shorter run).
@@ -44,17 +45,25 @@ fn main() {
             mem_frames: 2_000_000,
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Both flavours, each measuring the raw echo beside the transports.
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    current.block_on(run(&plan, "tokio current-thread runtime"));
+    drop(current);
+    println!();
+    let multi = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(run(plan));
+    multi.block_on(run(&plan, "tokio multi-thread runtime with 2 workers"));
 }
 
-async fn run(plan: Plan) {
+async fn run(plan: &Plan, flavour: &str) {
     let frame = Bytes::from(vec![0xab; FRAME_LEN]);
-    println!("{FRAME_LEN}-byte frames, tokio multi-thread runtime with 2 workers, 127.0.0.1\n");
+    println!("{FRAME_LEN}-byte frames, {flavour}, 127.0.0.1\n");
     println!(
         "{:<22} {:>10} {:>10} {:>10} {:>14}",
         "", "p50 (µs)", "p99 (µs)", "mean (µs)", "frames/s"
@@ -63,6 +72,8 @@ async fn run(plan: Plan) {
     let echo = raw_echo_round_trips(plan.round_trips, &frame).await;
     let stream = raw_stream_throughput(plan.frames, &frame).await;
     report("raw tokio tcp echo", &echo, stream);
+    let split = raw_split_echo_round_trips(plan.round_trips, &frame).await;
+    report("raw echo, 2 conns", &split, f64::NAN);
 
     let config = bench_config();
     let hub = Hub::with_config(1, config.clone());
@@ -114,13 +125,17 @@ fn pair<T: Transport>(a: T, b: T) -> (Arc<T>, Arc<T>) {
 }
 
 fn report(name: &str, rtt: &Histogram<u64>, frames_per_sec: f64) {
+    let rate = if frames_per_sec.is_nan() {
+        "-".to_owned()
+    } else {
+        format!("{frames_per_sec:.0}")
+    };
     let us = |ns: u64| ns as f64 / 1000.0;
     println!(
-        "{name:<22} {:>10.1} {:>10.1} {:>10.1} {:>14.0}",
+        "{name:<22} {:>10.1} {:>10.1} {:>10.1} {rate:>14}",
         us(rtt.value_at_quantile(0.5)),
         us(rtt.value_at_quantile(0.99)),
         rtt.mean() / 1000.0,
-        frames_per_sec
     );
 }
 
@@ -278,4 +293,44 @@ async fn raw_stream_throughput(count: u64, frame: &Bytes) -> f64 {
     stream.flush().await.expect("flush");
     let end = reader.await.expect("reader");
     count as f64 / (end - start).as_secs_f64()
+}
+
+/// The same echo, but over two one-way connections (one per direction, as
+/// the transports dial): separates the cost of the connection layout from
+/// the cost of the transport's tasks and queues.
+async fn raw_split_echo_round_trips(count: u64, frame: &Bytes) -> Histogram<u64> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let back_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let back_addr = back_listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let (mut inbound, _) = listener.accept().await.expect("accept");
+        let mut outbound = TcpStream::connect(back_addr).await.expect("connect back");
+        outbound.set_nodelay(true).expect("nodelay");
+        let mut buf = vec![0_u8; 4 + FRAME_LEN];
+        while inbound.read_exact(&mut buf).await.is_ok() {
+            outbound.write_all(&buf).await.expect("echo");
+        }
+    });
+    let mut outbound = TcpStream::connect(addr).await.expect("connect");
+    outbound.set_nodelay(true).expect("nodelay");
+    let (mut inbound, _) = back_listener.accept().await.expect("accept");
+    let mut message = (FRAME_LEN as u32).to_be_bytes().to_vec();
+    message.extend_from_slice(frame);
+    let mut reply = vec![0_u8; message.len()];
+    let warmup = count / 10;
+    let mut histogram = histogram();
+    for i in 0..warmup + count {
+        let start = Instant::now();
+        outbound.write_all(&message).await.expect("write");
+        inbound.read_exact(&mut reply).await.expect("read");
+        if i >= warmup {
+            histogram
+                .record(start.elapsed().as_nanos() as u64)
+                .expect("record");
+        }
+    }
+    drop(outbound);
+    server.await.expect("server");
+    histogram
 }
