@@ -9,7 +9,7 @@
 //! refused dialler learns it at once and reports the peer unreachable.
 //!
 //! TLS: both sides present a certificate signed by the cluster CA (see
-//! [`tls`](crate::tls)); the dialler asks for the name `peer-<id>.bazaar` of
+//! [`crate::tls`]); the dialler asks for the name `peer-<id>.bazaar` of
 //! the peer it means, so nobody else can answer. A connection with a
 //! foreign certificate, a hello naming another peer, garbage or an oversize
 //! length prefix is closed with a warning; everyone else is served on.
