@@ -1,2 +1,5 @@
-//! The `bazaar` command.
-fn main() {}
+//! The `bazaar` command: see `bazaar --help`.
+
+fn main() -> std::process::ExitCode {
+    bazaar_node::cli::main()
+}

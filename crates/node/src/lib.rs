@@ -1,9 +1,14 @@
 //! The bazaar's node: the pure [`Peer`] that composes the clock, the
 //! election and the market roles, and the drivers and tools around it.
 
+pub mod cli;
 pub mod cluster;
+pub mod demo;
 pub mod logging;
+pub mod net;
 mod peer;
+pub mod runtime;
+pub mod sim;
 pub mod stats;
 pub mod store;
 mod timers;

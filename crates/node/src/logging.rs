@@ -1,6 +1,6 @@
 //! Log lines in the lab's shape: a local timestamp, then the message.
 
-use std::fmt;
+use std::{fmt, io::IsTerminal};
 
 use tracing_subscriber::{
     EnvFilter,
@@ -34,6 +34,7 @@ pub fn init(default_filter: &str) {
         .with_timer(LocalTime)
         .with_target(false)
         .with_level(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

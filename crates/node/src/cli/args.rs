@@ -2,9 +2,12 @@
 
 use std::{net::IpAddr, path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
-use crate::cluster::Role;
+use crate::{
+    cluster::Role,
+    net::{RemoteKind, TransportKind},
+};
 
 /// A peer-to-peer trading post: a bully-elected trader, Lamport clocks, and
 /// books that survive the trader's crash.
@@ -25,28 +28,6 @@ pub enum Command {
     Init(InitArgs),
     /// Run one peer as its own process.
     Node(NodeArgs),
-}
-
-/// How peers reach each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TransportKind {
-    /// In-process channels.
-    Mem,
-    /// TCP on loopback or the cluster's addresses.
-    Tcp,
-    /// QUIC with mutual TLS.
-    Quic,
-}
-
-impl TransportKind {
-    /// The flag's spelling.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Mem => "mem",
-            Self::Tcp => "tcp",
-            Self::Quic => "quic",
-        }
-    }
 }
 
 /// `bazaar demo`.
@@ -117,8 +98,8 @@ pub struct NodeArgs {
     #[arg(long)]
     pub id: u32,
     /// How peers reach each other.
-    #[arg(long, value_enum, default_value_t = TransportKind::Tcp)]
-    pub transport: TransportKind,
+    #[arg(long, value_enum, default_value_t = RemoteKind::Tcp)]
+    pub transport: RemoteKind,
     /// Where the books live (default: `data/` beside the cluster file).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,

@@ -163,10 +163,12 @@ impl fmt::Display for Event {
     /// The lab's log lines, and plain lines for the rest.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Coordinator { id, epoch } => write!(
-                f,
-                "Dear buyers and sellers, My ID is {id}, and I am the new coordinator (epoch {epoch})"
-            ),
+            Self::Coordinator { id, .. } => {
+                write!(
+                    f,
+                    "Dear buyers and sellers, My ID is {id}, and I am the new coordinator"
+                )
+            }
             Self::Following { trader, epoch } => {
                 write!(f, "following trader {trader} (epoch {epoch})")
             }

@@ -146,6 +146,12 @@ impl Peer {
         self.seller.as_ref()
     }
 
+    /// Its buys not yet answered, with when each was first sent: what a
+    /// liveness check looks at.
+    pub fn unanswered(&self) -> impl Iterator<Item = (RequestId, Duration)> + '_ {
+        self.asked_at.iter().map(|(&id, &sent)| (id, sent))
+    }
+
     // --- inputs -----------------------------------------------------------
 
     fn on_frame(&mut self, from: PeerId, bytes: &[u8]) {

@@ -1,0 +1,45 @@
+//! `bazaar demo`.
+
+use crate::{
+    Timing,
+    cli::{DemoArgs, Failure},
+    demo::{self, DemoOptions},
+    logging,
+    peer::ResignPolicy,
+};
+
+pub(super) fn run(args: &DemoArgs) -> Result<(), Failure> {
+    logging::init(if args.quiet { "warn" } else { "info" });
+    let mut timing = Timing::default();
+    if let Some(think) = args.think {
+        timing.think = think;
+    }
+    let options = DemoOptions {
+        peers: args.peers,
+        transport: args.transport,
+        duration: args.duration,
+        seed: args.seed,
+        kill_trader_after: args.kill_trader_after,
+        resign: ResignPolicy {
+            after: args.resign_every,
+            after_sales: args.resign_after_sales,
+        },
+        roles: args.roles.clone(),
+        timing,
+        quiet: args.quiet,
+    };
+    let result = super::runtime()?
+        .block_on(demo::run(&options))
+        .map_err(|e| {
+            Failure::input(format!(
+                "cannot start the {} transport: {e}",
+                args.transport
+            ))
+        })?;
+    println!("{}", result.report);
+    if result.audit.passed() {
+        Ok(())
+    } else {
+        Err(Failure::run("the audit failed (see above)"))
+    }
+}

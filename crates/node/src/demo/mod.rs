@@ -1,0 +1,212 @@
+//! `bazaar demo`: a whole market in one process, its lab log lines as they
+//! happen, and at the end a table and an audit.
+
+mod audit;
+mod market;
+mod tally;
+
+use std::{
+    collections::BTreeMap,
+    io::IsTerminal,
+    time::{Duration, Instant},
+};
+
+use bazaar_protocol::PeerId;
+use bazaar_transport::TransportError;
+use tokio::sync::mpsc;
+
+pub use audit::Audit;
+pub use market::{LocalMarket, Outcome};
+pub use tally::Tally;
+
+use crate::{
+    PeerConfig, ResignPolicy, Timing, cluster::Role, net::TransportKind, runtime::Report,
+    stats::human, store::Store,
+};
+
+/// What `bazaar demo` was asked for.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// How many peers.
+    pub peers: u32,
+    /// How they reach each other.
+    pub transport: TransportKind,
+    /// How long the market trades.
+    pub duration: Duration,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Crash each trader this long after it is elected.
+    pub kill_trader_after: Option<Duration>,
+    /// When traders resign.
+    pub resign: ResignPolicy,
+    /// Roles in id order; the last repeats. Empty: buyer, seller, buyer, …
+    pub roles: Vec<Role>,
+    /// Timeouts and pacing.
+    pub timing: Timing,
+    /// Print only the report.
+    pub quiet: bool,
+}
+
+impl DemoOptions {
+    /// The role of peer `id` (from 1).
+    pub fn role(&self, id: u32) -> Role {
+        match self.roles.as_slice() {
+            [] if id % 2 == 1 => Role::Buyer,
+            [] => Role::Seller,
+            roles => roles[(id as usize - 1).min(roles.len() - 1)],
+        }
+    }
+
+    /// Every peer's configuration.
+    pub fn configs(&self) -> Vec<PeerConfig> {
+        (1..=self.peers)
+            .map(|id| PeerConfig {
+                role: self.role(id),
+                timing: self.timing,
+                resign: self.resign,
+                seed: self
+                    .seed
+                    .wrapping_mul(1_000_003)
+                    .wrapping_add(u64::from(id)),
+                ..PeerConfig::simple(id, self.peers, Role::Both)
+            })
+            .collect()
+    }
+}
+
+/// What a demo run produced.
+pub struct DemoResult {
+    /// Counts from the reports.
+    pub tally: Tally,
+    /// The audit of the books and the live peers.
+    pub audit: Audit,
+    /// The table and audit, as printed.
+    pub report: String,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
+/// Runs the demo market and prints as it goes.
+///
+/// # Errors
+/// A [`TransportError`] if the transports cannot start.
+pub async fn run(options: &DemoOptions) -> Result<DemoResult, TransportError> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let configs = options.configs();
+    let roles: BTreeMap<PeerId, Role> = configs.iter().map(|c| (c.id, c.role)).collect();
+    let mut market = LocalMarket::start(options.transport, configs, options.seed, tx).await?;
+    let started = market.started();
+    let deadline = tokio::time::Instant::from_std(started + options.duration);
+    let progress = !options.quiet && std::io::stderr().is_terminal();
+    let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    let mut tally = Tally::default();
+    let mut kill_at: Option<(PeerId, tokio::time::Instant)> = None;
+
+    loop {
+        tokio::select! {
+            Some(report) = rx.recv() => {
+                let at = started.elapsed();
+                tally.observe(at, &report);
+                log(&report, options.quiet);
+                if let (Some(after), crate::Event::Coordinator { id, .. }) =
+                    (options.kill_trader_after, &report.event)
+                {
+                    kill_at = Some((*id, tokio::time::Instant::now() + after));
+                }
+            }
+            () = sleep_until(kill_at.map(|(_, at)| at)) => {
+                let (id, _) = kill_at.take().expect("the sleep had a deadline");
+                if market.live().count() >= 2 {
+                    market.crash(id).await;
+                    tracing::warn!("killed trader {id} (no goodbye)");
+                }
+            }
+            _ = ticker.tick(), if progress => show_progress(started, &tally),
+            () = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    let outcome = market.stop().await;
+    while let Ok(report) = rx.try_recv() {
+        tally.observe(started.elapsed(), &report);
+        log(&report, options.quiet);
+    }
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    let audit = match outcome.store.books() {
+        Ok(Some(book)) => Audit::run(&book, &outcome.peers),
+        _ => Audit::run(&empty_book(), &outcome.peers),
+    };
+    let elapsed = started.elapsed();
+    let report = format!(
+        "{}\n{}\n{}",
+        summary_line(options, &tally, elapsed),
+        tally.table(&outcome.peers, &roles),
+        audit
+    );
+    Ok(DemoResult {
+        tally,
+        audit,
+        report,
+        elapsed,
+    })
+}
+
+fn summary_line(options: &DemoOptions, tally: &Tally, elapsed: Duration) -> String {
+    let all = tally.all_latencies();
+    format!(
+        "\n{} peers over {} for {}: {} buys answered ({:.0}/s), {} sales, response mean {} p50 {} p99 {} max {}",
+        options.peers,
+        options.transport,
+        human(elapsed),
+        tally.answered,
+        tally.answered as f64 / elapsed.as_secs_f64().max(1e-9),
+        tally.sales,
+        human(all.mean()),
+        human(all.quantile(0.5)),
+        human(all.quantile(0.99)),
+        human(all.max()),
+    )
+}
+
+fn empty_book() -> bazaar_market::Book {
+    bazaar_market::Book::new(bazaar_market::Pricing::default()).expect("default prices are valid")
+}
+
+/// Logs a report: the lab's lines at info, the rest quieter.
+pub fn log(report: &Report, quiet: bool) {
+    use crate::Event::{Answered, Coordinator, Fenced, Following, Rejected, Sold, SteppedDown};
+    let peer = report.peer;
+    match &report.event {
+        e @ (Coordinator { .. } | Sold(_)) if !quiet => tracing::info!("{e}"),
+        e @ SteppedDown { .. } if !quiet => tracing::info!("peer {peer} {e}"),
+        e @ (Fenced { .. } | Rejected { .. }) => tracing::warn!("peer {peer}: {e}"),
+        e @ (Following { .. }
+        | Answered { .. }
+        | Coordinator { .. }
+        | Sold(_)
+        | SteppedDown { .. }) => {
+            tracing::debug!("peer {peer}: {e}");
+        }
+    }
+}
+
+fn show_progress(started: Instant, tally: &Tally) {
+    let trader = tally
+        .trader()
+        .map_or("none".into(), |(id, e)| format!("{id} (epoch {e})"));
+    eprint!(
+        "\r\x1b[K[{:>6}] trader {trader} · {} buys answered · {} sales · {} elections",
+        human(started.elapsed()),
+        tally.answered,
+        tally.sales,
+        tally.coordinators.len()
+    );
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,165 @@
+//! Choosing and making transports: the one place that knows all three.
+
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+
+use bazaar_protocol::PeerId;
+use bazaar_transport::{
+    ClusterCa, Hub, PeerIdentity, QuicTransport, TcpTransport, Transport, TransportConfig,
+    TransportError,
+};
+
+/// How peers reach each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransportKind {
+    /// In-process channels.
+    Mem,
+    /// TCP.
+    Tcp,
+    /// QUIC with mutual TLS.
+    Quic,
+}
+
+impl TransportKind {
+    /// The flag's spelling.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Mem => "mem",
+            Self::Tcp => "tcp",
+            Self::Quic => "quic",
+        }
+    }
+}
+
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Transports for the peers of one process, on loopback, that can also
+/// crash a peer and bring it back at the same address.
+pub enum LocalNet {
+    /// One hub for everybody.
+    Mem(Hub),
+    /// TCP on the addresses picked at start.
+    Tcp(BTreeMap<PeerId, SocketAddr>),
+    /// QUIC on the addresses picked at start, with a cluster CA.
+    Quic(BTreeMap<PeerId, SocketAddr>, Box<ClusterCa>),
+}
+
+/// How long a restarted peer keeps trying to re-bind its address while the
+/// old socket drains (quic frees its port when its driver exits).
+const REBIND_PATIENCE: Duration = Duration::from_secs(3);
+
+impl LocalNet {
+    /// Starts a transport for each of `ids`: tcp and quic on free loopback
+    /// ports they pick themselves.
+    ///
+    /// # Errors
+    /// A [`TransportError`] if binding or TLS set-up fails.
+    pub async fn start(
+        kind: TransportKind,
+        ids: &[PeerId],
+        seed: u64,
+    ) -> Result<(Self, BTreeMap<PeerId, Arc<dyn Transport>>), TransportError> {
+        let config = TransportConfig::default();
+        Ok(match kind {
+            TransportKind::Mem => {
+                let hub = Hub::with_config(seed, config);
+                let transports = ids.iter().map(|&id| (id, arc(hub.endpoint(id)))).collect();
+                (Self::Mem(hub), transports)
+            }
+            TransportKind::Tcp => {
+                let cluster = TcpTransport::loopback_cluster(ids, &config).await?;
+                let addrs = cluster
+                    .iter()
+                    .map(|(&id, t)| (id, t.local_addr()))
+                    .collect();
+                (
+                    Self::Tcp(addrs),
+                    cluster.into_iter().map(|(id, t)| (id, arc(t))).collect(),
+                )
+            }
+            TransportKind::Quic => {
+                let ca = ClusterCa::generate()?;
+                let cluster = QuicTransport::loopback_cluster(&ca, ids, &config).await?;
+                let addrs = cluster
+                    .iter()
+                    .map(|(&id, t)| (id, t.local_addr()))
+                    .collect();
+                let transports = cluster.into_iter().map(|(id, t)| (id, arc(t))).collect();
+                (Self::Quic(addrs, Box::new(ca)), transports)
+            }
+        })
+    }
+
+    /// Crashes `id`'s transport: no goodbye, its frames stop.
+    pub async fn crash(&self, id: PeerId, transport: &Arc<dyn Transport>) {
+        match self {
+            Self::Mem(hub) => hub.crash(id),
+            Self::Tcp(_) | Self::Quic(..) => transport.shutdown().await,
+        }
+    }
+
+    /// A fresh transport for `id` at its old address.
+    ///
+    /// # Errors
+    /// A [`TransportError`] if the address cannot be bound again in time.
+    pub async fn restart(&self, id: PeerId) -> Result<Arc<dyn Transport>, TransportError> {
+        let config = TransportConfig::default();
+        let started = tokio::time::Instant::now();
+        loop {
+            let attempt = match self {
+                Self::Mem(hub) => return Ok(arc(hub.restart(id))),
+                Self::Tcp(addrs) => TcpTransport::start(id, addrs.clone(), config.clone())
+                    .await
+                    .map(arc),
+                Self::Quic(addrs, ca) => {
+                    QuicTransport::start(ca.issue(id)?, addrs.clone(), config.clone())
+                        .await
+                        .map(arc)
+                }
+            };
+            match attempt {
+                Err(TransportError::Bind { .. }) if started.elapsed() < REBIND_PATIENCE => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// How a peer in a process of its own reaches the others (mem joins only
+/// the peers of one process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RemoteKind {
+    /// TCP.
+    Tcp,
+    /// QUIC with mutual TLS.
+    Quic,
+}
+
+/// Starts the transport of one peer of a cluster file.
+///
+/// # Errors
+/// A [`TransportError`] naming what failed: the address, the TLS files.
+pub async fn start_peer(
+    kind: RemoteKind,
+    id: PeerId,
+    addrs: BTreeMap<PeerId, SocketAddr>,
+    tls_dir: &std::path::Path,
+) -> Result<Arc<dyn Transport>, TransportError> {
+    let config = TransportConfig::default();
+    match kind {
+        RemoteKind::Tcp => Ok(arc(TcpTransport::start(id, addrs, config).await?)),
+        RemoteKind::Quic => {
+            let identity = PeerIdentity::load_from_dir(tls_dir, id)?;
+            Ok(arc(QuicTransport::start(identity, addrs, config).await?))
+        }
+    }
+}
+
+fn arc(t: impl Transport) -> Arc<dyn Transport> {
+    Arc::new(t)
+}

@@ -1,0 +1,177 @@
+//! The tokio driver of a [`Peer`]: receive, handle, perform. No protocol
+//! logic lives here; an `if` about elections or goods belongs in the peer.
+
+use std::{
+    collections::VecDeque,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bazaar_protocol::{PeerId, encode};
+use bazaar_transport::{Event as TransportEvent, Transport};
+use bytes::Bytes;
+use futures::FutureExt;
+use tokio::sync::{mpsc, watch};
+
+use crate::{Action, Event, Input, Peer, PeerTimer, TimerQueue, store::Store};
+
+/// Something a running peer reports to whoever watches the market.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The peer that reports.
+    pub peer: PeerId,
+    /// What happened.
+    pub event: Event,
+}
+
+/// Drives one [`Peer`] over a transport and a store until told to stop.
+pub struct Runtime {
+    peer: Peer,
+    transport: Arc<dyn Transport>,
+    store: Arc<dyn Store>,
+    reports: mpsc::UnboundedSender<Report>,
+    timers: TimerQueue<PeerTimer>,
+    started: Instant,
+    inputs: VecDeque<Input>,
+    buf: Vec<u8>,
+}
+
+impl Runtime {
+    /// A driver for `peer`, sending what it reports to `reports`. Times are
+    /// measured from `started`, shared by the peers of one process so their
+    /// reports line up.
+    pub fn new(
+        peer: Peer,
+        transport: Arc<dyn Transport>,
+        store: Arc<dyn Store>,
+        reports: mpsc::UnboundedSender<Report>,
+        started: Instant,
+    ) -> Self {
+        Self {
+            peer,
+            transport,
+            store,
+            reports,
+            timers: TimerQueue::new(),
+            started,
+            inputs: VecDeque::new(),
+            buf: Vec::with_capacity(256),
+        }
+    }
+
+    /// Runs until `stop` turns true or the transport closes; returns the
+    /// peer as it stands, for audits.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Peer {
+        self.step(Input::Start).await;
+        while !*stop.borrow() {
+            let deadline = self.timers.next_deadline().map(|d| self.started + d);
+            tokio::select! {
+                biased;
+                _ = stop.changed() => break,
+                event = self.transport.recv() => {
+                    let Some(event) = event else { break };
+                    self.on_transport(event).await;
+                    // Take in everything already queued, so that the trader
+                    // serves it as one batch.
+                    while let Some(Some(event)) = self.transport.recv().now_or_never() {
+                        self.on_transport(event).await;
+                    }
+                }
+                () = sleep_until(deadline) => {
+                    let now = self.now();
+                    while let Some(timer) = self.timers.pop_due(now) {
+                        self.step(Input::Timer(timer)).await;
+                    }
+                }
+            }
+            self.step(Input::Drained).await;
+        }
+        self.peer
+    }
+
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    async fn on_transport(&mut self, event: TransportEvent) {
+        let input = match event {
+            TransportEvent::Frame { from, frame } => Input::Frame {
+                from,
+                bytes: frame.into(),
+            },
+            TransportEvent::Unreachable { peer } => Input::Unreachable(peer),
+        };
+        self.step(input).await;
+    }
+
+    /// Hands one input to the peer and performs what it asks, including the
+    /// store's answers, which come back as further inputs.
+    async fn step(&mut self, input: Input) {
+        self.inputs.push_back(input);
+        while let Some(input) = self.inputs.pop_front() {
+            let actions = self.peer.handle(self.now(), input);
+            for action in actions {
+                self.perform(action).await;
+            }
+        }
+    }
+
+    async fn perform(&mut self, action: Action) {
+        match action {
+            Action::Send { to, envelope } => {
+                self.buf.clear();
+                if let Err(e) = encode(&envelope, &mut self.buf) {
+                    tracing::warn!(
+                        "peer {}: cannot encode a message for peer {to}: {e}",
+                        self.peer.id()
+                    );
+                    return;
+                }
+                let frame = Bytes::copy_from_slice(&self.buf);
+                if let Err(e) = self.transport.send(to, frame).await {
+                    tracing::debug!("peer {}: send to peer {to} failed: {e}", self.peer.id());
+                }
+            }
+            Action::SetTimer { timer, after } => self.timers.set(timer, self.now() + after),
+            Action::CancelTimer(timer) => self.timers.cancel(&timer),
+            Action::LoadBooks { epoch } => {
+                let pricing = self.peer.config().pricing;
+                self.inputs
+                    .push_back(match self.store.open(epoch, &pricing) {
+                        Ok(book) => Input::BooksLoaded {
+                            epoch,
+                            book: Box::new(book),
+                        },
+                        Err(e) => Input::StoreFailed {
+                            epoch,
+                            error: e.to_string(),
+                        },
+                    });
+            }
+            Action::Commit { seq, epoch, batch } => {
+                self.inputs
+                    .push_back(match self.store.commit(epoch, &batch) {
+                        Ok(()) => Input::Committed { seq },
+                        Err(e) => Input::StoreFailed {
+                            epoch,
+                            error: e.to_string(),
+                        },
+                    });
+            }
+            Action::Event(event) => {
+                // Nobody listening is fine: a node may run without a report.
+                let _ = self.reports.send(Report {
+                    peer: self.peer.id(),
+                    event,
+                });
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
