@@ -235,7 +235,7 @@ impl Cluster {
     pub fn parse(text: &str, path: &Path) -> Result<Self, ClusterError> {
         let cluster: Self = toml::from_str(text).map_err(|e| ClusterError::Parse {
             path: path.to_owned(),
-            message: e.to_string().trim().replace('\n', " "),
+            message: describe(&e, text),
         })?;
         cluster
             .validate()
@@ -325,6 +325,20 @@ impl Cluster {
     }
 }
 
+/// A TOML error as one line: where, then what.
+fn describe(error: &toml::de::Error, text: &str) -> String {
+    let what = error.message().trim();
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {what}")
+        }
+        None => what.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,9 +382,12 @@ mod tests {
     }
 
     #[test]
-    fn garbage_is_a_parse_error_naming_the_file() {
-        let err = parse("peers = ???").unwrap_err();
-        assert!(err.starts_with("malformed cluster file c.toml:"), "{err}");
+    fn garbage_is_a_parse_error_naming_the_file_and_place() {
+        let err = parse("[market]\npeer = 5").unwrap_err();
+        assert!(
+            err.starts_with("malformed cluster file c.toml: line 2, column 1:"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -408,11 +408,14 @@ impl Peer {
             return;
         }
         // The store is behind this trader's book, or a newer trader fenced
-        // it: nothing held may leave, and this trader must go.
+        // it: nothing held may leave, and the desk closes. The peer stays a
+        // candidate: the newer trader's heartbeat tells it the epoch to beat,
+        // and the bully rule then decides who leads.
         self.held.clear();
-        self.event(Event::Fenced { epoch, error });
         self.desk = None;
-        self.elect(ElectionInput::Resign);
+        self.out.push(Action::CancelTimer(PeerTimer::Heartbeat));
+        self.out.push(Action::CancelTimer(PeerTimer::Resign));
+        self.event(Event::Fenced { epoch, error });
     }
 
     // --- buyer and seller -------------------------------------------------

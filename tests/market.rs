@@ -1,0 +1,124 @@
+//! Whole markets in one process, over each transport: they trade, fail
+//! over, and pass the audit.
+
+mod support;
+
+use bazaar_node::{Event, ResignPolicy, net::TransportKind};
+use bazaar_protocol::PeerId;
+use support::{Harness, configs};
+
+async fn six_peers_trade_and_pass_the_audit(kind: TransportKind) {
+    let mut h = Harness::start(kind, configs(6)).await;
+    h.wait_for_trader(6).await;
+    h.wait_for_sales(30).await;
+    let (outcome, audit) = h.stop_and_audit().await;
+    let summary = audit.summary.expect("books balance");
+    assert!(summary.sales >= 30, "{summary:?}");
+    assert_eq!(outcome.peers.len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_peers_trade_and_pass_the_audit_over_mem() {
+    six_peers_trade_and_pass_the_audit(TransportKind::Mem).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_peers_trade_and_pass_the_audit_over_tcp() {
+    six_peers_trade_and_pass_the_audit(TransportKind::Tcp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_peers_trade_and_pass_the_audit_over_quic() {
+    six_peers_trade_and_pass_the_audit(TransportKind::Quic).await;
+}
+
+async fn killing_the_trader_hands_over_to_the_next_highest(kind: TransportKind) {
+    let mut h = Harness::start(kind, configs(6)).await;
+    let first = h.wait_for_trader(6).await;
+    h.wait_for_sales(10).await;
+    h.market.crash(PeerId(6)).await;
+    let second = h.wait_for_trader(5).await;
+    assert!(second > first, "epoch {second} after {first}");
+    h.wait_for_sales(10).await;
+    let (outcome, _) = h.stop_and_audit().await;
+    assert!(outcome.crashed.contains(&PeerId(6)));
+    assert_eq!(
+        outcome.peers[&PeerId(1)].leader().map(|(id, _)| id),
+        Some(PeerId(5))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_trader_hands_over_to_the_next_highest_over_mem() {
+    killing_the_trader_hands_over_to_the_next_highest(TransportKind::Mem).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_trader_hands_over_to_the_next_highest_over_tcp() {
+    killing_the_trader_hands_over_to_the_next_highest(TransportKind::Tcp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_trader_hands_over_to_the_next_highest_over_quic() {
+    killing_the_trader_hands_over_to_the_next_highest(TransportKind::Quic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resigning_trader_hands_over_and_trading_goes_on_over_mem() {
+    let resign = ResignPolicy {
+        after: None,
+        after_sales: Some(15),
+    };
+    let configs = configs(6)
+        .into_iter()
+        .map(|c| bazaar_node::PeerConfig { resign, ..c })
+        .collect();
+    let mut h = Harness::start(TransportKind::Mem, configs).await;
+    h.wait_for_trader(6).await;
+    let resigned = h
+        .wait_for("peer 6 to resign", |r| match r.event {
+            Event::SteppedDown { resigned: true, .. } if r.peer == PeerId(6) => Some(()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(resigned, ());
+    h.wait_for_trader(5).await;
+    h.wait_for_sales(10).await;
+    h.stop_and_audit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_higher_peer_takes_over_again_over_tcp() {
+    let mut h = Harness::start(TransportKind::Tcp, configs(6)).await;
+    h.wait_for_trader(6).await;
+    h.market.crash(PeerId(6)).await;
+    let interim = h.wait_for_trader(5).await;
+    h.wait_for_sales(5).await;
+    h.market
+        .restart(PeerId(6))
+        .await
+        .expect("peer 6 rebinds its port");
+    // The returning peer remembers no epoch: a claim below the store's is
+    // fenced, and the bully rule must still hand it the market with a
+    // newer epoch than the interim trader's.
+    let back = h
+        .wait_for("peer 6 to take over with a newer epoch", |r| {
+            match r.event {
+                Event::Coordinator { id, epoch } if id == PeerId(6) && epoch > interim => {
+                    Some(epoch)
+                }
+                _ => None,
+            }
+        })
+        .await;
+    h.wait_for_sales(10).await;
+    let (outcome, _) = h.stop_and_audit().await;
+    for peer in outcome.peers.values() {
+        assert_eq!(
+            peer.leader(),
+            Some((PeerId(6), back)),
+            "peer {} disagrees",
+            peer.id()
+        );
+    }
+}
