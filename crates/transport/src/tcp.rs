@@ -1,18 +1,21 @@
 //! Frames over TCP.
 //!
-//! Each side dials for its own outgoing frames (see the queue module): the
-//! connection from A to B opens with A's hello and then carries A's frames
-//! only, so there is one connection per ordered pair of peers. Frames are
-//! length-delimited with a hard maximum; `TCP_NODELAY` is on, and frames
-//! that queue up while a write is in flight go out in one write. An incoming
-//! connection that sends garbage, an oversize length prefix or a hello
-//! naming a peer outside the peer list is closed with a warning; the
+//! One bidirectional connection per pair of peers: whoever has frames to
+//! send first dials, the dialler's hello names it and the listener answers
+//! with its own hello; when both dial at once the lower id's connection is
+//! kept (see the link module for the rule). Frames are length-delimited with
+//! a hard maximum; `TCP_NODELAY` is on; `send` writes an idle connection
+//! itself and otherwise queues, and frames that queue up go out in one
+//! write. A connection that sends garbage, an oversize length prefix or a
+//! hello naming a peer outside the peer list is closed with a warning; the
 //! transport keeps serving everyone else.
 //!
 //! For an in-process cluster on free loopback ports, bind every listener
 //! first ([`TcpTransport::bind`] on port 0), gather the addresses into the
 //! peer list, then [`TcpBinding::start`] each; [`TcpTransport::loopback_cluster`]
 //! does exactly that.
+
+mod link;
 
 use std::{
     collections::BTreeMap,
@@ -23,23 +26,21 @@ use std::{
 
 use async_trait::async_trait;
 use bazaar_protocol::PeerId;
-use bytes::Bytes;
-use futures::FutureExt;
+use bytes::{Bytes, BytesMut};
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream, tcp::OwnedWriteHalf},
+    io::AsyncReadExt,
+    net::{TcpListener, TcpStream},
     task::{JoinHandle, JoinSet},
 };
+use tokio_util::codec::Decoder;
 use tracing::{debug, warn};
 
 use crate::{
-    Event, Stats, Transport, TransportConfig, TransportError, hello,
-    inbox::Inbox,
-    incoming::{Ended, Incoming},
-    queue::{Dialer, Link, Outbox},
-    shared::Shared,
+    Event, Stats, Transport, TransportConfig, TransportError, hello, inbox::Inbox, shared::Shared,
     stats::Counters,
 };
+
+use link::{Accepted, Links};
 
 /// A bound TCP listener, not yet serving: learn its address, then start it.
 #[derive(Debug)]
@@ -70,14 +71,17 @@ impl TcpBinding {
             counters: Counters::default(),
             events: inbox.sender(),
         });
-        let known: Arc<BTreeMap<PeerId, SocketAddr>> = Arc::new(peers.clone());
-        let accept = tokio::spawn(accept_loop(self.listener, Arc::clone(&shared), known));
-        let outbox = Outbox::new(TcpDialer { local }, Arc::clone(&shared), peers);
+        let links = Arc::new(Links::start(Arc::clone(&shared), &peers));
+        let accept = tokio::spawn(accept_loop(
+            self.listener,
+            Arc::clone(&shared),
+            Arc::clone(&links),
+        ));
         TcpTransport {
             addr: self.addr,
             shared,
             inbox,
-            outbox,
+            links,
             accept: Mutex::new(Some(accept)),
         }
     }
@@ -88,7 +92,7 @@ pub struct TcpTransport {
     addr: SocketAddr,
     shared: Arc<Shared>,
     inbox: Inbox,
-    outbox: Outbox<TcpDialer>,
+    links: Arc<Links>,
     accept: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -156,7 +160,7 @@ impl TcpTransport {
 
     fn stop_tasks(&self) -> Option<JoinHandle<()>> {
         self.inbox.close();
-        self.outbox.close();
+        self.links.close();
         let accept = self
             .accept
             .lock()
@@ -182,7 +186,7 @@ impl Transport for TcpTransport {
     }
 
     async fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
-        self.outbox.send(to, frame)
+        self.links.send(to, frame)
     }
 
     async fn recv(&self) -> Option<Event> {
@@ -201,67 +205,15 @@ impl Transport for TcpTransport {
     }
 }
 
-/// Dials peers over TCP as peer `local`.
-struct TcpDialer {
-    local: PeerId,
-}
-
-#[async_trait]
-impl Dialer for TcpDialer {
-    type Writer = OwnedWriteHalf;
-
-    async fn dial(
-        &self,
-        peer: PeerId,
-        addr: SocketAddr,
-    ) -> Result<Link<OwnedWriteHalf>, TransportError> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| TransportError::Connect {
-                peer,
-                addr,
-                reason: e.to_string(),
-            })?;
-        stream
-            .set_nodelay(true)
-            .map_err(|e| TransportError::Connect {
-                peer,
-                addr,
-                reason: format!("TCP_NODELAY: {e}"),
-            })?;
-        let (mut reader, mut writer) = stream.into_split();
-        writer
-            .write_all(&hello::frame(self.local))
-            .await
-            .map_err(|e| TransportError::Connect {
-                peer,
-                addr,
-                reason: format!("hello: {e}"),
-            })?;
-        // The peer never writes on this connection: any read result means
-        // it closed the connection or the connection broke.
-        let closed = async move {
-            let mut byte = [0_u8; 1];
-            let _ = reader.read(&mut byte).await;
-        }
-        .boxed();
-        Ok(Link { writer, closed })
-    }
-}
-
 /// Accepts connections until the transport shuts down (the task is aborted,
-/// which drops the listener and every reader with it).
-async fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    known: Arc<BTreeMap<PeerId, SocketAddr>>,
-) {
-    let mut readers = JoinSet::new();
+/// which drops the listener and every handshake in progress with it).
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, links: Arc<Links>) {
+    let mut handshakes = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
-                    readers.spawn(serve(stream, remote, Arc::clone(&shared), Arc::clone(&known)));
+                    handshakes.spawn(handshake(stream, remote, Arc::clone(&shared), Arc::clone(&links)));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait, do not spin.
@@ -269,31 +221,62 @@ async fn accept_loop(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
-            Some(_) = readers.join_next(), if !readers.is_empty() => {}
+            Some(_) = handshakes.join_next(), if !handshakes.is_empty() => {}
         }
     }
 }
 
-/// Reads one incoming connection to its end.
-async fn serve(
-    stream: TcpStream,
-    remote: SocketAddr,
-    shared: Arc<Shared>,
-    known: Arc<BTreeMap<PeerId, SocketAddr>>,
-) {
+/// Reads the hello of an incoming connection and hands the connection to
+/// the task of the peer it names, which answers or refuses it.
+async fn handshake(stream: TcpStream, remote: SocketAddr, shared: Arc<Shared>, links: Arc<Links>) {
     if let Err(e) = stream.set_nodelay(true) {
         debug!(peer = %shared.local, %remote, "TCP_NODELAY: {e}");
     }
-    let mut incoming = Incoming::new(stream, &shared);
-    let ended = match incoming.hello(&shared).await {
-        Ok(from) if known.contains_key(&from) => incoming.deliver(from, &shared).await,
-        Ok(from) => Ended::Rejected(format!(
-            "hello names peer {from}, who is not in the peer list"
-        )),
-        Err(ended) => ended,
+    let timeout = shared.config.hello_timeout;
+    let read = tokio::time::timeout(timeout, read_hello(stream, shared.config.max_frame_len));
+    let rejected = match read.await {
+        Err(_) => format!("no hello within {timeout:?}"),
+        Ok(Err(None)) => return,
+        Ok(Err(Some(reason))) => reason,
+        Ok(Ok((from, accepted))) => {
+            if from != shared.local && links.accepted(from, accepted) {
+                return;
+            }
+            format!("hello names peer {from}, who is not in the peer list")
+        }
     };
-    if let Ended::Rejected(reason) = ended {
-        Counters::add(&shared.counters.rejected, 1);
-        warn!(peer = %shared.local, %remote, "closing tcp connection: {reason}");
+    Counters::add(&shared.counters.rejected, 1);
+    warn!(peer = %shared.local, %remote, "closing tcp connection: {rejected}");
+}
+
+/// The peer an incoming connection's hello names, with the connection and
+/// what was read after the hello; `Err(None)` if it closed first,
+/// `Err(Some(why))` if it sent something else.
+async fn read_hello(
+    mut stream: TcpStream,
+    max_frame_len: usize,
+) -> Result<(PeerId, Accepted), Option<String>> {
+    let mut codec = hello::codec(max_frame_len);
+    let mut rbuf = BytesMut::with_capacity(1024);
+    loop {
+        match codec.decode(&mut rbuf) {
+            Ok(Some(frame)) => {
+                let from = hello::decode(&frame).map_err(Some)?;
+                // A dialler waits for our answer before it writes frames.
+                if !rbuf.is_empty() {
+                    return Err(Some(format!(
+                        "{} bytes after the hello of peer {from}, before it was answered",
+                        rbuf.len()
+                    )));
+                }
+                return Ok((from, Accepted { stream }));
+            }
+            Ok(None) => {}
+            Err(e) => return Err(Some(format!("bad hello: {e}"))),
+        }
+        match stream.read_buf(&mut rbuf).await {
+            Ok(0) | Err(_) => return Err(None),
+            Ok(_) => {}
+        }
     }
 }
