@@ -22,6 +22,10 @@ pub struct BuyerConfig {
     pub patience: u32,
     /// The most units a buyer wants at once (at least 1). Default 10.
     pub max_quantity: Quantity,
+    /// Request ids count up from here: a restarted buyer must start past
+    /// every id of its earlier lives, or the trader answers its new request
+    /// with an old reply. Default 0.
+    pub first_seq: u64,
 }
 
 impl Default for BuyerConfig {
@@ -31,6 +35,7 @@ impl Default for BuyerConfig {
             request_timeout: Duration::from_secs(2),
             patience: 3,
             max_quantity: 10,
+            first_seq: 0,
         }
     }
 }
@@ -136,7 +141,7 @@ impl Buyer {
             want: None,
             avoid: None,
             request: None,
-            seq: 0,
+            seq: config.first_seq,
             timer: None,
             out_of_stock_streak: 0,
             receipt: Receipt::default(),

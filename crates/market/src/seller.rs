@@ -20,6 +20,10 @@ pub struct SellerConfig {
     pub deposit_timeout: Duration,
     /// The most units in one lot (at least 1). Default 10.
     pub max_quantity: Quantity,
+    /// Offer ids count up from here: a restarted seller must start past
+    /// every id of its earlier lives, or the trader takes its new lot for
+    /// an old deposit. Default 0.
+    pub first_seq: u64,
 }
 
 impl Default for SellerConfig {
@@ -27,6 +31,7 @@ impl Default for SellerConfig {
         Self {
             deposit_timeout: Duration::from_secs(2),
             max_quantity: 10,
+            first_seq: 0,
         }
     }
 }
@@ -130,7 +135,7 @@ impl Seller {
             rng: ChaCha8Rng::seed_from_u64(seed),
             trader: None,
             lot: None,
-            seq: 0,
+            seq: config.first_seq,
             timer: None,
             credits: Money::ZERO,
             sold: BTreeMap::new(),

@@ -211,3 +211,24 @@ fn a_buyer_elected_trader_pauses_and_resumes_with_its_request_after() {
     assert_eq!(buyer.receipt().paid, Money::units(10));
     assert_eq!(buyer.handle(BuyerInput::TraderIs(PeerId(7))), vec![think()]);
 }
+
+/// Found by the node's simulator: a restarted buyer reused `seq` 1 and got
+/// the reply recorded for its earlier life's request.
+#[test]
+fn a_buyer_numbers_its_requests_past_its_first_seq() {
+    let config = BuyerConfig {
+        first_seq: 1 << 32,
+        ..BuyerConfig::default()
+    };
+    let mut buyer = Buyer::new(ME, config, 7);
+    buyer.handle(BuyerInput::TraderIs(TRADER));
+    buyer.handle(BuyerInput::Timer(BuyerTimer::Think));
+    let id = buyer.outstanding().unwrap().id;
+    assert_eq!(
+        id,
+        RequestId {
+            buyer: ME,
+            seq: (1 << 32) + 1
+        }
+    );
+}

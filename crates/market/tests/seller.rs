@@ -171,3 +171,23 @@ fn a_seller_elected_trader_pauses_and_offers_after() {
         ]
     );
 }
+
+/// Found by the node's simulator: a restarted seller reused `seq` 1, and
+/// the trader took its new lot for the earlier life's deposit.
+#[test]
+fn a_seller_numbers_its_offers_past_its_first_seq() {
+    let config = SellerConfig {
+        first_seq: 1 << 32,
+        ..SellerConfig::default()
+    };
+    let mut seller = Seller::new(ME, config, 7);
+    seller.handle(SellerInput::TraderIs(TRADER));
+    let id = seller.offering().unwrap().id;
+    assert_eq!(
+        id,
+        OfferId {
+            seller: ME,
+            seq: (1 << 32) + 1
+        }
+    );
+}
