@@ -6,6 +6,8 @@ use bazaar_election::Timer as ElectionTimer;
 use bazaar_market::{Batch, Book, BuyerTimer, LedgerEntry, SellerTimer};
 use bazaar_protocol::{Envelope, Epoch, PeerId, Product, Quantity, RequestId};
 
+use crate::store::StoreError;
+
 /// A timer a peer asks its driver to run, by name. At most one of each is
 /// pending: setting it again moves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -65,6 +67,30 @@ pub enum Input {
     },
     /// The trader resigns now (an operator's command).
     Resign,
+    /// The store refused a load or a commit because a trader of a newer
+    /// epoch opened it: what [`Input::store_error`] makes of
+    /// [`StoreError::Fenced`].
+    Fenced {
+        /// The epoch of the refused operation.
+        epoch: Epoch,
+        /// The newest epoch the store has seen.
+        newest: Epoch,
+    },
+}
+
+impl Input {
+    /// The input that tells a peer how its load or commit of `epoch`
+    /// failed: [`Input::Fenced`] for fencing, so that it learns the epoch
+    /// to beat, and [`Input::StoreFailed`] otherwise.
+    pub fn store_error(epoch: Epoch, error: &StoreError) -> Self {
+        match *error {
+            StoreError::Fenced { newest, .. } => Self::Fenced { epoch, newest },
+            _ => Self::StoreFailed {
+                epoch,
+                error: error.to_string(),
+            },
+        }
+    }
 }
 
 /// One effect a peer wants performed, in order.

@@ -96,6 +96,7 @@ impl Peer {
             Input::BooksLoaded { epoch, book } => self.on_books(epoch, *book),
             Input::Committed { seq } => self.on_committed(seq),
             Input::StoreFailed { epoch, error } => self.on_store_failed(epoch, error),
+            Input::Fenced { epoch, newest } => self.on_fenced(epoch, newest),
             Input::Resign => self.elect(ElectionInput::Resign),
         }
         std::mem::take(&mut self.out)
@@ -416,6 +417,30 @@ impl Peer {
         self.out.push(Action::CancelTimer(PeerTimer::Heartbeat));
         self.out.push(Action::CancelTimer(PeerTimer::Resign));
         self.event(Event::Fenced { epoch, error });
+    }
+
+    /// The store has seen `newest`: this peer leads a term it cannot
+    /// serve. Found by the simulator (seed 9, 5 peers): when the newer
+    /// trader resigned or died before its epoch reached anyone, the fenced
+    /// peer stayed leader of its old epoch with no desk, answering every
+    /// election with its stale `Coordinator` and sending no heartbeats, so
+    /// the market never elected a trader again.
+    fn on_fenced(&mut self, epoch: Epoch, newest: Epoch) {
+        let error = format!("epoch {epoch} is fenced: the store has seen epoch {newest}");
+        if self.desk.as_ref().is_none_or(|d| d.epoch() != epoch) {
+            return;
+        }
+        self.on_store_failed(epoch, error);
+        // Learn the epoch to beat as if a peer had answered `Alive` with
+        // it: the election steps down and runs again past that epoch.
+        let me = self.id();
+        if let Some(&other) = self.members.iter().find(|&&p| p != me) {
+            let beat = Epoch(newest.0.max(epoch.0).saturating_add(1));
+            self.elect(ElectionInput::Message {
+                from: other,
+                msg: ElectionMessage::Alive { epoch: beat },
+            });
+        }
     }
 
     // --- buyer and seller -------------------------------------------------
