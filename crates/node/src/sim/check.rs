@@ -1,0 +1,255 @@
+//! The invariants the simulator holds the market to, one function each.
+//! Each returns `Err` with a sentence saying what broke.
+//!
+//! The market's own checks ([`Book::audit`], [`audit::check_receipts`],
+//! [`audit::check_seller_credits`]) do the accounting; these functions
+//! point them at what the simulator sees.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
+
+use bazaar_market::{Batch, Book, Ledger, Match, Receipt, audit};
+use bazaar_protocol::{Buy, Epoch, Money, PeerId, RequestId};
+
+/// What a failed check says.
+pub(crate) type Broken = String;
+
+/// Clocks: a step that sent or received moved the peer's Lamport time
+/// strictly forward; every send carries a fresh, increasing time; a
+/// receive lands after the send.
+pub(crate) fn clock(
+    peer: PeerId,
+    before: u64,
+    after: u64,
+    received: Option<u64>,
+    sent: &[u64],
+) -> Result<(), Broken> {
+    if let Some(remote) = received
+        && after <= remote.max(before)
+    {
+        return Err(format!(
+            "clock: peer {peer} received a message sent at {remote} at time {before} \
+             and its clock only reached {after}"
+        ));
+    }
+    let mut last = before;
+    for &time in sent {
+        if time <= last {
+            return Err(format!(
+                "clock: peer {peer} sent at time {time} after time {last}"
+            ));
+        }
+        last = time;
+    }
+    if after < last || (!sent.is_empty() && after <= before) {
+        return Err(format!(
+            "clock: peer {peer} went from {before} to {after} while sending at {last}"
+        ));
+    }
+    Ok(())
+}
+
+/// Goods, money and no double fill, on the store's books.
+pub(crate) fn books(book: &Book) -> Result<(), Broken> {
+    book.audit().map(drop).map_err(|v| format!("books: {v}"))
+}
+
+/// A buyer has received at most what the ledger says it bought, over all
+/// its lives.
+pub(crate) fn receipts(ledger: &Ledger, buyer: PeerId, receipt: &Receipt) -> Result<(), Broken> {
+    let mine = BTreeMap::from([(buyer, receipt.clone())]);
+    audit::check_receipts(ledger, &mine, Match::AtMost).map_err(|v| format!("receipts: {v}"))
+}
+
+/// A seller holds at most the credits the ledger gives it, over all its
+/// lives.
+pub(crate) fn credits(ledger: &Ledger, seller: PeerId, credits: Money) -> Result<(), Broken> {
+    let mine = BTreeMap::from([(seller, credits)]);
+    audit::check_seller_credits(ledger, &mine, Match::AtMost).map_err(|v| format!("credits: {v}"))
+}
+
+/// Every request a batch serves is one its buyer made, for what it asked.
+pub(crate) fn asked(batch: &Batch, asked: &BTreeMap<RequestId, Buy>) -> Result<(), Broken> {
+    for served in &batch.served {
+        match asked.get(&served.request) {
+            Some(buy) if buy.product == served.product && buy.quantity == served.requested => {}
+            Some(buy) => {
+                return Err(format!(
+                    "requests: {} was served as {} {} but the buyer asked for {} {}",
+                    served.request, served.requested, served.product, buy.quantity, buy.product
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "requests: {} was served but its buyer never made it",
+                    served.request
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// At most one trader per epoch: no two peers hold an open desk with the
+/// same epoch.
+pub(crate) fn one_trader_per_epoch(traders: &[(PeerId, Epoch)]) -> Result<(), Broken> {
+    let mut seen: BTreeMap<Epoch, PeerId> = BTreeMap::new();
+    for &(peer, epoch) in traders {
+        if let Some(other) = seen.insert(epoch, peer) {
+            return Err(format!(
+                "election: peers {other} and {peer} both trade in epoch {epoch}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Fencing: the store accepted a commit only from the newest epoch it had
+/// opened, and each epoch's commits come from one peer.
+pub(crate) fn fenced(
+    peer: PeerId,
+    epoch: Epoch,
+    newest: Epoch,
+    owners: &mut BTreeMap<Epoch, PeerId>,
+) -> Result<(), Broken> {
+    if epoch < newest {
+        return Err(format!(
+            "fencing: the store took a commit of epoch {epoch} from peer {peer} \
+             after epoch {newest} opened it"
+        ));
+    }
+    match owners.insert(epoch, peer) {
+        Some(other) if other != peer => Err(format!(
+            "fencing: peers {other} and {peer} both committed in epoch {epoch}"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// What liveness looks at in one live peer at the end of a run.
+#[derive(Debug, Clone)]
+pub(crate) struct Settled {
+    pub(crate) id: PeerId,
+    /// The trader it follows, or itself.
+    pub(crate) leader: Option<(PeerId, Epoch)>,
+    pub(crate) trading: bool,
+    /// It resigned as trader since it last started, so a lower peer may
+    /// lead.
+    pub(crate) resigned: bool,
+    /// Its buys not yet answered, with when each was first sent.
+    pub(crate) unanswered: Vec<(RequestId, Duration)>,
+}
+
+/// Liveness, once faults have stopped: every live peer follows one trader
+/// with one epoch; that trader trades and is the highest live peer that
+/// has not resigned; no buy first sent before `deadline` is unanswered,
+/// but the trader's own.
+pub(crate) fn settled(peers: &[Settled], deadline: Duration) -> Result<(), Broken> {
+    let leaders: BTreeSet<Option<(PeerId, Epoch)>> = peers.iter().map(|p| p.leader).collect();
+    let [Some((trader, epoch))] = leaders.iter().copied().collect::<Vec<_>>()[..] else {
+        let views: Vec<String> = peers
+            .iter()
+            .map(|p| match p.leader {
+                Some((l, e)) => format!("peer {} follows {l} (epoch {e})", p.id),
+                None => format!("peer {} follows nobody", p.id),
+            })
+            .collect();
+        return Err(format!("liveness: no agreement: {}", views.join(", ")));
+    };
+    let Some(desk) = peers.iter().find(|p| p.id == trader) else {
+        return Err(format!(
+            "liveness: every live peer follows peer {trader}, which is down"
+        ));
+    };
+    if !desk.trading {
+        return Err(format!(
+            "liveness: peer {trader} leads epoch {epoch} but its desk is not open"
+        ));
+    }
+    if let Some(higher) = peers.iter().find(|p| p.id > trader && !p.resigned) {
+        return Err(format!(
+            "liveness: peer {trader} trades while peer {} is live and higher",
+            higher.id
+        ));
+    }
+    // The trader's own buyer is paused while it trades (DESIGN.md), so
+    // its pending buy waits for the next term.
+    for p in peers.iter().filter(|p| !p.trading) {
+        if let Some((request, sent)) = p.unanswered.iter().find(|(_, sent)| *sent < deadline) {
+            return Err(format!(
+                "liveness: peer {}'s {request}, first sent at {sent:?}, is still unanswered",
+                p.id
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receive_must_land_after_its_send() {
+        assert!(clock(PeerId(1), 3, 9, Some(8), &[]).is_ok());
+        assert!(clock(PeerId(1), 3, 8, Some(8), &[]).is_err());
+    }
+
+    #[test]
+    fn sends_must_tick_the_clock() {
+        assert!(clock(PeerId(1), 3, 5, None, &[4, 5]).is_ok());
+        assert!(clock(PeerId(1), 3, 5, None, &[4, 4]).is_err());
+        assert!(clock(PeerId(1), 3, 3, None, &[3]).is_err());
+    }
+
+    #[test]
+    fn two_traders_in_one_epoch_are_caught() {
+        assert!(one_trader_per_epoch(&[(PeerId(1), Epoch(5)), (PeerId(2), Epoch(6))]).is_ok());
+        assert!(one_trader_per_epoch(&[(PeerId(1), Epoch(5)), (PeerId(2), Epoch(5))]).is_err());
+    }
+
+    #[test]
+    fn a_commit_from_a_deposed_epoch_is_caught() {
+        let mut owners = BTreeMap::new();
+        assert!(fenced(PeerId(3), Epoch(8), Epoch(8), &mut owners).is_ok());
+        assert!(fenced(PeerId(3), Epoch(7), Epoch(8), &mut owners).is_err());
+        assert!(fenced(PeerId(2), Epoch(8), Epoch(8), &mut owners).is_err());
+    }
+
+    fn settled_peer(id: u32, leader: u32, epoch: u64) -> Settled {
+        Settled {
+            id: PeerId(id),
+            leader: Some((PeerId(leader), Epoch(epoch))),
+            trading: id == leader,
+            resigned: false,
+            unanswered: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn liveness_wants_the_highest_live_peer_agreed_by_all() {
+        let good = [settled_peer(1, 3, 6), settled_peer(3, 3, 6)];
+        assert!(settled(&good, Duration::ZERO).is_ok());
+        let split = [settled_peer(1, 3, 6), settled_peer(3, 3, 9)];
+        assert!(settled(&split, Duration::ZERO).is_err());
+        let low = [settled_peer(1, 1, 4), settled_peer(3, 1, 4)];
+        assert!(settled(&low, Duration::ZERO).is_err());
+        let mut resigned = low.clone();
+        resigned[1].resigned = true;
+        assert!(settled(&resigned, Duration::ZERO).is_ok());
+    }
+
+    #[test]
+    fn an_old_unanswered_buy_fails_liveness() {
+        let mut peers = [settled_peer(1, 3, 6), settled_peer(3, 3, 6)];
+        let request = RequestId {
+            buyer: PeerId(1),
+            seq: 1,
+        };
+        peers[0].unanswered.push((request, Duration::from_secs(1)));
+        assert!(settled(&peers, Duration::from_secs(1)).is_ok());
+        assert!(settled(&peers, Duration::from_secs(2)).is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! What a simulation run does: its size, its length, its faults, and the
+//! bug planted in it, if any.
+
+use std::time::Duration;
+
+/// The knobs of the fault model. Probabilities are per message; the other
+/// faults are drawn at random moments during the faulty part of a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Faults {
+    /// Probability that a message is lost.
+    pub loss: f64,
+    /// Probability that a delivered message is delivered twice.
+    pub duplicate: f64,
+    /// Shortest network delay.
+    pub min_delay: Duration,
+    /// Longest network delay; delays are uniform in between, which
+    /// reorders messages whose sends are closer than the spread.
+    pub max_delay: Duration,
+    /// How long the store takes to make a commit durable.
+    pub commit_delay: Duration,
+    /// Mean time between two faults (crash, restart, partition, heal,
+    /// resignation) while faults are on.
+    pub every: Duration,
+    /// Split the peers into two sides that cannot talk.
+    pub partitions: bool,
+    /// Crash peers (their store survives) and restart them.
+    pub crashes: bool,
+    /// Tell the trader to resign.
+    pub resignations: bool,
+    /// Tell a sender when its peer is down, as a transport would.
+    pub unreachable: bool,
+}
+
+impl Faults {
+    /// A perfect network: no loss, no duplicates, no crashes.
+    pub const NONE: Self = Self {
+        loss: 0.0,
+        duplicate: 0.0,
+        min_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        commit_delay: Duration::from_millis(2),
+        every: Duration::from_millis(700),
+        partitions: false,
+        crashes: false,
+        resignations: false,
+        unreachable: false,
+    };
+
+    /// Every fault at once, at rates that keep the market trading.
+    pub const ALL: Self = Self {
+        loss: 0.05,
+        duplicate: 0.03,
+        min_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(30),
+        commit_delay: Duration::from_millis(4),
+        every: Duration::from_millis(700),
+        partitions: true,
+        crashes: true,
+        resignations: true,
+        unreachable: true,
+    };
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+/// A bug planted on purpose in the simulator's own stand-ins (never in the
+/// product), to show that the checks catch it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Plant {
+    /// The store takes commits from any epoch: fencing is gone, and a
+    /// deposed trader keeps selling.
+    IgnoreFencing,
+    /// The driver tells the trader its batch is durable before the store
+    /// has it, so replies leave before the commit (and a crash loses it).
+    ReplyBeforeCommit,
+    /// A retried buy reaches the trader under a fresh request id, as if
+    /// the trader did not deduplicate retries: a request is filled twice.
+    SkipRetryDedup,
+}
+
+/// One simulation: its size, its length and its faults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimOptions {
+    /// How many seeds [`run_many`](super::run_many) runs.
+    pub seeds: u64,
+    /// The first seed.
+    pub first_seed: u64,
+    /// Peers in the market (ids 1..=peers); at least 1.
+    pub peers: u32,
+    /// Simulated time with faults on.
+    pub faulty: Duration,
+    /// Simulated time after the faults stop, by the end of which the
+    /// market must have recovered (the liveness bound).
+    pub settle: Duration,
+    /// The fault model.
+    pub faults: Faults,
+    /// A bug planted on purpose, or none.
+    pub plant: Option<Plant>,
+    /// How many steps of a failing run's trace to print.
+    pub trace_tail: usize,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            seeds: 100,
+            first_seed: 0,
+            peers: 5,
+            faulty: Duration::from_secs(5),
+            settle: Duration::from_secs(3),
+            faults: Faults::ALL,
+            plant: None,
+            trace_tail: 40,
+        }
+    }
+}

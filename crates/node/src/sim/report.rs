@@ -1,0 +1,146 @@
+//! Running seeds and saying how they went: one line for a pass, the seed,
+//! the broken invariant and the steps that led to it for a failure.
+
+use std::{fmt, io};
+
+use super::{SimOptions, Tally, world::World};
+
+/// How one seeded run went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// The seed.
+    pub seed: u64,
+    /// Peers in the run.
+    pub peers: u32,
+    /// `Err` names the first invariant broken.
+    pub outcome: Result<(), String>,
+    /// What happened.
+    pub tally: Tally,
+    /// A digest of every step: equal for two runs of one seed.
+    pub digest: u64,
+    /// The last steps, oldest first, when the run failed.
+    pub trace: Vec<String>,
+}
+
+impl RunReport {
+    /// Whether every invariant held.
+    pub const fn passed(&self) -> bool {
+        self.outcome.is_ok()
+    }
+}
+
+impl fmt::Display for RunReport {
+    /// A pass in one line; a failure with its seed, how to replay it, and
+    /// its last steps.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = &self.tally;
+        match &self.outcome {
+            Ok(()) => write!(
+                f,
+                "seed {} passed: {} steps, {} sales, {} elections, {} crashes, digest {:016x}",
+                self.seed, t.steps, t.sales, t.elections, t.crashes, self.digest
+            ),
+            Err(broken) => {
+                writeln!(f, "seed {} FAILED: {broken}", self.seed)?;
+                writeln!(
+                    f,
+                    "replay: bazaar sim --seeds 1 --seed {} --peers {}",
+                    self.seed, self.peers
+                )?;
+                writeln!(f, "the last {} steps:", self.trace.len())?;
+                for line in &self.trace {
+                    writeln!(f, "{line}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Runs one seed.
+pub fn run_one(seed: u64, options: &SimOptions) -> RunReport {
+    let mut world = World::new(seed, options);
+    let outcome = world.run();
+    debug_assert!(outcome.is_err() || world.book().audit().is_ok());
+    RunReport {
+        seed,
+        peers: options.peers.max(1),
+        trace: if outcome.is_err() {
+            world.trace.lines()
+        } else {
+            Vec::new()
+        },
+        outcome,
+        tally: world.tally,
+        digest: world.trace.digest(),
+    }
+}
+
+/// Runs `options.seeds` seeds from `options.first_seed` and writes one
+/// summary line if all pass; otherwise each failing seed with its broken
+/// invariant, and the trace of the first. Returns whether all passed. The
+/// same options write the same bytes every time.
+///
+/// # Errors
+/// Only those of `out`.
+pub fn run_many(options: &SimOptions, out: &mut dyn io::Write) -> io::Result<bool> {
+    let mut total = Tally::default();
+    let mut failed = Vec::new();
+    let seeds = options.first_seed..options.first_seed.saturating_add(options.seeds);
+    for seed in seeds.clone() {
+        let report = run_one(seed, options);
+        add(&mut total, &report.tally);
+        if !report.passed() {
+            if failed.is_empty() {
+                write!(out, "{report}")?;
+            } else if let Err(broken) = &report.outcome {
+                writeln!(out, "seed {seed} FAILED: {broken}")?;
+            }
+            failed.push(seed);
+        }
+    }
+    let peers = options.peers.max(1);
+    let simulated = options.faulty + options.settle;
+    if failed.is_empty() {
+        writeln!(
+            out,
+            "sim: {} seeds ({}..{}) of {peers} peers, {simulated:?} simulated each: all passed; \
+             {} steps, {} sales, {} elections, {} crashes, {} partitions, {} resignations, \
+             {} messages lost",
+            options.seeds,
+            seeds.start,
+            seeds.end,
+            total.steps,
+            total.sales,
+            total.elections,
+            total.crashes,
+            total.partitions,
+            total.resignations,
+            total.lost,
+        )?;
+    } else {
+        let list: Vec<String> = failed.iter().map(ToString::to_string).collect();
+        writeln!(
+            out,
+            "sim: {} of {} seeds of {peers} peers FAILED: {}",
+            failed.len(),
+            options.seeds,
+            list.join(" ")
+        )?;
+    }
+    Ok(failed.is_empty())
+}
+
+fn add(total: &mut Tally, t: &Tally) {
+    total.steps += t.steps;
+    total.sent += t.sent;
+    total.lost += t.lost;
+    total.duplicated += t.duplicated;
+    total.elections += t.elections;
+    total.sales += t.sales;
+    total.commits += t.commits;
+    total.crashes += t.crashes;
+    total.restarts += t.restarts;
+    total.partitions += t.partitions;
+    total.resignations += t.resignations;
+}

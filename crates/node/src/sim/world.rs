@@ -1,0 +1,713 @@
+//! The simulated world: peers, their timers, the shared store, the network
+//! and the agenda of things due, driven one step at a time from a seed.
+//!
+//! A step pops the earliest thing due (a delivery, a timer, a commit made
+//! durable, a fault), feeds it to its peer followed by `Input::Drained`,
+//! performs the actions, and checks the invariants. No protocol logic
+//! lives here: only the transport, the disk and the operator.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    time::Duration,
+};
+
+use bazaar_market::{Batch, Book, Pricing, Receipt};
+use bazaar_protocol::{Body, Buy, Envelope, Epoch, Money, PeerId, RequestId, decode, encode};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::{
+    Plant, SimOptions,
+    check::{self, Broken, Settled},
+    faulty::Unfenced,
+    network::{Fate, Network, chance},
+    trace::{Step, Trace, What},
+};
+use crate::{
+    Action, Event as PeerEvent, Input, Peer, PeerConfig, PeerTimer, TimerQueue,
+    cluster::Role,
+    store::{MemStore, Store, StoreError},
+};
+
+/// Counts of what happened in a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Steps taken.
+    pub steps: u64,
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages lost to loss, partitions or dead recipients.
+    pub lost: u64,
+    /// Messages delivered twice.
+    pub duplicated: u64,
+    /// Traders elected.
+    pub elections: u64,
+    /// Sales made (logged by traders after their commits).
+    pub sales: u64,
+    /// Commits the store accepted.
+    pub commits: u64,
+    /// Crashes.
+    pub crashes: u64,
+    /// Restarts.
+    pub restarts: u64,
+    /// Partitions.
+    pub partitions: u64,
+    /// Resignations asked of traders.
+    pub resignations: u64,
+}
+
+/// Something due at a moment of simulated time.
+#[derive(Debug)]
+enum Due {
+    Start(PeerId),
+    Deliver {
+        to: PeerId,
+        from: PeerId,
+        bytes: Vec<u8>,
+    },
+    Unreachable {
+        to: PeerId,
+        about: PeerId,
+    },
+    Durable {
+        peer: PeerId,
+        life: u64,
+        seq: u64,
+        epoch: Epoch,
+        batch: Box<Batch>,
+        acked: bool,
+    },
+    Fault,
+    Calm,
+}
+
+/// One peer's slot: its process (if up) and what outlives it.
+#[derive(Debug)]
+struct Node {
+    config: PeerConfig,
+    peer: Option<Peer>,
+    timers: TimerQueue<PeerTimer>,
+    /// Bumped at each crash, so that a commit of a dead life is dropped.
+    life: u64,
+    /// It resigned as trader since it last started.
+    resigned: bool,
+    /// What earlier lives received and were credited.
+    past_receipt: Receipt,
+    past_credits: Money,
+    /// What was last held against the ledger.
+    checked: (Receipt, Money),
+}
+
+/// One run of the simulation.
+pub(crate) struct World {
+    options: SimOptions,
+    rng: ChaCha8Rng,
+    now: Duration,
+    nodes: Vec<Node>,
+    memory: MemStore,
+    store: Box<dyn Store>,
+    /// The store's books as of the last commit.
+    book: Book,
+    agenda: BTreeMap<(Duration, u64), Due>,
+    next_due: u64,
+    network: Network,
+    calm: bool,
+    /// Every buy any buyer sent, by id.
+    asked: BTreeMap<RequestId, Buy>,
+    /// For [`Plant::SkipRetryDedup`]: the fresh id a retry was sent under,
+    /// and the id it stands for.
+    aliases: BTreeMap<RequestId, RequestId>,
+    owners: BTreeMap<Epoch, PeerId>,
+    pub(crate) trace: Trace,
+    pub(crate) tally: Tally,
+}
+
+impl World {
+    pub(crate) fn new(seed: u64, options: &SimOptions) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = options.peers.max(1);
+        let nodes = (1..=n)
+            .map(|id| {
+                let role = match rng.random_range(0..4) {
+                    0 => Role::Buyer,
+                    1 => Role::Seller,
+                    _ => Role::Both,
+                };
+                let mut config = PeerConfig::simple(id, n, role);
+                config.seed = rng.random();
+                Node {
+                    config,
+                    peer: None,
+                    timers: TimerQueue::new(),
+                    life: 0,
+                    resigned: false,
+                    past_receipt: Receipt::default(),
+                    past_credits: Money::ZERO,
+                    checked: (Receipt::default(), Money::ZERO),
+                }
+            })
+            .collect();
+        let memory = MemStore::new();
+        let store: Box<dyn Store> = match options.plant {
+            Some(Plant::IgnoreFencing) => Box::new(Unfenced(memory.clone())),
+            _ => Box::new(memory.clone()),
+        };
+        let book = Book::new(Pricing::default()).expect("the default prices are valid");
+        let mut world = Self {
+            options: options.clone(),
+            rng,
+            now: Duration::ZERO,
+            nodes,
+            memory,
+            store,
+            book,
+            agenda: BTreeMap::new(),
+            next_due: 0,
+            network: Network::new(options.faults),
+            calm: false,
+            asked: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            owners: BTreeMap::new(),
+            trace: Trace::new(options.trace_tail),
+            tally: Tally::default(),
+        };
+        for id in 1..=n {
+            let stagger = Duration::from_micros(world.rng.random_range(0..20_000));
+            world.schedule(stagger, Due::Start(PeerId(id)));
+        }
+        let first = world.fault_gap();
+        world.schedule(first, Due::Fault);
+        world.schedule(options.faulty, Due::Calm);
+        world
+    }
+
+    /// Runs to the end; `Err` says which invariant broke first.
+    pub(crate) fn run(&mut self) -> Result<(), Broken> {
+        let end = self.options.faulty + self.options.settle;
+        while let Some(at) = self.next_moment() {
+            if at > end {
+                break;
+            }
+            self.now = at;
+            self.step()?;
+        }
+        self.now = end;
+        self.check_settled()
+    }
+
+    fn next_moment(&self) -> Option<Duration> {
+        let agenda = self.agenda.keys().next().map(|&(at, _)| at);
+        let timers = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.timers.next_deadline())
+            .min();
+        agenda.into_iter().chain(timers).min()
+    }
+
+    /// Takes the one thing due now: the agenda first, then timers by peer.
+    fn step(&mut self) -> Result<(), Broken> {
+        if let Some(entry) = self.agenda.first_entry()
+            && entry.key().0 <= self.now
+        {
+            let due = entry.remove();
+            return self.take(due);
+        }
+        let now = self.now;
+        let due = self
+            .nodes
+            .iter_mut()
+            .find_map(|n| n.timers.pop_due(now).map(|t| (n.config.id, t)));
+        match due {
+            Some((peer, timer)) => self.feed(peer, Input::Timer(timer), What::Timer(timer)),
+            None => Ok(()),
+        }
+    }
+
+    fn take(&mut self, due: Due) -> Result<(), Broken> {
+        match due {
+            Due::Start(peer) => self.boot(peer),
+            Due::Deliver { to, from, bytes } => {
+                if self.node(to).peer.is_none() {
+                    self.tally.lost += 1;
+                    return Ok(());
+                }
+                let input = Input::Frame {
+                    from,
+                    bytes: bytes.clone(),
+                };
+                self.feed(to, input, What::Frame { from, bytes })
+            }
+            Due::Unreachable { to, about } => {
+                self.feed(to, Input::Unreachable(about), What::Unreachable(about))
+            }
+            Due::Durable {
+                peer,
+                life,
+                seq,
+                epoch,
+                batch,
+                acked,
+            } => self.durable(peer, life, seq, epoch, &batch, acked),
+            Due::Fault => {
+                self.fault()?;
+                Ok(())
+            }
+            Due::Calm => self.calm_down(),
+        }
+    }
+
+    // --- feeding a peer ----------------------------------------------------
+
+    /// Feeds `input` to `peer` (if up), then `Drained`, performs the
+    /// actions (which may feed it more, such as loaded books), checks the
+    /// invariants and records the step.
+    fn feed(&mut self, peer: PeerId, input: Input, what: What) -> Result<(), Broken> {
+        if self.node(peer).peer.is_none() {
+            return Ok(());
+        }
+        let mut received = match &input {
+            Input::Frame { bytes, .. } => decode(bytes).ok().map(|e| e.clock),
+            _ => None,
+        };
+        let mut queue = VecDeque::from([input]);
+        let mut all = Vec::new();
+        let mut result = Ok(());
+        while let Some(input) = queue.pop_front() {
+            let now = self.now;
+            let Some(p) = self.node_mut(peer).peer.as_mut() else {
+                break;
+            };
+            let before = p.time();
+            let mut actions = p.handle(now, input);
+            let middle = p.time();
+            let drained = p.handle(now, Input::Drained);
+            let after = p.time();
+            result = check::clock(peer, before, middle, received.take(), &sent(&actions))
+                .and_then(|()| check::clock(peer, middle, after, None, &sent(&drained)));
+            actions.extend(drained);
+            for action in actions {
+                if result.is_ok() {
+                    result = self.perform(peer, &action, &mut queue);
+                }
+                all.push(action);
+            }
+            if result.is_err() {
+                break;
+            }
+        }
+        let result = result
+            .and_then(|()| self.check_accounts(peer))
+            .and_then(|()| self.check_traders());
+        let time = self.node(peer).peer.as_ref().map_or(0, Peer::time);
+        self.record(Some(peer), what, time, all);
+        result
+    }
+
+    fn perform(
+        &mut self,
+        peer: PeerId,
+        action: &Action,
+        queue: &mut VecDeque<Input>,
+    ) -> Result<(), Broken> {
+        let now = self.now;
+        match action {
+            Action::Send { to, envelope } => return self.send(peer, *to, envelope),
+            Action::SetTimer { timer, after } => {
+                self.node_mut(peer).timers.set(*timer, now + *after)
+            }
+            Action::CancelTimer(timer) => self.node_mut(peer).timers.cancel(timer),
+            Action::LoadBooks { epoch } => {
+                let pricing = self.node(peer).config.pricing;
+                queue.push_back(match self.store.open(*epoch, &pricing) {
+                    Ok(book) => Input::BooksLoaded {
+                        epoch: *epoch,
+                        book: Box::new(book),
+                    },
+                    Err(e @ StoreError::Fenced { .. }) => Input::store_error(*epoch, &e),
+                    Err(e) => return Err(format!("store: peer {peer} cannot load the books: {e}")),
+                });
+            }
+            Action::Commit { seq, epoch, batch } => {
+                check::asked(batch, &self.asked)?;
+                let acked = self.options.plant == Some(Plant::ReplyBeforeCommit);
+                if acked {
+                    queue.push_back(Input::Committed { seq: *seq });
+                }
+                let due = Due::Durable {
+                    peer,
+                    life: self.node(peer).life,
+                    seq: *seq,
+                    epoch: *epoch,
+                    batch: batch.clone(),
+                    acked,
+                };
+                self.schedule(now + self.options.faults.commit_delay, due);
+            }
+            Action::Event(event) => match event {
+                PeerEvent::Coordinator { .. } => self.tally.elections += 1,
+                PeerEvent::Sold(_) => self.tally.sales += 1,
+                PeerEvent::SteppedDown { resigned: true, .. } => {
+                    self.node_mut(peer).resigned = true
+                }
+                PeerEvent::Rejected { from, reason } => {
+                    return Err(format!(
+                        "protocol: peer {peer} refused a message from peer {from}: {reason}"
+                    ));
+                }
+                _ => {}
+            },
+        }
+        Ok(())
+    }
+
+    /// Encodes an envelope and hands it to the network.
+    fn send(&mut self, from: PeerId, to: PeerId, envelope: &Envelope) -> Result<(), Broken> {
+        self.tally.sent += 1;
+        let mut envelope = envelope.clone();
+        match &mut envelope.body {
+            Body::Buy(buy) => match self.asked.get(&buy.id) {
+                Some(first) if first != buy => {
+                    return Err(format!(
+                        "requests: peer {from} reused {} for {} {} (first sent for {} {})",
+                        buy.id, buy.quantity, buy.product, first.quantity, first.product
+                    ));
+                }
+                Some(_) if self.options.plant == Some(Plant::SkipRetryDedup) => {
+                    let fresh = RequestId {
+                        buyer: buy.id.buyer,
+                        seq: (1 << 48) + self.aliases.len() as u64,
+                    };
+                    self.aliases.insert(fresh, buy.id);
+                    buy.id = fresh;
+                }
+                Some(_) => {}
+                None => {
+                    self.asked.insert(buy.id, *buy);
+                }
+            },
+            Body::BuyReply(reply) => {
+                if let Some(&original) = self.aliases.get(&reply.id) {
+                    reply.id = original;
+                }
+            }
+            _ => {}
+        }
+        let mut bytes = Vec::new();
+        encode(&envelope, &mut bytes).map_err(|e| format!("codec: {e}"))?;
+        if self.node(to).peer.is_none() {
+            self.tally.lost += 1;
+            if self.options.faults.unreachable {
+                let at = self.now + self.options.faults.min_delay;
+                self.schedule(
+                    at,
+                    Due::Unreachable {
+                        to: from,
+                        about: to,
+                    },
+                );
+            }
+            return Ok(());
+        }
+        match self.network.route(&mut self.rng, from, to) {
+            Fate::Lost | Fate::Cut => self.tally.lost += 1,
+            Fate::Arrives(delays) => {
+                self.tally.duplicated += delays.len() as u64 - 1;
+                for delay in delays {
+                    let due = Due::Deliver {
+                        to,
+                        from,
+                        bytes: bytes.clone(),
+                    };
+                    self.schedule(self.now + delay, due);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The store makes a commit durable, unless its trader died meanwhile.
+    fn durable(
+        &mut self,
+        peer: PeerId,
+        life: u64,
+        seq: u64,
+        epoch: Epoch,
+        batch: &Batch,
+        acked: bool,
+    ) -> Result<(), Broken> {
+        let node = self.node(peer);
+        if node.life != life || node.peer.is_none() {
+            let text = format!("commit {seq} of peer {peer} is lost with its crash");
+            self.record(None, What::World(text), 0, Vec::new());
+            return Ok(());
+        }
+        let newest = self.store.epoch().map_err(|e| format!("store: {e}"))?;
+        let (input, result) = match self.store.commit(epoch, batch) {
+            Ok(()) => {
+                self.tally.commits += 1;
+                check::fenced(peer, epoch, newest, &mut self.owners)?;
+                self.refresh_books()?;
+                (Input::Committed { seq }, Ok(()))
+            }
+            Err(e @ StoreError::Fenced { .. }) => {
+                (Input::store_error(epoch, &e), Err(e.to_string()))
+            }
+            Err(e) => return Err(format!("store: commit {seq} of peer {peer}: {e}")),
+        };
+        if acked && result.is_ok() {
+            let text = format!("commit {seq} of peer {peer} is durable (acknowledged early)");
+            self.record(None, What::World(text), 0, Vec::new());
+            return Ok(());
+        }
+        self.feed(peer, input, What::Durable { seq, result })
+    }
+
+    fn refresh_books(&mut self) -> Result<(), Broken> {
+        match self.memory.books() {
+            Ok(Some(book)) => {
+                check::books(&book)?;
+                self.book = book;
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(format!("store: {e}")),
+        }
+    }
+
+    // --- faults ------------------------------------------------------------
+
+    /// One fault at random, then the next one scheduled.
+    fn fault(&mut self) -> Result<(), Broken> {
+        if self.calm {
+            return Ok(());
+        }
+        let next = self.now + self.fault_gap();
+        self.schedule(next, Due::Fault);
+        let faults = self.options.faults;
+        let live = self.ids(true);
+        let dead = self.ids(false);
+        let mut kinds = Vec::new();
+        if faults.crashes && live.len() > 1 {
+            kinds.extend(["crash", "crash"]);
+        }
+        if faults.crashes && !dead.is_empty() {
+            kinds.extend(["restart", "restart"]);
+        }
+        if faults.partitions {
+            kinds.push(if self.network.is_partitioned() {
+                "heal"
+            } else {
+                "partition"
+            });
+        }
+        if faults.resignations {
+            kinds.push("resign");
+        }
+        if kinds.is_empty() {
+            return Ok(());
+        }
+        match kinds[self.rng.random_range(0..kinds.len())] {
+            "crash" => {
+                let peer = live[self.rng.random_range(0..live.len())];
+                self.crash(peer);
+            }
+            "restart" => {
+                let peer = dead[self.rng.random_range(0..dead.len())];
+                self.restart(peer)?;
+            }
+            "partition" => {
+                let all: Vec<PeerId> = self.nodes.iter().map(|n| n.config.id).collect();
+                if let Some(side) = self.network.partition(&mut self.rng, &all) {
+                    self.tally.partitions += 1;
+                    let side: Vec<String> = side.iter().map(ToString::to_string).collect();
+                    let text = format!("partition: peers {} apart from the rest", side.join(","));
+                    self.record(None, What::World(text), 0, Vec::new());
+                }
+            }
+            "heal" => {
+                self.network.heal();
+                self.record(
+                    None,
+                    What::World("the partition heals".into()),
+                    0,
+                    Vec::new(),
+                );
+            }
+            _ => {
+                for peer in live {
+                    if self.node(peer).peer.as_ref().is_some_and(Peer::is_trading) {
+                        self.tally.resignations += 1;
+                        self.feed(peer, Input::Resign, What::Resign)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fault_gap(&mut self) -> Duration {
+        let every = self.options.faults.every.as_micros().max(2);
+        let micros = self.rng.random_range(every / 2..=every * 3 / 2);
+        Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+    }
+
+    fn crash(&mut self, peer: PeerId) {
+        self.tally.crashes += 1;
+        let node = self.node_mut(peer);
+        if let Some(p) = node.peer.take() {
+            if let Some(buyer) = p.buyer() {
+                add_receipt(&mut node.past_receipt, buyer.receipt());
+            }
+            if let Some(seller) = p.seller() {
+                node.past_credits += seller.credits();
+            }
+        }
+        node.timers.clear();
+        node.life += 1;
+        let text = format!("peer {peer} crashes");
+        self.record(None, What::World(text), 0, Vec::new());
+    }
+
+    fn restart(&mut self, peer: PeerId) -> Result<(), Broken> {
+        self.tally.restarts += 1;
+        self.boot(peer)
+    }
+
+    /// A fresh process for `peer`, with nothing but the shared store.
+    fn boot(&mut self, peer: PeerId) -> Result<(), Broken> {
+        let node = self.node_mut(peer);
+        let mut config = node.config.clone();
+        config.seed = config.seed.wrapping_add(node.life);
+        config.incarnation = node.life;
+        node.peer = Some(Peer::new(config));
+        node.resigned = false;
+        self.feed(peer, Input::Start, What::Start)
+    }
+
+    /// The faults stop: the partition heals, loss and duplication end, and
+    /// each dead peer restarts or stays dead, at random.
+    fn calm_down(&mut self) -> Result<(), Broken> {
+        self.calm = true;
+        self.network.heal();
+        self.network.calm();
+        self.record(None, What::World("faults stop".into()), 0, Vec::new());
+        for peer in self.ids(false) {
+            if chance(&mut self.rng, 0.5) {
+                self.restart(peer)?;
+            }
+        }
+        Ok(())
+    }
+
+    // --- checks ------------------------------------------------------------
+
+    /// Receipts and credits of `peer`, over all its lives, against the
+    /// ledger: only when they changed, since the ledger only grows.
+    fn check_accounts(&mut self, peer: PeerId) -> Result<(), Broken> {
+        let node = self.node(peer);
+        let Some(p) = node.peer.as_ref() else {
+            return Ok(());
+        };
+        let mut receipt = node.past_receipt.clone();
+        if let Some(buyer) = p.buyer() {
+            add_receipt(&mut receipt, buyer.receipt());
+        }
+        let credits = node.past_credits + p.seller().map_or(Money::ZERO, |s| s.credits());
+        if node.checked.0 != receipt {
+            check::receipts(self.book.ledger(), peer, &receipt)?;
+        }
+        if node.checked.1 != credits {
+            check::credits(self.book.ledger(), peer, credits)?;
+        }
+        self.node_mut(peer).checked = (receipt, credits);
+        Ok(())
+    }
+
+    fn check_traders(&self) -> Result<(), Broken> {
+        let traders: Vec<(PeerId, Epoch)> = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.peer.as_ref())
+            .filter(|p| p.is_trading())
+            .filter_map(|p| p.leader())
+            .collect();
+        check::one_trader_per_epoch(&traders)
+    }
+
+    fn check_settled(&self) -> Result<(), Broken> {
+        let peers: Vec<Settled> = self
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                let p = n.peer.as_ref()?;
+                Some(Settled {
+                    id: p.id(),
+                    leader: p.leader(),
+                    trading: p.is_trading(),
+                    resigned: n.resigned,
+                    unanswered: p.unanswered().collect(),
+                })
+            })
+            .collect();
+        let deadline = self.now.saturating_sub(self.options.settle / 2);
+        check::settled(&peers, deadline)
+    }
+
+    // --- bookkeeping -------------------------------------------------------
+
+    fn schedule(&mut self, at: Duration, due: Due) {
+        self.next_due += 1;
+        self.agenda.insert((at, self.next_due), due);
+    }
+
+    fn record(&mut self, peer: Option<PeerId>, what: What, time: u64, actions: Vec<Action>) {
+        self.tally.steps += 1;
+        self.trace.push(Step {
+            at: self.now,
+            peer,
+            what,
+            time,
+            actions,
+        });
+    }
+
+    fn ids(&self, live: bool) -> Vec<PeerId> {
+        self.nodes
+            .iter()
+            .filter(|n| n.peer.is_some() == live)
+            .map(|n| n.config.id)
+            .collect()
+    }
+
+    fn node(&self, peer: PeerId) -> &Node {
+        &self.nodes[peer.0 as usize - 1]
+    }
+
+    fn node_mut(&mut self, peer: PeerId) -> &mut Node {
+        &mut self.nodes[peer.0 as usize - 1]
+    }
+
+    /// The store's books at the end, for reports.
+    pub(crate) const fn book(&self) -> &Book {
+        &self.book
+    }
+}
+
+/// The clocks of the envelopes among `actions`, in order.
+fn sent(actions: &[Action]) -> Vec<u64> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send { envelope, .. } => Some(envelope.clock),
+            _ => None,
+        })
+        .collect()
+}
+
+fn add_receipt(total: &mut Receipt, more: &Receipt) {
+    for (&product, &units) in &more.goods {
+        *total.goods.entry(product).or_default() += units;
+    }
+    total.paid += more.paid;
+}
