@@ -28,6 +28,14 @@ pub enum Command {
     Init(InitArgs),
     /// Run one peer as its own process.
     Node(NodeArgs),
+    /// Run seeded deterministic simulations with faults and check every invariant.
+    Sim(SimArgs),
+    /// Check the invariants on a data directory's books.
+    Audit(DataDirArgs),
+    /// Print a data directory's ledger, one sale a line.
+    Ledger(DataDirArgs),
+    /// Run the experiments and write a report with plots.
+    Bench(BenchArgs),
 }
 
 /// `bazaar demo`.
@@ -112,4 +120,64 @@ pub struct NodeArgs {
     /// Stop after this long (default: run until SIGTERM or Ctrl-C).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+}
+
+/// `bazaar bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// A short run (about a minute): fewer requests, fewer sizes.
+    #[arg(long)]
+    pub quick: bool,
+    /// Also write the figures as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// The folder for report.md and the SVG plots.
+    #[arg(long, default_value = "bench-out")]
+    pub out: PathBuf,
+    /// Seed for every random choice of buyers and sellers.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// `bazaar sim`.
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// How many seeded runs.
+    #[arg(long, default_value_t = 100)]
+    pub seeds: u64,
+    /// The first seed; runs use seed, seed + 1, …
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Peers per run.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub peers: u32,
+    /// Simulated time with faults on, per run.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub faulty: Duration,
+    /// Simulated time after the faults stop, by the end of which the market
+    /// must have recovered.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub settle: Duration,
+    /// Plant a bug on purpose, to see the simulator catch it.
+    #[arg(long, value_enum)]
+    pub plant: Option<PlantArg>,
+}
+
+/// A bug to plant, for `bazaar sim --plant`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlantArg {
+    /// The store takes commits from any epoch.
+    IgnoreFencing,
+    /// Replies leave before the batch is durable.
+    ReplyBeforeCommit,
+    /// Retried buys get fresh request ids.
+    SkipRetryDedup,
+}
+
+/// `bazaar audit` and `bazaar ledger`.
+#[derive(Debug, Clone, Args)]
+pub struct DataDirArgs {
+    /// The data directory holding `bazaar.db`.
+    #[arg(long)]
+    pub data_dir: PathBuf,
 }

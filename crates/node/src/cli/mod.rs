@@ -2,15 +2,20 @@
 //! clear line and an exit code (2 for bad input, 1 for a failed audit).
 
 mod args;
+mod bench;
 mod demo;
 mod init;
 mod node;
+mod sim;
+mod store;
 
 use std::{fmt, process::ExitCode};
 
 use clap::Parser;
 
-pub use args::{Cli, Command, DemoArgs, InitArgs, NodeArgs};
+pub use args::{
+    BenchArgs, Cli, Command, DataDirArgs, DemoArgs, InitArgs, NodeArgs, PlantArg, SimArgs,
+};
 
 /// A failure the user should read: what went wrong, and the exit code.
 #[derive(Debug)]
@@ -64,6 +69,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo(args) => demo::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Node(args) => node::run(&args),
+        Command::Sim(args) => sim::run(&args),
+        Command::Audit(args) => store::audit(&args),
+        Command::Ledger(args) => store::ledger(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::{
     net::start_peer,
     peer::ResignPolicy,
     runtime::Runtime,
-    store::{MemStore, Store},
+    store::{SqliteStore, Store},
 };
 
 pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
@@ -76,9 +76,11 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
     })
 }
 
+/// The books: SQLite in the data directory, shared by the peers of a host.
 fn open_store(args: &NodeArgs, beside: &std::path::Path) -> Result<Arc<dyn Store>, Failure> {
-    let _dir = args.data_dir.clone().unwrap_or_else(|| beside.join("data"));
-    Ok(Arc::new(MemStore::new()))
+    let dir = args.data_dir.clone().unwrap_or_else(|| beside.join("data"));
+    let store = SqliteStore::open(&dir).map_err(Failure::input)?;
+    Ok(Arc::new(store))
 }
 
 async fn sleep_until(at: Option<tokio::time::Instant>) {

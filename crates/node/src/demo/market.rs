@@ -109,6 +109,14 @@ impl LocalMarket {
         self.running.keys().copied()
     }
 
+    /// Frames sent so far by the peers running now.
+    pub fn frames_sent(&self) -> u64 {
+        self.running
+            .values()
+            .map(|r| r.transport.stats().sent)
+            .sum()
+    }
+
     /// The shared books.
     pub const fn store(&self) -> &MemStore {
         &self.store

@@ -84,6 +84,8 @@ pub struct DemoResult {
     pub report: String,
     /// How long it ran.
     pub elapsed: Duration,
+    /// When the highest peer was first elected, and the frames sent by then.
+    pub first_election: Option<(Duration, u64)>,
 }
 
 /// Runs the demo market and prints as it goes.
@@ -101,6 +103,8 @@ pub async fn run(options: &DemoOptions) -> Result<DemoResult, TransportError> {
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
     let mut tally = Tally::default();
     let mut kill_at: Option<(PeerId, tokio::time::Instant)> = None;
+    let highest = PeerId(options.peers);
+    let mut first_election: Option<(Duration, u64)> = None;
 
     loop {
         tokio::select! {
@@ -108,6 +112,11 @@ pub async fn run(options: &DemoOptions) -> Result<DemoResult, TransportError> {
                 let at = started.elapsed();
                 tally.observe(at, &report);
                 log(&report, options.quiet);
+                if first_election.is_none()
+                    && matches!(report.event, crate::Event::Coordinator { id, .. } if id == highest)
+                {
+                    first_election = Some((at, market.frames_sent()));
+                }
                 if let (Some(after), crate::Event::Coordinator { id, .. }) =
                     (options.kill_trader_after, &report.event)
                 {
@@ -138,8 +147,17 @@ pub async fn run(options: &DemoOptions) -> Result<DemoResult, TransportError> {
         _ => Audit::run(&empty_book(), &outcome.peers),
     };
     let elapsed = started.elapsed();
+    let election = first_election.map_or_else(
+        || format!("peer {highest} was never elected"),
+        |(at, frames)| {
+            format!(
+                "peer {highest} elected {} after start; {frames} frames sent by then",
+                human(at)
+            )
+        },
+    );
     let report = format!(
-        "{}\n{}\n{}",
+        "{}\n{election}\n{}\n{}",
         summary_line(options, &tally, elapsed),
         tally.table(&outcome.peers, &roles),
         audit
@@ -149,6 +167,7 @@ pub async fn run(options: &DemoOptions) -> Result<DemoResult, TransportError> {
         audit,
         report,
         elapsed,
+        first_election,
     })
 }
 

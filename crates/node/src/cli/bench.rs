@@ -1,0 +1,34 @@
+//! `bazaar bench`.
+
+use std::io::IsTerminal;
+
+use crate::{
+    bench::{self, BenchOptions, Plan},
+    cli::{BenchArgs, Failure},
+    logging,
+};
+
+pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
+    // The markets' own logs would drown the progress bar: warnings only.
+    logging::init("warn");
+    let options = BenchOptions {
+        plan: Plan::new(args.quick),
+        out: args.out.clone(),
+        json: args.json.clone(),
+        seed: args.seed,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let results = super::runtime()?
+        .block_on(bench::run(&options))
+        .map_err(|e| Failure::run(format!("bench: {e}")))?;
+    println!(
+        "bench done in {:.0} s: report in {}{}",
+        results.elapsed_s,
+        options.out.join("report.md").display(),
+        options
+            .json
+            .as_ref()
+            .map_or_else(String::new, |p| format!(", figures in {}", p.display())),
+    );
+    Ok(())
+}
