@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
+use bazaar_market::{Book, Pricing};
 use bazaar_node::{Action, Input, Peer, PeerConfig, cluster::Role};
-use bazaar_protocol::{Epoch, PeerId};
+use bazaar_protocol::{
+    Body, Buy, ElectionMessage, Envelope, Epoch, PeerId, Product, RequestId, encode,
+};
 
 fn loads(actions: &[Action]) -> Option<Epoch> {
     actions.iter().find_map(|a| match a {
@@ -44,4 +47,73 @@ fn a_trader_fenced_at_its_own_epoch_runs_again_past_it() {
         },
     );
     assert!(loads(&actions).is_some_and(|again| again > epoch));
+}
+
+fn frame(from: u32, clock: u64, body: Body) -> Input {
+    let mut bytes = Vec::new();
+    encode(&Envelope::new(PeerId(from), clock, body), &mut bytes).unwrap();
+    Input::Frame {
+        from: PeerId(from),
+        bytes,
+    }
+}
+
+fn buy(buyer: u32, seq: u64) -> Body {
+    Body::Buy(Buy {
+        id: RequestId {
+            buyer: PeerId(buyer),
+            seq,
+        },
+        product: Product::Fish,
+        quantity: 1,
+    })
+}
+
+fn commits(actions: &[Action]) -> usize {
+    actions
+        .iter()
+        .filter(|a| matches!(a, Action::Commit { .. }))
+        .count()
+}
+
+/// Seed 14, 5 peers: a trader stepped down with a commit outstanding and
+/// was elected again; the old term's commit was then fenced, but its held
+/// sends stayed, and "one commit at a time" kept the new desk from ever
+/// serving a batch.
+#[test]
+fn a_commit_outstanding_from_an_earlier_term_does_not_block_the_next() {
+    let t = Duration::from_millis;
+    let mut peer = Peer::new(PeerConfig::simple(3, 3, Role::Both));
+    let first = loads(&peer.handle(t(0), Input::Start)).unwrap();
+    let book = Box::new(Book::new(Pricing::default()).unwrap());
+    peer.handle(
+        t(1),
+        Input::BooksLoaded {
+            epoch: first,
+            book: book.clone(),
+        },
+    );
+    peer.handle(t(2), frame(1, 1, buy(1, 1)));
+    assert_eq!(commits(&peer.handle(t(2), Input::Drained)), 1);
+    // A newer epoch deposes it; being the highest, it claims again.
+    let newer = Epoch(first.0 + 3);
+    let election = Body::Election(ElectionMessage::Election { epoch: newer });
+    let second = loads(&peer.handle(t(3), frame(1, 5, election))).unwrap();
+    assert!(second > newer);
+    peer.handle(
+        t(4),
+        Input::BooksLoaded {
+            epoch: second,
+            book,
+        },
+    );
+    peer.handle(
+        t(5),
+        Input::Fenced {
+            epoch: first,
+            newest: second,
+        },
+    );
+    peer.handle(t(6), frame(1, 9, buy(1, 2)));
+    assert_eq!(commits(&peer.handle(t(6), Input::Drained)), 1);
 }

@@ -305,6 +305,10 @@ impl Peer {
     fn leave_office(&mut self, epoch: Epoch) {
         self.desk = None;
         self.leader = None;
+        // Sends held for this term's commits go with it (buyers and sellers
+        // retry), or a commit still outstanding from this term would keep
+        // the next term's desk from ever flushing.
+        self.held.clear();
         self.out.push(Action::CancelTimer(PeerTimer::Heartbeat));
         self.out.push(Action::CancelTimer(PeerTimer::Resign));
         let resigned = self.election.is_resigned();
