@@ -142,20 +142,14 @@ impl Runtime {
                             epoch,
                             book: Box::new(book),
                         },
-                        Err(e) => Input::StoreFailed {
-                            epoch,
-                            error: e.to_string(),
-                        },
+                        Err(e) => Input::store_error(epoch, &e),
                     });
             }
             Action::Commit { seq, epoch, batch } => {
                 self.inputs
                     .push_back(match self.store.commit(epoch, &batch) {
                         Ok(()) => Input::Committed { seq },
-                        Err(e) => Input::StoreFailed {
-                            epoch,
-                            error: e.to_string(),
-                        },
+                        Err(e) => Input::store_error(epoch, &e),
                     });
             }
             Action::Event(event) => {
