@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bazaar_market::{Book, Pricing};
-use bazaar_node::{Action, Input, Peer, PeerConfig, cluster::Role};
+use bazaar_node::{Action, Input, Peer, PeerConfig, PeerTimer, cluster::Role};
 use bazaar_protocol::{
     Body, Buy, ElectionMessage, Envelope, Epoch, PeerId, Product, RequestId, encode,
 };
@@ -116,4 +116,24 @@ fn a_commit_outstanding_from_an_earlier_term_does_not_block_the_next() {
     );
     peer.handle(t(6), frame(1, 9, buy(1, 2)));
     assert_eq!(commits(&peer.handle(t(6), Input::Drained)), 1);
+}
+
+/// Seed 112, 3 peers: two traders on two sides of a partition both
+/// resigned; once every peer had resigned, nobody ever ran again.
+#[test]
+fn a_trader_that_resigned_runs_again_when_nobody_takes_over() {
+    let t = Duration::from_millis;
+    let mut peer = Peer::new(PeerConfig::simple(3, 3, Role::Both));
+    let first = loads(&peer.handle(t(0), Input::Start)).unwrap();
+    let resigned = peer.handle(t(1), Input::Resign);
+    let silent = resigned.iter().find_map(|a| match a {
+        Action::SetTimer {
+            timer: timer @ PeerTimer::TraderSilent,
+            after,
+        } => Some((*timer, *after)),
+        _ => None,
+    });
+    let (timer, after) = silent.expect("it waits for a successor");
+    let again = loads(&peer.handle(t(1) + after, Input::Timer(timer))).expect("it runs again");
+    assert!(again > first);
 }

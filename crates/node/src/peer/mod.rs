@@ -229,6 +229,10 @@ impl Peer {
             PeerTimer::TraderSilent => {
                 if self.leader.is_some_and(|(l, _)| l != self.id()) {
                     self.elect(ElectionInput::LeaderLost);
+                } else if self.leader.is_none() && self.election.is_resigned() {
+                    // It resigned and nobody took over (every other peer
+                    // down, or resigned too): run again.
+                    self.elect(ElectionInput::Start);
                 }
             }
             PeerTimer::Resign => {
@@ -312,6 +316,17 @@ impl Peer {
         self.out.push(Action::CancelTimer(PeerTimer::Heartbeat));
         self.out.push(Action::CancelTimer(PeerTimer::Resign));
         let resigned = self.election.is_resigned();
+        if resigned {
+            // Found by the simulator (seed 112, 3 peers): two traders cut
+            // off from each other both resigned, and with every peer
+            // resigned nobody ever ran again. Wait for a successor as a
+            // follower waits for heartbeats.
+            let after = self.config.timing.heartbeat_timeout;
+            self.out.push(Action::SetTimer {
+                timer: PeerTimer::TraderSilent,
+                after,
+            });
+        }
         self.event(Event::SteppedDown { epoch, resigned });
         self.tell_roles(None);
     }
