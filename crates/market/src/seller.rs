@@ -236,7 +236,9 @@ impl Seller {
         if !self.notices.insert(notice.request) {
             return; // Counted already: a re-sent notice.
         }
-        self.credits += notice.credit;
+        // Saturating: a garbled or hostile notice must not panic the peer
+        // (found by the node's fuzzer: two notices of huge credit).
+        self.credits = Money(self.credits.cents().saturating_add(notice.credit.cents()));
         *self.sold.entry(notice.product).or_default() += u64::from(notice.quantity);
         self.stats.notices += 1;
         self.stats.units_sold += u64::from(notice.quantity);

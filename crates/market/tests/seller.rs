@@ -191,3 +191,18 @@ fn a_seller_numbers_its_offers_past_its_first_seq() {
         }
     );
 }
+
+/// Found by the node's fuzzer: two sale notices whose credits sum past
+/// `u64::MAX` panicked the seller on overflow.
+#[test]
+fn huge_credits_saturate_instead_of_panicking() {
+    let mut seller = Seller::new(ME, SellerConfig::default(), 7);
+    seller.handle(SellerInput::TraderIs(TRADER));
+    let offer = *seller.offering().unwrap();
+    for buyer in [1, 3] {
+        let mut sale = notice(buyer, &offer, 0);
+        sale.credit = Money(u64::MAX - 1);
+        seller.handle(SellerInput::Sale(sale));
+    }
+    assert_eq!(seller.credits(), Money(u64::MAX));
+}
