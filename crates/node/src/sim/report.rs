@@ -135,6 +135,7 @@ fn add(total: &mut Tally, t: &Tally) {
     total.steps += t.steps;
     total.sent += t.sent;
     total.lost += t.lost;
+    total.undeliverable += t.undeliverable;
     total.duplicated += t.duplicated;
     total.elections += t.elections;
     total.sales += t.sales;

@@ -36,8 +36,10 @@ pub struct Tally {
     pub steps: u64,
     /// Messages sent.
     pub sent: u64,
-    /// Messages lost to loss, partitions or dead recipients.
+    /// Messages the network lost or a partition cut.
     pub lost: u64,
+    /// Messages to a peer that was down (not started, or crashed).
+    pub undeliverable: u64,
     /// Messages delivered twice.
     pub duplicated: u64,
     /// Traders elected.
@@ -229,7 +231,7 @@ impl World {
             Due::Start(peer) => self.boot(peer),
             Due::Deliver { to, from, bytes } => {
                 if self.node(to).peer.is_none() {
-                    self.tally.lost += 1;
+                    self.tally.undeliverable += 1;
                     return Ok(());
                 }
                 let input = Input::Frame {
@@ -396,7 +398,7 @@ impl World {
         let mut bytes = Vec::new();
         encode(&envelope, &mut bytes).map_err(|e| format!("codec: {e}"))?;
         if self.node(to).peer.is_none() {
-            self.tally.lost += 1;
+            self.tally.undeliverable += 1;
             if self.options.faults.unreachable {
                 let at = self.now + self.options.faults.min_delay;
                 self.schedule(

@@ -1,0 +1,209 @@
+//! The simulator as `cargo test` runs it: 500 seeds across market sizes,
+//! replay, each fault knob, and the bugs planted to show it catches them.
+
+use std::time::Duration;
+
+use bazaar_node::sim::{Faults, Plant, RunReport, SimOptions, run_many, run_one};
+
+fn options(peers: u32) -> SimOptions {
+    SimOptions {
+        peers,
+        ..SimOptions::default()
+    }
+}
+
+/// Runs `seeds` seeds from `first` and fails with the report if any fails.
+fn all_pass(first_seed: u64, seeds: u64, peers: u32) {
+    let options = SimOptions {
+        first_seed,
+        seeds,
+        ..options(peers)
+    };
+    let mut out = Vec::new();
+    let passed = run_many(&options, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(passed, "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+}
+
+#[test]
+fn seeds_0_to_149_pass_with_3_peers() {
+    all_pass(0, 150, 3);
+}
+
+#[test]
+fn seeds_150_to_299_pass_with_4_peers() {
+    all_pass(150, 150, 4);
+}
+
+#[test]
+fn seeds_300_to_419_pass_with_5_peers() {
+    all_pass(300, 120, 5);
+}
+
+#[test]
+fn seeds_420_to_499_pass_with_7_peers() {
+    all_pass(420, 80, 7);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run_twice() {
+    let options = SimOptions {
+        first_seed: 11,
+        seeds: 3,
+        ..options(5)
+    };
+    assert_eq!(run_one(11, &options), run_one(11, &options));
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    run_many(&options, &mut a).unwrap();
+    run_many(&options, &mut b).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(run_one(11, &options).digest, run_one(12, &options).digest);
+}
+
+/// One run of 5 peers with only these faults; it must pass.
+fn with(faults: Faults) -> RunReport {
+    let report = run_one(
+        3,
+        &SimOptions {
+            faults,
+            ..options(5)
+        },
+    );
+    assert!(report.passed(), "{report}");
+    assert!(report.tally.sales > 0, "{report}");
+    report
+}
+
+#[test]
+fn without_faults_nothing_is_lost_crashed_or_cut() {
+    let t = with(Faults::NONE).tally;
+    assert_eq!(
+        (
+            t.lost,
+            t.duplicated,
+            t.crashes,
+            t.partitions,
+            t.resignations
+        ),
+        (0, 0, 0, 0, 0)
+    );
+    assert_eq!(t.elections, 1, "one election at start-up, then quiet");
+}
+
+#[test]
+fn the_loss_knob_loses_messages_and_nothing_else() {
+    let t = with(Faults {
+        loss: 0.2,
+        ..Faults::NONE
+    })
+    .tally;
+    assert!(t.lost > t.sent / 10, "{t:?}");
+    assert_eq!((t.duplicated, t.crashes, t.partitions), (0, 0, 0));
+}
+
+#[test]
+fn the_duplicate_knob_delivers_twice() {
+    let t = with(Faults {
+        duplicate: 0.2,
+        ..Faults::NONE
+    })
+    .tally;
+    assert!(t.duplicated > t.sent / 10, "{t:?}");
+    assert_eq!((t.lost, t.crashes), (0, 0));
+}
+
+#[test]
+fn the_delay_knob_reorders_by_spreading_deliveries() {
+    let narrow = with(Faults::NONE);
+    let wide = with(Faults {
+        max_delay: Duration::from_millis(80),
+        ..Faults::NONE
+    });
+    assert_ne!(narrow.digest, wide.digest);
+}
+
+#[test]
+fn the_crash_knob_crashes_and_restarts_peers() {
+    let t = with(Faults {
+        crashes: true,
+        ..Faults::NONE
+    })
+    .tally;
+    assert!(t.crashes > 0 && t.restarts > 0, "{t:?}");
+    assert!(t.elections > 1, "{t:?}");
+    assert_eq!((t.partitions, t.resignations), (0, 0));
+}
+
+#[test]
+fn the_partition_knob_cuts_and_heals() {
+    let t = with(Faults {
+        partitions: true,
+        ..Faults::NONE
+    })
+    .tally;
+    assert!(t.partitions > 0 && t.lost > 0, "{t:?}");
+    assert_eq!(t.crashes, 0);
+}
+
+#[test]
+fn the_resignation_knob_makes_traders_resign() {
+    let t = with(Faults {
+        resignations: true,
+        ..Faults::NONE
+    })
+    .tally;
+    assert!(t.resignations > 0, "{t:?}");
+    assert!(t.elections > t.resignations, "{t:?}");
+}
+
+/// The first seed below 100 whose run the planted bug breaks, with what
+/// broke.
+fn caught(plant: Plant, peers: u32) -> (u64, String) {
+    let options = SimOptions {
+        plant: Some(plant),
+        ..options(peers)
+    };
+    (0..100)
+        .find_map(|seed| run_one(seed, &options).outcome.err().map(|e| (seed, e)))
+        .unwrap_or_else(|| panic!("{plant:?} went unnoticed for 100 seeds"))
+}
+
+#[test]
+fn a_store_that_ignores_fencing_is_caught() {
+    let (seed, broken) = caught(Plant::IgnoreFencing, 5);
+    assert!(broken.starts_with("fencing"), "seed {seed}: {broken}");
+}
+
+#[test]
+fn replies_sent_before_the_commit_are_caught() {
+    let (seed, broken) = caught(Plant::ReplyBeforeCommit, 5);
+    let accounts = broken.starts_with("receipts") || broken.starts_with("credits");
+    assert!(accounts, "seed {seed}: {broken}");
+}
+
+#[test]
+fn retries_that_skip_the_dedup_are_caught() {
+    let (seed, broken) = caught(Plant::SkipRetryDedup, 5);
+    assert!(broken.starts_with("requests"), "seed {seed}: {broken}");
+}
+
+#[test]
+fn a_failure_prints_its_seed_how_to_replay_it_and_its_last_steps() {
+    let options = SimOptions {
+        plant: Some(Plant::ReplyBeforeCommit),
+        seeds: 100,
+        trace_tail: 12,
+        ..options(5)
+    };
+    let mut out = Vec::new();
+    assert!(!run_many(&options, &mut out).unwrap());
+    let text = String::from_utf8(out).unwrap();
+    let (seed, _) = caught(Plant::ReplyBeforeCommit, 5);
+    assert!(text.starts_with(&format!("seed {seed} FAILED: ")), "{text}");
+    assert!(text.contains(&format!(
+        "replay: bazaar sim --seeds 1 --seed {seed} --peers 5"
+    )));
+    assert!(text.contains("the last 12 steps:"), "{text}");
+    assert!(text.lines().last().unwrap().contains("FAILED"), "{text}");
+}
