@@ -10,7 +10,7 @@ use crate::{
 
 pub(super) fn run(args: &DemoArgs) -> Result<(), Failure> {
     logging::init(if args.quiet { "warn" } else { "info" });
-    let mut timing = Timing::default();
+    let mut timing = Timing::for_peers(args.peers);
     if let Some(think) = args.think {
         timing.think = think;
     }

@@ -41,6 +41,28 @@ impl Default for Timing {
     }
 }
 
+impl Timing {
+    /// Default timing with every timeout stretched for `peers` peers
+    /// sharing one machine: a bully election sends O(n²) messages, so the
+    /// time a message waits in line grows with the market, and timeouts
+    /// tuned for six peers would elect and depose traders in a loop. One
+    /// step per hundred peers; six peers get the defaults.
+    pub fn for_peers(peers: u32) -> Self {
+        let k = peers.div_ceil(100).max(1);
+        let t = Self::default();
+        Self {
+            heartbeat_interval: t.heartbeat_interval * k,
+            heartbeat_timeout: t.heartbeat_timeout * k,
+            election: ElectionConfig {
+                alive_timeout: t.election.alive_timeout * k,
+                coordinator_timeout: t.election.coordinator_timeout * k,
+            },
+            request_timeout: t.request_timeout * k,
+            ..t
+        }
+    }
+}
+
 impl From<TimingSettings> for Timing {
     fn from(t: TimingSettings) -> Self {
         let ms = TimingSettings::ms;
@@ -149,6 +171,18 @@ impl PeerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_stretch_one_step_per_hundred_peers() {
+        assert_eq!(Timing::for_peers(6), Timing::default());
+        let big = Timing::for_peers(1_000);
+        assert_eq!(
+            big.heartbeat_timeout,
+            Timing::default().heartbeat_timeout * 10
+        );
+        assert_eq!(big.election.alive_timeout, Duration::from_millis(500));
+        assert_eq!(big.think, Timing::default().think);
+    }
 
     #[test]
     fn a_cluster_entry_becomes_a_config() {

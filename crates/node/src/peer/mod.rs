@@ -44,6 +44,8 @@ pub struct Peer {
     /// Sends of committed-to-be batches, held until their commit is durable.
     held: BTreeMap<u64, Vec<TraderAction>>,
     next_commit: u64,
+    /// When the followed trader last proved itself alive.
+    heard_from_trader: Duration,
     now: Duration,
     out: Vec<Action>,
 }
@@ -73,6 +75,7 @@ impl Peer {
             asked_at: BTreeMap::new(),
             held: BTreeMap::new(),
             next_commit: 0,
+            heard_from_trader: Duration::ZERO,
             now: Duration::ZERO,
             out: Vec::new(),
             config,
@@ -196,6 +199,7 @@ impl Peer {
 
     fn on_heartbeat(&mut self, from: PeerId, epoch: Epoch) {
         if self.leader == Some((from, epoch)) && from != self.id() {
+            self.heard_from_trader = self.now;
             let after = self.config.timing.heartbeat_timeout;
             self.out.push(Action::SetTimer {
                 timer: PeerTimer::TraderSilent,
@@ -273,6 +277,7 @@ impl Peer {
 
     fn follow(&mut self, leader: PeerId, epoch: Epoch) {
         self.leader = Some((leader, epoch));
+        self.heard_from_trader = self.now;
         let after = self.config.timing.heartbeat_timeout;
         self.out.push(Action::SetTimer {
             timer: PeerTimer::TraderSilent,
@@ -518,8 +523,18 @@ impl Peer {
         }
     }
 
+    /// A request to the trader timed out. If its heartbeats still arrive,
+    /// the trader is slow, not dead: the role re-sends, and an election
+    /// (O(n²) messages in a bully) would only slow everyone further; with
+    /// a thousand buyers it feeds on itself. A trader silent for a whole
+    /// heartbeat interval is suspected at once, ahead of the heartbeat
+    /// timeout.
     fn suspect_trader(&mut self) {
-        if self.leader.is_some_and(|(l, _)| l != self.id()) {
+        if !self.leader.is_some_and(|(l, _)| l != self.id()) {
+            return;
+        }
+        let quiet = self.now.saturating_sub(self.heard_from_trader);
+        if quiet >= self.config.timing.heartbeat_interval {
             self.elect(ElectionInput::LeaderLost);
         }
     }
