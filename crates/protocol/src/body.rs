@@ -86,7 +86,9 @@ pub struct BuyReply {
 impl BuyReply {
     /// Units received in all.
     pub fn filled(&self) -> Quantity {
-        self.fills.iter().map(|f| f.quantity).sum()
+        self.fills
+            .iter()
+            .fold(0, |n, f| n.saturating_add(f.quantity))
     }
 
     /// What the buyer paid in all.

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 
 /// An amount of money in minor units (cents). Never a float: the money
 /// invariant (paid = credits + commission) must hold to the cent.
+///
+/// Sums and products saturate rather than overflow: amounts come off the
+/// wire, and a forged one must not panic a peer. Real markets stay many
+/// orders of magnitude below `u64::MAX` cents.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
@@ -34,13 +38,13 @@ impl Add for Money {
     type Output = Self;
 
     fn add(self, rhs: Self) -> Self {
-        Self(self.0 + rhs.0)
+        Self(self.0.saturating_add(rhs.0))
     }
 }
 
 impl AddAssign for Money {
     fn add_assign(&mut self, rhs: Self) {
-        self.0 += rhs.0;
+        *self = *self + rhs;
     }
 }
 
@@ -56,7 +60,7 @@ impl Mul<u32> for Money {
     type Output = Self;
 
     fn mul(self, rhs: u32) -> Self {
-        Self(self.0 * u64::from(rhs))
+        Self(self.0.saturating_mul(u64::from(rhs)))
     }
 }
 

@@ -33,3 +33,25 @@ fn peer_ids_parse_and_print_as_numbers() {
     assert_eq!("6".parse::<PeerId>().unwrap(), PeerId(6));
     assert_eq!(PeerId(6).to_string(), "6");
 }
+
+#[test]
+fn forged_amounts_saturate_instead_of_panicking() {
+    use bazaar_protocol::{BuyReply, Fill, RequestId};
+    let fill = Fill {
+        seller: PeerId(1),
+        quantity: u32::MAX,
+        unit_price: Money(u64::MAX),
+    };
+    let id = RequestId {
+        buyer: PeerId(2),
+        seq: 1,
+    };
+    let reply = BuyReply {
+        id,
+        product: Product::Fish,
+        requested: 1,
+        fills: vec![fill; 3],
+    };
+    assert_eq!(reply.filled(), u32::MAX);
+    assert_eq!(reply.paid(), Money(u64::MAX));
+}

@@ -34,6 +34,7 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
                         .join(", ")
                 ))
             })?;
+    config.incarnation = start_time_secs();
     config.resign = ResignPolicy {
         after: args.resign_every,
         after_sales: None,
@@ -111,4 +112,12 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// This start's Unix time in seconds: it grows with every restart, so a
+/// restarted peer's request and offer ids never repeat an earlier life's.
+fn start_time_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs())
 }

@@ -141,6 +141,10 @@ impl LocalMarket {
     pub async fn restart(&mut self, id: PeerId) -> Result<(), TransportError> {
         if self.crashed.remove(&id) {
             let transport = self.net.restart(id).await?;
+            // A new life numbers its requests and offers afresh.
+            if let Some(config) = self.configs.get_mut(&id) {
+                config.incarnation += 1;
+            }
             self.spawn(id, transport);
         }
         Ok(())
