@@ -530,7 +530,7 @@ impl Peer {
     /// heartbeat interval is suspected at once, ahead of the heartbeat
     /// timeout.
     fn suspect_trader(&mut self) {
-        if !self.leader.is_some_and(|(l, _)| l != self.id()) {
+        if self.leader.is_none_or(|(l, _)| l == self.id()) {
             return;
         }
         let quiet = self.now.saturating_sub(self.heard_from_trader);
