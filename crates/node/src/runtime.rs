@@ -64,6 +64,15 @@ impl Runtime {
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Peer {
         self.step(Input::Start).await;
         while !*stop.borrow() {
+            let now = self.now();
+            if self.timers.next_deadline().is_some_and(|d| d <= now) {
+                // Due already (a buyer's zero think time): fire now, since
+                // tokio's timer wheel would round the wait up to its next
+                // millisecond tick.
+                self.fire_due(now).await;
+                self.step(Input::Drained).await;
+                continue;
+            }
             let deadline = self.timers.next_deadline().map(|d| self.started + d);
             tokio::select! {
                 biased;
@@ -79,14 +88,18 @@ impl Runtime {
                 }
                 () = sleep_until(deadline) => {
                     let now = self.now();
-                    while let Some(timer) = self.timers.pop_due(now) {
-                        self.step(Input::Timer(timer)).await;
-                    }
+                    self.fire_due(now).await;
                 }
             }
             self.step(Input::Drained).await;
         }
         self.peer
+    }
+
+    async fn fire_due(&mut self, now: Duration) {
+        while let Some(timer) = self.timers.pop_due(now) {
+            self.step(Input::Timer(timer)).await;
+        }
     }
 
     fn now(&self) -> Duration {
