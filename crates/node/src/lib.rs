@@ -1,6 +1,7 @@
 //! The bazaar's node: the pure [`Peer`] that composes the clock, the
 //! election and the market roles, and the drivers and tools around it.
 
+pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod demo;

@@ -9,8 +9,9 @@ use crate::{
 };
 
 pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
-    // The markets' own logs would drown the progress bar: warnings only.
-    logging::init("warn");
+    // The markets' logs (unreachable peers while a trader is killed, on
+    // purpose) would drown the progress bar: errors only.
+    logging::init("error");
     let options = BenchOptions {
         plan: Plan::new(args.quick),
         out: args.out.clone(),

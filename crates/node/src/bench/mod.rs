@@ -1,0 +1,262 @@
+//! `bazaar bench`: the lab's evaluation as one command. Echo floors per
+//! transport, response times of sequential buyers in each circumstance
+//! (transport, store, peers, buyers against sellers, re-elections),
+//! throughput under load, then a Markdown report with SVG plots and,
+//! on request, the figures as JSON.
+
+mod disk;
+mod echo;
+mod harness;
+mod json;
+mod latency;
+mod load;
+mod plot;
+mod report;
+mod results;
+mod scenarios;
+mod stock;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bazaar_transport::TransportError;
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub use echo::EchoError;
+pub use harness::BenchMarket;
+pub use json::to_json;
+pub use plot::{PlotError, Plots};
+pub use report::markdown;
+pub use results::{BenchResults, EchoResult, Election, LatencyResult, LoadResult, Sample, Summary};
+pub use scenarios::{
+    Disruption, Group, LatencyScenario, LoadScenario, Plan, StoreKind, THINK, TRANSPORTS,
+};
+pub use stock::StockedStore;
+
+use crate::{
+    net::TransportKind,
+    store::{MemStore, SqliteStore, Store, StoreError},
+};
+
+/// What `bazaar bench` was asked for.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// The plan to run.
+    pub plan: Plan,
+    /// Folder for `report.md`, the plots, and the durable stores while
+    /// they are in use.
+    pub out: PathBuf,
+    /// Where to write the figures as JSON, if anywhere.
+    pub json: Option<PathBuf>,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Show a progress bar (on a terminal only).
+    pub progress: bool,
+}
+
+/// Why the bench stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// An experiment's transports could not start.
+    #[error("{scenario}: {source}")]
+    Transport {
+        /// The experiment.
+        scenario: String,
+        /// What the transport said.
+        source: TransportError,
+    },
+    /// An experiment's store could not be opened.
+    #[error("{scenario}: {source}")]
+    Store {
+        /// The experiment.
+        scenario: String,
+        /// What the store said.
+        source: StoreError,
+    },
+    /// An echo floor failed.
+    #[error(transparent)]
+    Echo(#[from] EchoError),
+    /// A plot could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] PlotError),
+    /// An output file or folder could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
+
+/// The name of the disk's floor among the floors.
+pub const FSYNC: &str = "fsync 4 KiB";
+
+/// How long one latency experiment may take before it is cut short.
+const LIMIT_QUICK: Duration = Duration::from_secs(20);
+const LIMIT_FULL: Duration = Duration::from_secs(90);
+
+/// Runs every experiment of the plan, then writes the report, the plots
+/// and the JSON. Returns the figures.
+///
+/// # Errors
+/// A [`BenchError`] naming the experiment or the file that failed.
+pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
+    let plan = &options.plan;
+    create_dir(&options.out)?;
+    let bar = progress_bar(plan.steps(), options.progress);
+    let started = Instant::now();
+    let load_average = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+
+    let mut echo = Vec::new();
+    for kind in TRANSPORTS {
+        bar.set_message(format!("echo floor over {kind}"));
+        let l = echo::transport(kind, plan.echo_round_trips, options.seed).await?;
+        echo.push(EchoResult {
+            name: kind.name().into(),
+            round_trip: Summary::from(&l),
+        });
+        bar.inc(1);
+    }
+    bar.set_message("echo floor over raw tokio tcp");
+    let raw = echo::raw_tcp(plan.echo_round_trips).await?;
+    echo.push(EchoResult {
+        name: "raw tcp".into(),
+        round_trip: Summary::from(&raw),
+    });
+    bar.inc(1);
+    bar.set_message("fsync floor");
+    let out = options.out.clone();
+    let rounds = plan.echo_round_trips / 20;
+    let disk = tokio::task::spawn_blocking(move || disk::fsync(&out, rounds))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|r| r)
+        .map_err(|source| BenchError::Write {
+            path: options.out.join("fsync-floor.tmp"),
+            source,
+        })?;
+    echo.push(EchoResult {
+        name: FSYNC.into(),
+        round_trip: Summary::from(&disk),
+    });
+    bar.inc(1);
+
+    let limit = if plan.quick { LIMIT_QUICK } else { LIMIT_FULL };
+    let mut latency = Vec::new();
+    for (i, scenario) in plan.latency.iter().enumerate() {
+        bar.set_message(scenario.name.clone());
+        let sellers = if scenario.stocked {
+            scenario.seller_ids()
+        } else {
+            Vec::new()
+        };
+        let dir = options.out.join(format!("store-latency-{i}"));
+        let store = open_store(scenario.store, &dir, &sellers, &scenario.name)?;
+        let result = latency::run(scenario, store, options.seed, limit).await;
+        remove_dir(&dir);
+        latency.push(result?);
+        bar.inc(1);
+    }
+
+    let mut load = Vec::new();
+    for (i, scenario) in plan.load.iter().enumerate() {
+        bar.set_message(scenario.name.clone());
+        let dir = options.out.join(format!("store-load-{i}"));
+        let store = open_store(scenario.store, &dir, &scenario.seller_ids(), &scenario.name)?;
+        let result = load::run(scenario, store, options.seed).await;
+        remove_dir(&dir);
+        load.push(result?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let results = BenchResults {
+        plan: plan.clone(),
+        echo,
+        latency,
+        load,
+        elapsed_s: started.elapsed().as_secs_f64(),
+        load_average,
+    };
+    write_outputs(options, &results)?;
+    Ok(results)
+}
+
+/// Writes `report.md` and the plots into `out`, and the JSON if asked.
+fn write_outputs(options: &BenchOptions, results: &BenchResults) -> Result<(), BenchError> {
+    let plots = plot::draw_all(results, &options.out)?;
+    let report = markdown(results, &plots);
+    let path = options.out.join("report.md");
+    std::fs::write(&path, report).map_err(|source| BenchError::Write { path, source })?;
+    if let Some(path) = &options.json {
+        let text =
+            serde_json::to_string_pretty(&to_json(results)).expect("JSON values always serialize");
+        std::fs::write(path, text + "\n").map_err(|source| BenchError::Write {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// A fresh store of `kind`, stocked in the names of `sellers` (none:
+/// unstocked); a durable one lives in `dir`, emptied first.
+fn open_store(
+    kind: StoreKind,
+    dir: &Path,
+    sellers: &[bazaar_protocol::PeerId],
+    scenario: &str,
+) -> Result<Arc<StockedStore>, BenchError> {
+    let inner: Arc<dyn Store> = match kind {
+        StoreKind::Mem => Arc::new(MemStore::new()),
+        StoreKind::Sqlite => {
+            remove_dir(dir);
+            Arc::new(SqliteStore::open(dir).map_err(|source| BenchError::Store {
+                scenario: scenario.into(),
+                source,
+            })?)
+        }
+    };
+    Ok(Arc::new(StockedStore::new(inner, sellers)))
+}
+
+fn create_dir(dir: &Path) -> Result<(), BenchError> {
+    std::fs::create_dir_all(dir).map_err(|source| BenchError::Write {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// Removes a durable store's folder; one that is not there is fine.
+fn remove_dir(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn progress_bar(steps: u64, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(steps);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}")
+            .expect("the template is valid")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// The echo floor of `kind` in `results`, in microseconds.
+pub fn floor_us(results: &BenchResults, kind: TransportKind) -> Option<f64> {
+    results
+        .echo
+        .iter()
+        .find(|e| e.name == kind.name())
+        .map(|e| e.round_trip.p50_us)
+}

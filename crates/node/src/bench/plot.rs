@@ -1,0 +1,259 @@
+//! The report's SVG plots (plotters, no font or bitmap dependency):
+//! latency against peers, latency over time across re-elections, and
+//! throughput per transport.
+
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+
+use super::{
+    json::throughput,
+    results::{BenchResults, LatencyResult},
+    scenarios::{Disruption, Group, StoreKind, TRANSPORTS},
+};
+
+/// A plot that could not be drawn or written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw {path}: {detail}")]
+pub struct PlotError {
+    /// The SVG file.
+    pub path: PathBuf,
+    /// What plotters said.
+    pub detail: String,
+}
+
+/// The plots drawn, as file names relative to the report.
+#[derive(Debug, Clone, Default)]
+pub struct Plots {
+    /// Latency against the number of peers.
+    pub peers: Option<String>,
+    /// Latency over time while the trader is killed.
+    pub killed: Option<String>,
+    /// Latency over time while the trader resigns.
+    pub resigned: Option<String>,
+    /// Buys per second per transport, store off and on.
+    pub throughput: Option<String>,
+}
+
+const SIZE: (u32, u32) = (800, 460);
+const FONT: (&str, u32) = ("sans-serif", 20);
+
+/// Draws every plot the results have data for into `dir`.
+///
+/// # Errors
+/// A [`PlotError`] naming the file.
+pub fn draw_all(results: &BenchResults, dir: &Path) -> Result<Plots, PlotError> {
+    let mut plots = Plots::default();
+    let peers: Vec<&LatencyResult> = results
+        .latency
+        .iter()
+        .filter(|r| r.scenario.group == Group::Peers)
+        .collect();
+    if !peers.is_empty() {
+        let name = "latency-vs-peers.svg";
+        guard(dir.join(name), |path| latency_vs_peers(path, &peers))?;
+        plots.peers = Some(name.into());
+    }
+    for r in &results.latency {
+        let (slot, name) = match r.scenario.disruption {
+            Disruption::Kill { .. } => (&mut plots.killed, "latency-over-time-killed.svg"),
+            Disruption::Resign { .. } => (&mut plots.resigned, "latency-over-time-resigned.svg"),
+            Disruption::None => continue,
+        };
+        if !r.samples.is_empty() {
+            guard(dir.join(name), |path| over_time(path, r))?;
+            *slot = Some(name.into());
+        }
+    }
+    if !results.load.is_empty() {
+        let name = "throughput.svg";
+        guard(dir.join(name), |path| throughput_bars(path, results))?;
+        plots.throughput = Some(name.into());
+    }
+    Ok(plots)
+}
+
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+fn guard(path: PathBuf, draw: impl FnOnce(&Path) -> Drawn) -> Result<(), PlotError> {
+    draw(&path).map_err(|e| PlotError {
+        detail: e.to_string(),
+        path,
+    })
+}
+
+/// Microsecond axes span whole decades around the data.
+fn decades(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = values.fold((f64::MAX, 1.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let lo = 10f64.powf(lo.max(1.0).log10().floor());
+    let hi = 10f64.powf(hi.log10().ceil()).max(lo * 10.0);
+    lo..hi
+}
+
+/// One statistic of an experiment's response times.
+type Statistic = fn(&LatencyResult) -> f64;
+
+fn latency_vs_peers(path: &Path, rows: &[&LatencyResult]) -> Drawn {
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max_peers = rows.iter().map(|r| r.scenario.peers).max().unwrap_or(6);
+    let y = decades(
+        rows.iter()
+            .flat_map(|r| [r.latency.p50_us, r.latency.max_us]),
+    );
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Buy response time against peers (tcp, store off)", FONT)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..f64::from(max_peers) * 1.05, y.log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("peers (half buyers)")
+        .y_desc("response time, µs (log)")
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    let lines: [(&str, RGBColor, Statistic); 4] = [
+        ("p50", BLUE, |r| r.latency.p50_us),
+        ("mean", GREEN, |r| r.latency.mean_us),
+        ("p99", RED, |r| r.latency.p99_us),
+        ("max", BLACK, |r| r.latency.max_us),
+    ];
+    for (label, color, value) in lines {
+        let points: Vec<(f64, f64)> = rows
+            .iter()
+            .map(|r| (f64::from(r.scenario.peers), value(r)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 4, color.filled())),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn over_time(path: &Path, r: &LatencyResult) -> Drawn {
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let end = r.samples.iter().map(|s| s.at_s).fold(0.0, f64::max) * 1.02;
+    let y = decades(r.samples.iter().map(|s| s.latency_us));
+    let caption = format!("Response time over time: {}", r.scenario.name);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(caption, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..end.max(0.1), y.clone().log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("time since the market started, s")
+        .y_desc("response time, µs (log)")
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    chart
+        .draw_series(
+            r.samples
+                .iter()
+                .map(|s| Circle::new((s.at_s, s.latency_us), 2, BLUE.mix(0.5).filled())),
+        )?
+        .label("one buy")
+        .legend(|(x, y)| Circle::new((x + 10, y), 3, BLUE.filled()));
+    let marks: [(&str, RGBColor); 4] = [
+        ("killed", RED),
+        ("resigned", MAGENTA),
+        ("returned", GREEN),
+        ("unplanned", BLACK),
+    ];
+    for (cause, color) in marks {
+        let at: Vec<f64> = r
+            .elections
+            .iter()
+            .filter(|e| e.cause == cause)
+            .map(|e| e.at_s)
+            .collect();
+        if at.is_empty() {
+            continue;
+        }
+        chart
+            .draw_series(
+                at.into_iter()
+                    .map(|x| PathElement::new(vec![(x, y.start), (x, y.end)], color)),
+            )?
+            .label(format!("trader {cause}"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn throughput_bars(path: &Path, results: &BenchResults) -> Drawn {
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut bars = Vec::new();
+    for kind in TRANSPORTS {
+        for store in [StoreKind::Mem, StoreKind::Sqlite] {
+            let value = throughput(results, kind, store).map_or(0.0, |r| r.buys_per_s);
+            let label = match store {
+                StoreKind::Mem => "store off",
+                StoreKind::Sqlite => "store on",
+            };
+            bars.push((format!("{kind}, {label}"), store, value));
+        }
+    }
+    let top = bars.iter().map(|b| b.2).fold(1.0, f64::max) * 1.15;
+    let n = u32::try_from(bars.len()).unwrap_or(u32::MAX);
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Buys per second, 16 buyers, no think time", FONT)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d((0u32..n).into_segmented(), 0f64..top)?;
+    let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(bars.len())
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_desc("buys/s")
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    for (i, (_, store, value)) in (0u32..).zip(&bars) {
+        let color = if *store == StoreKind::Mem { BLUE } else { RED };
+        let bar = Rectangle::new(
+            [
+                (SegmentValue::Exact(i), 0.0),
+                (SegmentValue::Exact(i + 1), *value),
+            ],
+            color.mix(0.7).filled(),
+        );
+        chart.draw_series(std::iter::once(bar))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{value:.0}"),
+            (SegmentValue::CenterOf(i), *value + top * 0.02),
+            ("sans-serif", 14),
+        )))?;
+    }
+    root.present()?;
+    Ok(())
+}

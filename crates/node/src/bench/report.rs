@@ -1,0 +1,362 @@
+//! The Markdown report: tables of every experiment, each latency also as a
+//! ratio to its transport's echo floor, the plots, and the targets.
+
+use std::fmt::Write;
+
+use super::{
+    floor_us,
+    json::{killed, six_peers, throughput},
+    plot::Plots,
+    results::{BenchResults, LatencyResult, Summary},
+    scenarios::{Disruption, Group, StoreKind, TRANSPORTS},
+};
+use crate::net::TransportKind;
+
+/// The report for `results`, linking the `plots` drawn beside it.
+pub fn markdown(results: &BenchResults, plots: &Plots) -> String {
+    let mut md = String::new();
+    header(&mut md, results);
+    floors(&mut md, results);
+    transports(&mut md, results);
+    peers(&mut md, results, plots);
+    ratios(&mut md, results);
+    elections(&mut md, results, plots);
+    load(&mut md, results, plots);
+    targets(&mut md, results);
+    md
+}
+
+fn header(md: &mut String, r: &BenchResults) {
+    let plan = &r.plan;
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let _ = writeln!(
+        md,
+        "# bazaar bench{}\n",
+        if plan.quick { " --quick" } else { "" }
+    );
+    let _ = writeln!(
+        md,
+        "{cores} cores, load average at the start {}; the whole run took {:.0} s. \
+         Every market runs in this one process on one multi-thread tokio runtime \
+         (one worker per core), beside the echo floors. Latency experiments: \
+         buyers are peers 1..b, sellers the rest, the highest id the first trader; \
+         each buyer makes {} sequential requests with {} µs of think time; the \
+         store starts with a big deposit of every product (\"stocked\") unless \
+         said otherwise. A response time runs from the buyer's first send of a \
+         request to its reply, retries included, as the buyer's peer measures it.\n",
+        r.load_average.as_deref().unwrap_or("unknown"),
+        r.elapsed_s,
+        plan.latency.first().map_or(0, |s| s.requests),
+        super::THINK.as_micros(),
+    );
+}
+
+fn us(v: f64) -> String {
+    if v >= 10_000.0 {
+        format!("{:.1} ms", v / 1e3)
+    } else if v >= 100.0 {
+        format!("{v:.0} µs")
+    } else {
+        format!("{v:.1} µs")
+    }
+}
+
+fn ratio(v: f64, floor: Option<f64>) -> String {
+    floor.map_or_else(|| "–".into(), |f| format!("{:.1}×", v / f))
+}
+
+fn summary_cells(s: &Summary) -> String {
+    format!(
+        "{} | {} | {} | {}",
+        us(s.mean_us),
+        us(s.p50_us),
+        us(s.p99_us),
+        us(s.max_us)
+    )
+}
+
+fn floors(md: &mut String, r: &BenchResults) {
+    let _ = writeln!(
+        md,
+        "## Floors\n\nA {}-byte echo: peer 1 sends, peer 2 sends it back, through the \
+         `Transport` trait; \"raw tcp\" is two tokio sockets with nothing between; \
+         {} round trips each after a warm-up. \"{}\" is one 4 KiB write and \
+         `fdatasync` in the output folder ({} rounds): what a durable commit pays at least.\n\n| floor | mean | p50 | p99 | max |\n|---|---:|---:|---:|---:|",
+        super::echo::FRAME,
+        r.plan.echo_round_trips,
+        super::FSYNC,
+        r.plan.echo_round_trips / 20,
+    );
+    for e in &r.echo {
+        let _ = writeln!(md, "| {} | {} |", e.name, summary_cells(&e.round_trip));
+    }
+    md.push('\n');
+}
+
+fn latency_row(md: &mut String, label: &str, l: &LatencyResult, floor: Option<f64>) {
+    let filled = 100.0 * l.filled as f64 / (l.latency.count.max(1) as f64);
+    let _ = writeln!(
+        md,
+        "| {label} | {} | {} | {} | {filled:.0}% | {}{} |",
+        summary_cells(&l.latency),
+        ratio(l.latency.p50_us, floor),
+        ratio(l.latency.p99_us, floor),
+        l.latency.count,
+        if l.complete { "" } else { " (cut short)" },
+    );
+}
+
+/// The head of a latency table whose first column is `label`.
+fn latency_head(label: &str) -> String {
+    format!(
+        "| {label} | mean | p50 | p99 | max | p50 ÷ floor | p99 ÷ floor | filled | buys |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
+}
+
+fn transports(md: &mut String, r: &BenchResults) {
+    let _ = writeln!(
+        md,
+        "## Six peers over each transport\n\n3 buyers, 3 sellers. Store off: books in \
+         memory; store on: SQLite, one transaction (WAL, synchronous=FULL) per batch \
+         before its replies leave.\n\n{}",
+        latency_head("transport, store")
+    );
+    for store in [StoreKind::Mem, StoreKind::Sqlite] {
+        for kind in TRANSPORTS {
+            if let Some(l) = six_peers(r, kind, store) {
+                let label = format!("{kind}, {}", on_off(store));
+                latency_row(md, &label, l, floor_us(r, kind));
+            }
+        }
+    }
+    md.push('\n');
+}
+
+const fn on_off(store: StoreKind) -> &'static str {
+    match store {
+        StoreKind::Mem => "store off",
+        StoreKind::Sqlite => "store on",
+    }
+}
+
+fn peers(md: &mut String, r: &BenchResults, plots: &Plots) {
+    let _ = writeln!(
+        md,
+        "## More peers (tcp, store off)\n\nHalf the peers buy, half sell.\n\n{}",
+        latency_head("peers")
+    );
+    let floor = floor_us(r, TransportKind::Tcp);
+    for l in r
+        .latency
+        .iter()
+        .filter(|l| l.scenario.group == Group::Peers)
+    {
+        latency_row(md, &l.scenario.peers.to_string(), l, floor);
+    }
+    if let Some(svg) = &plots.peers {
+        let _ = writeln!(md, "\n![latency against peers]({svg})");
+    }
+    md.push('\n');
+}
+
+fn ratios(md: &mut String, r: &BenchResults) {
+    let rows: Vec<&LatencyResult> = r
+        .latency
+        .iter()
+        .filter(|l| l.scenario.group == Group::Ratios)
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## Buyers against sellers (tcp, 8 peers, unstocked)\n\nThe trader (peer 8) \
+         is a seller that pauses while it trades; the others split as shown. No \
+         initial deposit: buyers get only what sellers have offered, one lot of 1–10 \
+         units at a time each.\n\n{}",
+        latency_head("buyers:sellers")
+    );
+    let floor = floor_us(r, TransportKind::Tcp);
+    for l in rows {
+        let label = format!(
+            "{}:{}",
+            l.scenario.buyers,
+            l.scenario.peers - l.scenario.buyers - 1
+        );
+        latency_row(md, &label, l, floor);
+    }
+    md.push('\n');
+}
+
+fn elections(md: &mut String, r: &BenchResults, plots: &Plots) {
+    let rows: Vec<&LatencyResult> = r
+        .latency
+        .iter()
+        .filter(|l| l.scenario.group == Group::Elections)
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## Re-elections (tcp, 6 peers, store off, default timeouts)\n\n\
+         *Killed*: the trader's task is aborted and its transport dropped with no \
+         goodbye; once its successor has answered a buyer it is brought back, and \
+         as the highest id it takes over again (*returned*). *Resigned*: the trader \
+         steps down after K sales. Each election's time runs from the death (or \
+         resignation, or return) to the new trader's announcement, and to the first \
+         reply a buyer gets from it: the failover time.\n\n{}",
+        latency_head("experiment")
+    );
+    for l in &rows {
+        latency_row(md, &l.scenario.name, l, floor_us(r, TransportKind::Tcp));
+    }
+    let _ = writeln!(
+        md,
+        "\n| experiment | cause | trader | at | elected after | first reply after |\n|---|---|---|---:|---:|---:|"
+    );
+    for l in &rows {
+        for e in &l.elections {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} → {} | {:.2} s | {:.1} ms | {:.1} ms |",
+                short(l),
+                e.cause,
+                e.old,
+                e.new,
+                e.at_s,
+                e.elected_ms,
+                e.first_reply_ms
+            );
+        }
+    }
+    let kills: Vec<f64> = killed(r).map(|e| e.first_reply_ms).collect();
+    if !kills.is_empty() {
+        let worst = kills.iter().copied().fold(0.0, f64::max);
+        let mean = kills.iter().sum::<f64>() / kills.len() as f64;
+        let _ = writeln!(
+            md,
+            "\nFailover after a kill: mean {mean:.1} ms, worst {worst:.1} ms over {} kills.",
+            kills.len()
+        );
+    }
+    for (svg, what) in [(&plots.killed, "killed"), (&plots.resigned, "resigning")] {
+        if let Some(svg) = svg {
+            let _ = writeln!(md, "\n![latency over time, trader {what}]({svg})");
+        }
+    }
+    md.push('\n');
+}
+
+fn short(l: &LatencyResult) -> &'static str {
+    match l.scenario.disruption {
+        Disruption::Kill { .. } => "killed",
+        Disruption::Resign { .. } => "resigning",
+        Disruption::None => "none",
+    }
+}
+
+fn load(md: &mut String, r: &BenchResults, plots: &Plots) {
+    let Some(first) = r.load.first() else { return };
+    let s = &first.scenario;
+    let _ = writeln!(
+        md,
+        "## Throughput\n\n{} buyers with no think time, each with one request out at a \
+         time (closed loop), {} sellers (the highest the trader), stocked; buys counted \
+         for {:.1} s after {:.1} s of warm-up. \"buys per commit\" is how many requests \
+         a batch serves on average.\n\n| transport, store | buys/s | filled/s | p50 | p99 | frames per buy | commits/s | buys per commit |\n|---|---:|---:|---:|---:|---:|---:|---:|",
+        s.buyers,
+        s.sellers,
+        s.window.as_secs_f64(),
+        s.warmup.as_secs_f64()
+    );
+    for l in &r.load {
+        let _ = writeln!(
+            md,
+            "| {}, {} | {:.0} | {:.0} | {} | {} | {:.2} | {:.0} | {:.1} |",
+            l.scenario.transport,
+            on_off(l.scenario.store),
+            l.buys_per_s,
+            l.filled_per_s,
+            us(l.latency.p50_us),
+            us(l.latency.p99_us),
+            l.frames_per_buy,
+            l.commits_per_s,
+            l.buys_per_s / l.commits_per_s.max(1e-9),
+        );
+    }
+    if let Some(svg) = &plots.throughput {
+        let _ = writeln!(md, "\n![throughput per transport]({svg})");
+    }
+    md.push('\n');
+}
+
+fn targets(md: &mut String, r: &BenchResults) {
+    let _ = writeln!(
+        md,
+        "## Against the targets\n\n| target | measured | met |\n|---|---:|---|"
+    );
+    let tcp = TransportKind::Tcp;
+    let mut row = |target: &str, measured: Option<(String, bool)>| {
+        let (text, met) = measured.map_or(("not measured".into(), "–"), |(t, ok)| {
+            (t, if ok { "yes" } else { "**no**" })
+        });
+        let _ = writeln!(md, "| {target} | {text} | {met} |");
+    };
+    let floor = floor_us(r, tcp);
+    let fsync = r
+        .echo
+        .iter()
+        .find(|e| e.name == super::FSYNC)
+        .map(|e| e.round_trip.p50_us);
+    row(
+        "tcp buy p50 ≤ 2× echo floor, store off",
+        six_peers(r, tcp, StoreKind::Mem).zip(floor).map(|(l, f)| {
+            let x = l.latency.p50_us / f;
+            (
+                format!("{} = {x:.1}× {}", us(l.latency.p50_us), us(f)),
+                x <= 2.0,
+            )
+        }),
+    );
+    row(
+        "tcp buy p50 ≤ 1 ms, store on",
+        six_peers(r, tcp, StoreKind::Sqlite).map(|l| {
+            let text = match fsync {
+                Some(f) => format!("{} (fsync floor {})", us(l.latency.p50_us), us(f)),
+                None => us(l.latency.p50_us),
+            };
+            (text, l.latency.p50_us <= 1_000.0)
+        }),
+    );
+    row(
+        "tcp throughput ≥ 100,000 buys/s, store off",
+        throughput(r, tcp, StoreKind::Mem)
+            .map(|l| (format!("{:.0}/s", l.buys_per_s), l.buys_per_s >= 100_000.0)),
+    );
+    row(
+        "tcp throughput ≥ 20,000 buys/s, store on",
+        throughput(r, tcp, StoreKind::Sqlite)
+            .map(|l| (format!("{:.0}/s", l.buys_per_s), l.buys_per_s >= 20_000.0)),
+    );
+    let worst = killed(r).map(|e| e.first_reply_ms).reduce(f64::max);
+    row(
+        "failover ≤ 1 s (aim 300 ms), worst kill",
+        worst.map(|ms| (format!("{ms:.0} ms"), ms <= 1_000.0)),
+    );
+    let ninety_six = r
+        .latency
+        .iter()
+        .find(|l| l.scenario.group == Group::Peers && l.scenario.peers == 96);
+    row(
+        "96 peers, p99 ≤ 10 ms",
+        ninety_six.map(|l| {
+            (
+                us(l.latency.p99_us),
+                l.latency.p99_us <= 10_000.0 && l.complete,
+            )
+        }),
+    );
+    md.push('\n');
+}

@@ -1,0 +1,323 @@
+//! What the bench runs: every experiment as a value, and the two plans
+//! (`--quick` and the full run) that list them.
+
+use std::time::Duration;
+
+use bazaar_protocol::PeerId;
+use serde::Serialize;
+
+use crate::{PeerConfig, ResignPolicy, Timing, cluster::Role, net::TransportKind};
+
+/// Where the trader's books live during an experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// In memory: the store off.
+    Mem,
+    /// SQLite on disk, a commit per batch: the store on.
+    Sqlite,
+}
+
+impl StoreKind {
+    /// How the report names it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Mem => "mem",
+            Self::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// What happens to the trader while buyers buy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disruption {
+    /// Nothing: one trader throughout.
+    None,
+    /// The trader is crashed after every `every` answered requests, and
+    /// brought back once its successor has answered a request.
+    Kill {
+        /// Answered requests (all buyers) between kills.
+        every: u64,
+    },
+    /// The trader resigns after every `every` sales.
+    Resign {
+        /// Sales between resignations.
+        every: u64,
+    },
+}
+
+/// Which question an experiment answers, for grouping in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// Six peers over each transport, store off.
+    Transports,
+    /// Six peers over each transport, store on.
+    Durable,
+    /// More and more peers.
+    Peers,
+    /// Buyers against sellers, unstocked.
+    Ratios,
+    /// The trader crashed or resigning every K requests.
+    Elections,
+}
+
+/// A market of sequential buyers, each making `requests` requests.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyScenario {
+    /// A short unique name.
+    pub name: String,
+    /// Which question it answers.
+    pub group: Group,
+    /// How peers reach each other.
+    #[serde(serialize_with = "transport_name")]
+    pub transport: TransportKind,
+    /// Where the books live.
+    pub store: StoreKind,
+    /// Peers in all; the highest id is the first trader.
+    pub peers: u32,
+    /// Peers 1..=buyers buy; the rest sell.
+    pub buyers: u32,
+    /// Whether the store starts with a big deposit of every product.
+    pub stocked: bool,
+    /// A buyer's pause between a reply and its next request.
+    #[serde(serialize_with = "micros")]
+    pub think: Duration,
+    /// Requests per buyer.
+    pub requests: u64,
+    /// What happens to the trader meanwhile.
+    pub disruption: Disruption,
+}
+
+/// Many buyers with no think time against one trader, for buys per second.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadScenario {
+    /// A short unique name.
+    pub name: String,
+    /// How peers reach each other.
+    #[serde(serialize_with = "transport_name")]
+    pub transport: TransportKind,
+    /// Where the books live.
+    pub store: StoreKind,
+    /// Concurrent buyers.
+    pub buyers: u32,
+    /// Sellers (the highest of them is the trader).
+    pub sellers: u32,
+    /// Time given to the election and connections before counting.
+    #[serde(serialize_with = "micros")]
+    pub warmup: Duration,
+    /// How long buys are counted.
+    #[serde(serialize_with = "micros")]
+    pub window: Duration,
+}
+
+/// Everything one run of the bench does.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Whether this is the `--quick` plan.
+    pub quick: bool,
+    /// Round trips per echo floor.
+    pub echo_round_trips: u32,
+    /// The latency experiments, in order.
+    pub latency: Vec<LatencyScenario>,
+    /// The throughput experiments, in order.
+    pub load: Vec<LoadScenario>,
+}
+
+/// Every transport, in report order.
+pub const TRANSPORTS: [TransportKind; 3] =
+    [TransportKind::Mem, TransportKind::Tcp, TransportKind::Quic];
+
+/// The think time of the latency experiments: short enough for 1,000
+/// requests in seconds, long enough that a buyer's request rarely queues
+/// behind another's, so that the figure is a response time, not a backlog.
+pub const THINK: Duration = Duration::from_millis(1);
+
+impl Plan {
+    /// The plan for `--quick` (about a minute) or the full run.
+    pub fn new(quick: bool) -> Self {
+        let requests = if quick { 200 } else { 1_000 };
+        let sizes: &[u32] = if quick {
+            &[6, 24, 96]
+        } else {
+            &[6, 12, 24, 48, 96]
+        };
+        let base = |name: String, group, transport, peers, buyers| LatencyScenario {
+            name,
+            group,
+            transport,
+            store: StoreKind::Mem,
+            peers,
+            buyers,
+            stocked: true,
+            think: THINK,
+            requests,
+            disruption: Disruption::None,
+        };
+        let mut latency = Vec::new();
+        for t in TRANSPORTS {
+            latency.push(base(format!("6 peers, {t}"), Group::Transports, t, 6, 3));
+        }
+        for t in TRANSPORTS {
+            latency.push(LatencyScenario {
+                store: StoreKind::Sqlite,
+                ..base(format!("6 peers, {t}, sqlite"), Group::Durable, t, 6, 3)
+            });
+        }
+        for &n in sizes {
+            let t = TransportKind::Tcp;
+            latency.push(base(format!("{n} peers, tcp"), Group::Peers, t, n, n / 2));
+        }
+        for buyers in [1, 4, 6] {
+            let sellers = 7 - buyers;
+            latency.push(LatencyScenario {
+                stocked: false,
+                ..base(
+                    format!("{buyers}:{sellers} buyers:sellers, tcp, unstocked"),
+                    Group::Ratios,
+                    TransportKind::Tcp,
+                    8,
+                    buyers,
+                )
+            });
+        }
+        let every = requests * 3 / 4;
+        latency.push(LatencyScenario {
+            disruption: Disruption::Kill { every },
+            ..base(
+                format!("trader killed every {every} requests, tcp"),
+                Group::Elections,
+                TransportKind::Tcp,
+                6,
+                3,
+            )
+        });
+        latency.push(LatencyScenario {
+            disruption: Disruption::Resign { every },
+            ..base(
+                format!("trader resigns every {every} sales, tcp"),
+                Group::Elections,
+                TransportKind::Tcp,
+                6,
+                3,
+            )
+        });
+
+        let (warmup, window) = if quick {
+            (Duration::from_millis(700), Duration::from_millis(1_500))
+        } else {
+            (Duration::from_secs(1), Duration::from_secs(5))
+        };
+        let mut load = Vec::new();
+        for store in [StoreKind::Mem, StoreKind::Sqlite] {
+            for t in TRANSPORTS {
+                load.push(LoadScenario {
+                    name: format!("16 buyers, {t}, store {}", store.name()),
+                    transport: t,
+                    store,
+                    buyers: 16,
+                    sellers: 3,
+                    warmup,
+                    window,
+                });
+            }
+        }
+        Self {
+            quick,
+            echo_round_trips: if quick { 2_000 } else { 20_000 },
+            latency,
+            load,
+        }
+    }
+
+    /// How many steps the progress bar counts: five floors, then each
+    /// experiment.
+    pub fn steps(&self) -> u64 {
+        (5 + self.latency.len() + self.load.len()) as u64
+    }
+}
+
+impl LatencyScenario {
+    /// Every peer's configuration: buyers first, sellers after, the last
+    /// seller the first trader.
+    pub fn configs(&self, seed: u64) -> Vec<PeerConfig> {
+        let resign = match self.disruption {
+            Disruption::Resign { every } => ResignPolicy {
+                after: None,
+                after_sales: Some(every),
+            },
+            Disruption::None | Disruption::Kill { .. } => ResignPolicy::default(),
+        };
+        configs(self.peers, self.buyers, self.think, resign, seed)
+    }
+
+    /// The buyers' ids.
+    pub fn buyer_ids(&self) -> Vec<PeerId> {
+        (1..=self.buyers).map(PeerId).collect()
+    }
+
+    /// The sellers' ids.
+    pub fn seller_ids(&self) -> Vec<PeerId> {
+        (self.buyers + 1..=self.peers).map(PeerId).collect()
+    }
+}
+
+impl LoadScenario {
+    /// Peers in all.
+    pub const fn peers(&self) -> u32 {
+        self.buyers + self.sellers
+    }
+
+    /// Every peer's configuration, buyers thinking not at all.
+    pub fn configs(&self, seed: u64) -> Vec<PeerConfig> {
+        let peers = self.peers();
+        configs(
+            peers,
+            self.buyers,
+            Duration::ZERO,
+            ResignPolicy::default(),
+            seed,
+        )
+    }
+
+    /// The sellers' ids.
+    pub fn seller_ids(&self) -> Vec<PeerId> {
+        (self.buyers + 1..=self.peers()).map(PeerId).collect()
+    }
+}
+
+fn configs(
+    peers: u32,
+    buyers: u32,
+    think: Duration,
+    resign: ResignPolicy,
+    seed: u64,
+) -> Vec<PeerConfig> {
+    (1..=peers)
+        .map(|id| {
+            let role = if id <= buyers {
+                Role::Buyer
+            } else {
+                Role::Seller
+            };
+            PeerConfig {
+                timing: Timing {
+                    think,
+                    ..Timing::default()
+                },
+                resign,
+                seed: seed.wrapping_mul(1_000_003).wrapping_add(u64::from(id)),
+                ..PeerConfig::simple(id, peers, role)
+            }
+        })
+        .collect()
+}
+
+fn transport_name<S: serde::Serializer>(t: &TransportKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.name())
+}
+
+fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,86 @@
+//! A store that starts stocked: one big deposit per product, committed by
+//! the first trader like any batch, so that buyers under load are filled
+//! rather than told "out of stock". It also counts the trader's commits.
+
+use std::sync::{
+    Arc, Mutex, PoisonError,
+    atomic::{AtomicU64, Ordering},
+};
+
+use bazaar_market::{Batch, Book, Pricing};
+use bazaar_protocol::{Epoch, Offer, OfferId, PeerId, Product, Quantity};
+
+use crate::store::{Store, StoreError};
+
+/// Units in each stock lot: more than any run can sell.
+const LOT: Quantity = 1_000_000_000;
+
+/// Offer sequence numbers of the stock, far above any seller's own.
+const FIRST_SEQ: u64 = 1 << 40;
+
+/// A [`Store`] that deposits the stock with the first trader that opens
+/// it. The lots are in the sellers' names, so that each sale sends a sale
+/// notice to a real peer as it would in a stocked market.
+pub struct StockedStore {
+    inner: Arc<dyn Store>,
+    stock: Mutex<Option<Batch>>,
+    commits: AtomicU64,
+}
+
+impl StockedStore {
+    /// Wraps `inner`, stocking it in the names of `sellers` (none: the
+    /// store is passed through unstocked).
+    pub fn new(inner: Arc<dyn Store>, sellers: &[PeerId]) -> Self {
+        let deposits: Vec<Offer> = Product::ALL
+            .iter()
+            .zip(sellers.iter().cycle())
+            .zip(FIRST_SEQ..)
+            .map(|((&product, &seller), seq)| Offer {
+                id: OfferId { seller, seq },
+                product,
+                quantity: LOT,
+            })
+            .collect();
+        let stock = (!deposits.is_empty()).then(|| Batch {
+            deposits,
+            ..Batch::default()
+        });
+        Self {
+            inner,
+            stock: Mutex::new(stock),
+            commits: AtomicU64::new(0),
+        }
+    }
+
+    /// Batches committed so far (the stock not counted).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+}
+
+impl Store for StockedStore {
+    fn open(&self, epoch: Epoch, pricing: &Pricing) -> Result<Book, StoreError> {
+        let mut book = self.inner.open(epoch, pricing)?;
+        let mut stock = self.stock.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(batch) = stock.as_ref() {
+            self.inner.commit(epoch, batch)?;
+            book.apply(batch)?;
+            *stock = None;
+        }
+        Ok(book)
+    }
+
+    fn commit(&self, epoch: Epoch, batch: &Batch) -> Result<(), StoreError> {
+        self.inner.commit(epoch, batch)?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn books(&self) -> Result<Option<Book>, StoreError> {
+        self.inner.books()
+    }
+
+    fn epoch(&self) -> Result<Epoch, StoreError> {
+        self.inner.epoch()
+    }
+}

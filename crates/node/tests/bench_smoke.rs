@@ -1,0 +1,123 @@
+//! `bazaar bench` end to end on a tiny plan: it runs every kind of
+//! experiment in seconds, and writes a report, plots and JSON with the
+//! keys scripts rely on. No timing is asserted: the figures depend on the
+//! machine.
+
+use std::{path::PathBuf, time::Duration};
+
+use bazaar_node::{
+    bench::{
+        self, BenchOptions, Disruption, Group, LatencyScenario, LoadScenario, Plan, StoreKind,
+    },
+    net::TransportKind,
+};
+use serde_json::Value;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bazaar-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn latency(name: &str, group: Group, disruption: Disruption, requests: u64) -> LatencyScenario {
+    LatencyScenario {
+        name: name.into(),
+        group,
+        transport: TransportKind::Mem,
+        store: StoreKind::Mem,
+        peers: 4,
+        buyers: 2,
+        stocked: true,
+        think: Duration::from_millis(1),
+        requests,
+        disruption,
+    }
+}
+
+fn tiny_plan() -> Plan {
+    Plan {
+        quick: true,
+        echo_round_trips: 50,
+        latency: vec![
+            latency("4 peers, mem", Group::Transports, Disruption::None, 20),
+            latency("4 peers, mem", Group::Peers, Disruption::None, 20),
+            latency(
+                "killed",
+                Group::Elections,
+                Disruption::Kill { every: 20 },
+                30,
+            ),
+        ],
+        load: [StoreKind::Mem, StoreKind::Sqlite]
+            .into_iter()
+            .map(|store| LoadScenario {
+                name: format!("load {}", store.name()),
+                transport: TransportKind::Mem,
+                store,
+                buyers: 3,
+                sellers: 2,
+                warmup: Duration::from_millis(300),
+                window: Duration::from_millis(300),
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
+    let out = scratch("bench-smoke");
+    let json = out.join("figures.json");
+    let options = BenchOptions {
+        plan: tiny_plan(),
+        out: out.clone(),
+        json: Some(json.clone()),
+        seed: 7,
+        progress: false,
+    };
+    let results = bench::run(&options).await.expect("the bench runs");
+    assert!(
+        results.latency.iter().all(|l| l.complete),
+        "every buyer made its requests"
+    );
+
+    let figures: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for kind in ["mem", "tcp", "quic"] {
+        let t = &figures["transports"][kind];
+        for key in [
+            "echo_p50_us",
+            "buy_p50_us",
+            "buy_p99_us",
+            "throughput_buys_per_s",
+            "durable_buy_p50_us",
+            "durable_throughput_buys_per_s",
+        ] {
+            assert!(t.get(key).is_some(), "transports.{kind}.{key} is missing");
+        }
+        assert!(t["echo_p50_us"].is_number(), "every transport has a floor");
+    }
+    let mem = &figures["transports"]["mem"];
+    for key in [
+        "buy_p50_us",
+        "throughput_buys_per_s",
+        "durable_throughput_buys_per_s",
+    ] {
+        assert!(mem[key].is_number(), "transports.mem.{key} was measured");
+    }
+    assert!(figures["failover_ms"].is_number(), "a kill was measured");
+
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Against the targets"));
+    for svg in [
+        "latency-vs-peers.svg",
+        "latency-over-time-killed.svg",
+        "throughput.svg",
+    ] {
+        let text = std::fs::read_to_string(out.join(svg)).unwrap();
+        assert!(text.starts_with("<svg"), "{svg} is an SVG");
+    }
+    assert!(
+        !out.join("store-load-1").exists(),
+        "the durable store's folder is removed after use"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
