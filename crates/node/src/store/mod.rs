@@ -1,7 +1,11 @@
-//! Where the trader's books live between traders: the `Store` trait, and
-//! its in-memory implementation.
+//! Where the trader's books live between traders: the `Store` trait, its
+//! in-memory implementation, and its SQLite implementation with the reports
+//! read from it.
 
 mod mem;
+mod report;
+mod schema;
+mod sqlite;
 
 use std::path::PathBuf;
 
@@ -9,6 +13,8 @@ use bazaar_market::{Batch, Book, MarketError, Pricing};
 use bazaar_protocol::Epoch;
 
 pub use mem::MemStore;
+pub use report::{audit_report, ledger_lines};
+pub use sqlite::SqliteStore;
 
 /// Durable books shared by every peer that may become trader.
 ///
