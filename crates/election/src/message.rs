@@ -24,7 +24,7 @@ impl fmt::Display for Epoch {
 
 /// A message of the bully election. The sender's id travels beside it, in
 /// whatever envelope the caller uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Message {
     /// "I am holding an election": sent to every higher id.
@@ -32,7 +32,8 @@ pub enum Message {
         /// The highest epoch the sender has seen.
         epoch: Epoch,
     },
-    /// "I am alive and higher than you; I take it from here."
+    /// "I am alive and higher than you; I take it from here." Also the
+    /// answer to a stale `Coordinator`, to tell its sender the newer epoch.
     Alive {
         /// The highest epoch the sender has seen.
         epoch: Epoch,

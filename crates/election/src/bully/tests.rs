@@ -1,0 +1,454 @@
+//! Exact actions for each situation of the election, peers 1..=5.
+//!
+//! Epochs are dealt by rank: in round `r` peer `p` of five claims `5r + p - 1`,
+//! so peer 5's first claim is 9, peer 4's second is 13.
+
+use std::time::Duration;
+
+use super::*;
+
+const ALIVE_TIMEOUT: Duration = Duration::from_millis(150);
+const COORDINATOR_TIMEOUT: Duration = Duration::from_millis(400);
+
+fn peer(me: u32) -> Bully<u32> {
+    Bully::new(me, 1..=5, Config::default())
+}
+
+fn from(from: u32, msg: Message) -> Input<u32> {
+    Input::Message { from, msg }
+}
+
+fn send(to: u32, msg: Message) -> Action<u32> {
+    Action::Send { to, msg }
+}
+
+fn send_all(to: impl IntoIterator<Item = u32>, msg: Message) -> Vec<Action<u32>> {
+    to.into_iter().map(|to| send(to, msg)).collect()
+}
+
+const fn election(epoch: u64) -> Message {
+    Message::Election {
+        epoch: Epoch(epoch),
+    }
+}
+
+const fn alive(epoch: u64) -> Message {
+    Message::Alive {
+        epoch: Epoch(epoch),
+    }
+}
+
+const fn coordinator(epoch: u64) -> Message {
+    Message::Coordinator {
+        epoch: Epoch(epoch),
+    }
+}
+
+const fn resign(epoch: u64) -> Message {
+    Message::Resign {
+        epoch: Epoch(epoch),
+    }
+}
+
+fn await_alive() -> Action<u32> {
+    Action::SetTimer {
+        timer: Timer::AwaitAlive,
+        after: ALIVE_TIMEOUT,
+    }
+}
+
+fn await_coordinator() -> Action<u32> {
+    Action::SetTimer {
+        timer: Timer::AwaitCoordinator,
+        after: COORDINATOR_TIMEOUT,
+    }
+}
+
+/// `me` after start-up with everyone alive: peer 5 leads epoch 9.
+fn following_five(me: u32) -> Bully<u32> {
+    let mut bully = peer(me);
+    bully.handle(Input::Start);
+    bully.handle(from(5, alive(0)));
+    bully.handle(from(5, coordinator(9)));
+    assert_eq!(bully.leader(), Some((&5, Epoch(9))));
+    bully
+}
+
+/// Peer 5 leading epoch 9 after start-up.
+fn five_leading() -> Bully<u32> {
+    let mut five = peer(5);
+    five.handle(Input::Start);
+    assert!(five.is_leader());
+    five
+}
+
+/// `me` after peer 5 died and peer 4 took over in epoch 13.
+fn following_four(me: u32) -> Bully<u32> {
+    let mut bully = following_five(me);
+    bully.handle(Input::LeaderLost);
+    bully.handle(from(4, alive(9)));
+    bully.handle(from(4, coordinator(13)));
+    assert_eq!(bully.leader(), Some((&4, Epoch(13))));
+    bully
+}
+
+#[test]
+fn config_defaults_are_150ms_and_400ms() {
+    let config = Config::default();
+    assert_eq!(config.alive_timeout, ALIVE_TIMEOUT);
+    assert_eq!(config.coordinator_timeout, COORDINATOR_TIMEOUT);
+}
+
+#[test]
+fn highest_peer_claims_at_once_on_start() {
+    let mut five = peer(5);
+    let mut expected = vec![Action::BecameLeader { epoch: Epoch(9) }];
+    expected.extend(send_all(1..=4, coordinator(9)));
+    assert_eq!(five.handle(Input::Start), expected);
+    assert!(five.is_leader());
+    assert_eq!(five.leader(), Some((&5, Epoch(9))));
+    assert_eq!(five.epoch(), Epoch(9));
+}
+
+#[test]
+fn startup_with_all_alive_the_highest_wins() {
+    let mut three = peer(3);
+    let mut expected = send_all([4, 5], election(0));
+    expected.push(await_alive());
+    assert_eq!(three.handle(Input::Start), expected);
+    assert!(three.is_electing());
+
+    assert_eq!(
+        three.handle(from(5, alive(0))),
+        vec![Action::CancelTimer(Timer::AwaitAlive), await_coordinator()]
+    );
+    // A second Alive changes nothing: we already wait for a coordinator.
+    assert_eq!(three.handle(from(4, alive(0))), vec![]);
+    assert_eq!(
+        three.handle(from(5, coordinator(9))),
+        vec![
+            Action::CancelTimer(Timer::AwaitCoordinator),
+            Action::LeaderIs {
+                leader: 5,
+                epoch: Epoch(9)
+            },
+        ]
+    );
+    assert_eq!(three.leader(), Some((&5, Epoch(9))));
+    assert!(!three.is_leader());
+    assert!(!three.is_electing());
+    // The same claim again is no news.
+    assert_eq!(three.handle(from(5, coordinator(9))), vec![]);
+}
+
+#[test]
+fn higher_peer_answers_alive_and_takes_over() {
+    let mut four = peer(4);
+    assert_eq!(
+        four.handle(from(2, election(0))),
+        vec![send(2, alive(0)), send(5, election(0)), await_alive()]
+    );
+    // Peer 5 is dead: no Alive comes.
+    let mut expected = vec![Action::BecameLeader { epoch: Epoch(8) }];
+    expected.extend(send_all([1, 2, 3, 5], coordinator(8)));
+    assert_eq!(four.handle(Input::Timer(Timer::AwaitAlive)), expected);
+    assert!(four.is_leader());
+}
+
+#[test]
+fn lower_election_is_answered_and_bullied_by_the_leader() {
+    let mut five = five_leading();
+    // A restarted peer 3 knows no epoch: the leader tells it who leads.
+    assert_eq!(
+        five.handle(from(3, election(0))),
+        vec![send(3, alive(9)), send(3, coordinator(9))]
+    );
+    assert_eq!(five.leader(), Some((&5, Epoch(9))));
+}
+
+#[test]
+fn follower_of_a_higher_leader_answers_without_an_election_of_its_own() {
+    // The leader, asked too, answers the asker itself.
+    let mut four = following_five(4);
+    assert_eq!(four.handle(from(3, election(9))), vec![send(3, alive(9))]);
+    assert!(!four.is_electing());
+    // But news of a newer epoch means the leader it knows is out of date.
+    assert_eq!(
+        four.handle(from(3, election(11))),
+        vec![send(3, alive(11)), send(5, election(11)), await_alive()]
+    );
+}
+
+#[test]
+fn leader_asked_with_a_newer_epoch_steps_down_and_claims_above_it() {
+    let mut five = five_leading();
+    let mut expected = vec![
+        Action::SteppedDown { epoch: Epoch(9) },
+        send(3, alive(13)),
+        Action::BecameLeader { epoch: Epoch(19) },
+    ];
+    expected.extend(send_all(1..=4, coordinator(19)));
+    assert_eq!(five.handle(from(3, election(13))), expected);
+}
+
+#[test]
+fn next_peer_takes_over_when_the_highest_dies() {
+    let mut four = following_five(4);
+    assert_eq!(
+        four.handle(Input::LeaderLost),
+        vec![
+            Action::LeaderGone {
+                leader: 5,
+                epoch: Epoch(9)
+            },
+            send(5, election(9)),
+            await_alive(),
+        ]
+    );
+    assert_eq!(four.leader(), None);
+    let mut expected = vec![Action::BecameLeader { epoch: Epoch(13) }];
+    expected.extend(send_all([1, 2, 3, 5], coordinator(13)));
+    assert_eq!(four.handle(Input::Timer(Timer::AwaitAlive)), expected);
+
+    let mut two = following_five(2);
+    let mut expected = vec![Action::LeaderGone {
+        leader: 5,
+        epoch: Epoch(9),
+    }];
+    expected.extend(send_all([3, 4, 5], election(9)));
+    expected.push(await_alive());
+    assert_eq!(two.handle(Input::LeaderLost), expected);
+    assert_eq!(
+        two.handle(from(4, alive(9))),
+        vec![Action::CancelTimer(Timer::AwaitAlive), await_coordinator()]
+    );
+    assert_eq!(
+        two.handle(from(4, coordinator(13))),
+        vec![
+            Action::CancelTimer(Timer::AwaitCoordinator),
+            Action::LeaderIs {
+                leader: 4,
+                epoch: Epoch(13)
+            },
+        ]
+    );
+}
+
+#[test]
+fn peer_that_got_alive_but_no_coordinator_starts_over() {
+    let mut two = peer(2);
+    two.handle(Input::Start);
+    two.handle(from(4, alive(0)));
+    // Peer 4 died before it could claim.
+    let mut expected = send_all([3, 4, 5], election(0));
+    expected.push(await_alive());
+    assert_eq!(two.handle(Input::Timer(Timer::AwaitCoordinator)), expected);
+    assert!(two.is_electing());
+}
+
+#[test]
+fn timer_of_a_finished_stage_is_ignored() {
+    let mut three = following_five(3);
+    assert_eq!(three.handle(Input::Timer(Timer::AwaitAlive)), vec![]);
+    assert_eq!(three.handle(Input::Timer(Timer::AwaitCoordinator)), vec![]);
+    assert_eq!(three.leader(), Some((&5, Epoch(9))));
+}
+
+#[test]
+fn stale_epoch_is_ignored() {
+    let mut three = following_four(3);
+    // Peer 5's old claim arrives late: ignored, but the claimant is told the
+    // newer epoch in case it restarted and forgot.
+    assert_eq!(
+        three.handle(from(5, coordinator(9))),
+        vec![send(5, alive(13))]
+    );
+    assert_eq!(three.handle(from(5, resign(9))), vec![]);
+    assert_eq!(three.leader(), Some((&4, Epoch(13))));
+    assert_eq!(three.epoch(), Epoch(13));
+}
+
+#[test]
+fn claim_of_an_epoch_that_is_not_the_senders_is_ignored() {
+    let mut three = peer(3);
+    // Epoch 9 belongs to peer 5, epoch 4 to nobody (round 0).
+    assert_eq!(three.handle(from(4, coordinator(9))), vec![]);
+    assert_eq!(three.handle(from(5, coordinator(4))), vec![]);
+    assert_eq!(three.handle(from(4, resign(9))), vec![]);
+    assert_eq!(three.leader(), None);
+    assert_eq!(three.epoch(), Epoch(0));
+}
+
+#[test]
+fn messages_from_strangers_and_from_itself_are_ignored() {
+    let mut three = peer(3);
+    assert_eq!(three.handle(from(9, election(0))), vec![]);
+    assert_eq!(three.handle(from(3, election(0))), vec![]);
+    assert_eq!(three.handle(from(0, coordinator(5))), vec![]);
+    assert_eq!(three, peer(3));
+}
+
+#[test]
+fn leader_that_sees_a_higher_epoch_steps_down() {
+    let mut four = following_five(4);
+    four.handle(Input::LeaderLost);
+    four.handle(Input::Timer(Timer::AwaitAlive));
+    assert_eq!(four.leader(), Some((&4, Epoch(13))));
+    // Peer 5 is back and won epoch 19.
+    assert_eq!(
+        four.handle(from(5, coordinator(19))),
+        vec![
+            Action::SteppedDown { epoch: Epoch(13) },
+            Action::LeaderIs {
+                leader: 5,
+                epoch: Epoch(19)
+            },
+        ]
+    );
+    assert!(!four.is_leader());
+}
+
+#[test]
+fn restarted_highest_peer_learns_the_epoch_and_claims_above_it() {
+    let mut five = five_leading();
+    // The others have moved on to epoch 13 while peer 5 was down: its claim
+    // of 9 is answered with Alive{13}.
+    let mut expected = vec![
+        Action::SteppedDown { epoch: Epoch(9) },
+        Action::BecameLeader { epoch: Epoch(19) },
+    ];
+    expected.extend(send_all(1..=4, coordinator(19)));
+    assert_eq!(five.handle(from(3, alive(13))), expected);
+    assert_eq!(five.epoch(), Epoch(19));
+}
+
+#[test]
+fn newer_coordinator_from_a_lower_peer_is_bullied() {
+    // The leader steps down and claims above the lower peer's epoch.
+    let mut five = five_leading();
+    let mut expected = vec![
+        Action::SteppedDown { epoch: Epoch(9) },
+        Action::BecameLeader { epoch: Epoch(19) },
+    ];
+    expected.extend(send_all(1..=4, coordinator(19)));
+    assert_eq!(five.handle(from(4, coordinator(13))), expected);
+
+    // A follower higher than the claimant accepts nothing and holds its own
+    // election. Epoch 11 is peer 2's.
+    let mut four = following_five(4);
+    assert_eq!(
+        four.handle(from(2, coordinator(11))),
+        vec![send(5, election(11)), await_alive()]
+    );
+    assert_eq!(four.leader(), Some((&5, Epoch(9))));
+    assert_eq!(four.epoch(), Epoch(11));
+}
+
+#[test]
+fn leader_resigns_and_abstains_until_a_new_coordinator() {
+    let mut five = five_leading();
+    let mut expected = vec![Action::SteppedDown { epoch: Epoch(9) }];
+    expected.extend(send_all(1..=4, resign(9)));
+    assert_eq!(five.handle(Input::Resign), expected);
+    assert!(five.is_resigned());
+    assert_eq!(five.leader(), None);
+
+    // It neither answers nor claims, whatever prompts it.
+    assert_eq!(five.handle(from(4, election(9))), vec![]);
+    assert_eq!(five.handle(Input::LeaderLost), vec![]);
+    assert_eq!(five.handle(Input::Resign), vec![]);
+    // It follows the new coordinator, though lower.
+    assert_eq!(
+        five.handle(from(4, coordinator(13))),
+        vec![Action::LeaderIs {
+            leader: 4,
+            epoch: Epoch(13)
+        }]
+    );
+    assert!(!five.is_resigned());
+    // The new leader repeats its claim in heartbeats: no news, no bullying.
+    assert_eq!(five.handle(from(4, coordinator(13))), vec![]);
+
+    // Then it takes part normally: a later election lets it win again.
+    let mut expected = vec![
+        send(3, alive(13)),
+        Action::BecameLeader { epoch: Epoch(19) },
+    ];
+    expected.extend(send_all(1..=4, coordinator(19)));
+    assert_eq!(five.handle(from(3, election(13))), expected);
+}
+
+#[test]
+fn followers_of_a_resigned_leader_elect_another() {
+    let mut four = following_five(4);
+    assert_eq!(
+        four.handle(from(5, resign(9))),
+        vec![
+            Action::LeaderGone {
+                leader: 5,
+                epoch: Epoch(9)
+            },
+            send(5, election(9)),
+            await_alive(),
+        ]
+    );
+    // Peer 5 abstains, so no Alive: peer 4 claims.
+    let mut expected = vec![Action::BecameLeader { epoch: Epoch(13) }];
+    expected.extend(send_all([1, 2, 3, 5], coordinator(13)));
+    assert_eq!(four.handle(Input::Timer(Timer::AwaitAlive)), expected);
+}
+
+#[test]
+fn only_the_leader_can_resign_and_the_leader_ignores_leader_lost() {
+    let mut three = following_five(3);
+    assert_eq!(three.handle(Input::Resign), vec![]);
+    let mut five = five_leading();
+    assert_eq!(five.handle(Input::LeaderLost), vec![]);
+    assert!(five.is_leader());
+}
+
+#[test]
+fn start_ends_an_abstention() {
+    let mut five = five_leading();
+    five.handle(Input::Resign);
+    let mut expected = vec![Action::BecameLeader { epoch: Epoch(14) }];
+    expected.extend(send_all(1..=4, coordinator(14)));
+    assert_eq!(five.handle(Input::Start), expected);
+}
+
+#[test]
+fn a_lone_peer_leads_itself() {
+    let mut alone = Bully::new("solo", [], Config::default());
+    assert_eq!(
+        alone.handle(Input::Start),
+        vec![Action::BecameLeader { epoch: Epoch(1) }]
+    );
+    assert_eq!(alone.peers().count(), 0);
+}
+
+#[test]
+fn only_a_leader_has_an_announcement_to_repeat() {
+    let five = five_leading();
+    assert_eq!(five.announcement(), Some(coordinator(9)));
+    assert_eq!(following_five(3).announcement(), None);
+}
+
+#[test]
+fn stale_leader_hears_the_announcement_of_a_newer_one() {
+    // Peer 3 missed peer 5's claim of 14 and still leads 8.
+    let mut three = peer(3);
+    three.handle(from(5, coordinator(9)));
+    three.handle(Input::LeaderLost);
+    three.handle(Input::Timer(Timer::AwaitAlive));
+    assert_eq!(three.leader(), Some((&3, Epoch(12))));
+    assert_eq!(
+        three.handle(from(5, coordinator(14))),
+        vec![
+            Action::SteppedDown { epoch: Epoch(12) },
+            Action::LeaderIs {
+                leader: 5,
+                epoch: Epoch(14)
+            },
+        ]
+    );
+}
