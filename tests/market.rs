@@ -122,3 +122,36 @@ async fn a_restarted_higher_peer_takes_over_again_over_tcp() {
         );
     }
 }
+
+/// A trader cut off from most of the market keeps a buyer, and the rest
+/// elect another trader, which fences it in the shared store: from then on
+/// the stale trader cannot sell. Once the partition heals, the bully rule
+/// settles on the highest peer and every account still balances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_trader_is_fenced_and_the_market_still_balances_over_mem() {
+    let mut h = Harness::start(TransportKind::Mem, configs(6)).await;
+    let first = h.wait_for_trader(6).await;
+    h.wait_for_sales(10).await;
+    let hub = h.market.hub().expect("mem has a hub").clone();
+    hub.partition([
+        vec![PeerId(6), PeerId(1)],
+        vec![PeerId(2), PeerId(3), PeerId(4), PeerId(5)],
+    ]);
+    let interim = h.wait_for_trader(5).await;
+    assert!(interim > first);
+    h.wait_for("the stale trader to be fenced", |r| {
+        (r.peer == PeerId(6) && matches!(r.event, Event::Fenced { .. })).then_some(())
+    })
+    .await;
+    hub.heal();
+    h.wait_for("peer 6 to lead again after the heal", |r| match r.event {
+        Event::Coordinator { id, epoch } if id == PeerId(6) && epoch > interim => Some(()),
+        _ => None,
+    })
+    .await;
+    h.wait_for("buyer 1 to be served again", |r| {
+        (r.peer == PeerId(1) && matches!(r.event, Event::Answered { .. })).then_some(())
+    })
+    .await;
+    h.stop_and_audit().await;
+}

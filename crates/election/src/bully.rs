@@ -74,6 +74,7 @@ impl<Id: Ord + Clone> Bully<Id> {
             Input::Timer(timer) => self.timer_fired(timer, &mut out),
             Input::LeaderLost => self.leader_lost(&mut out),
             Input::Resign => self.resign(&mut out),
+            Input::EpochSeen(epoch) => self.epoch_seen(epoch, &mut out),
         }
         out
     }
@@ -277,6 +278,22 @@ impl<Id: Ord + Clone> Bully<Id> {
 
     /// Learns of `epoch`. A leader of an older epoch steps down at once;
     /// returns whether it did.
+    /// An epoch learned outside the election. Unlike a message's epoch, it
+    /// deposes a leader of that very epoch too: only a peer with no memory
+    /// of its earlier life can claim an epoch twice, and the outside world
+    /// has seen the first claim.
+    fn epoch_seen(&mut self, epoch: Epoch, out: &mut Vec<Action<Id>>) {
+        let deposed = self.is_leader() && epoch >= self.epoch;
+        if deposed {
+            self.leader = None;
+            out.push(Action::SteppedDown { epoch: self.epoch });
+        }
+        self.epoch = self.epoch.max(epoch);
+        if deposed {
+            self.start_election(out);
+        }
+    }
+
     fn observe(&mut self, epoch: Epoch, out: &mut Vec<Action<Id>>) -> bool {
         if epoch <= self.epoch {
             return false;

@@ -1,6 +1,6 @@
 //! What the driver feeds the machine.
 
-use crate::{Message, Timer};
+use crate::{Epoch, Message, Timer};
 
 /// One event for [`Bully::handle`](crate::Bully::handle).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -24,4 +24,11 @@ pub enum Input<Id> {
     /// The leader steps down and abstains from the election that follows,
     /// until a new coordinator is announced. Ignored unless this peer leads.
     Resign,
+    /// The application learned from outside the election that `epoch` is
+    /// already in use: for instance, fenced storage refused this leader
+    /// because a trader of that epoch wrote to it. The peer adopts it; a
+    /// leader of that epoch or an older one steps down and runs again past
+    /// it. A peer restarted with no memory of epochs learns this way even
+    /// when no other peer is alive to tell it.
+    EpochSeen(Epoch),
 }

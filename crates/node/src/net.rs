@@ -93,6 +93,14 @@ impl LocalNet {
         })
     }
 
+    /// The hub, on mem: its fault knobs (partitions, loss, delay).
+    pub const fn hub(&self) -> Option<&Hub> {
+        match self {
+            Self::Mem(hub) => Some(hub),
+            Self::Tcp(_) | Self::Quic(..) => None,
+        }
+    }
+
     /// Crashes `id`'s transport: no goodbye, its frames stop.
     pub async fn crash(&self, id: PeerId, transport: &Arc<dyn Transport>) {
         match self {

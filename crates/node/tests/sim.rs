@@ -98,7 +98,9 @@ fn the_loss_knob_loses_messages_and_nothing_else() {
         ..Faults::NONE
     })
     .tally;
-    assert!(t.lost > t.sent / 10, "{t:?}");
+    // Loss stops when the market turns calm, and `sent` counts both
+    // phases: expect a fair share of 20%, not all of it.
+    assert!(t.lost > t.sent / 20, "{t:?}");
     assert_eq!((t.duplicated, t.crashes, t.partitions), (0, 0, 0));
 }
 

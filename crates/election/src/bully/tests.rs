@@ -452,3 +452,42 @@ fn stale_leader_hears_the_announcement_of_a_newer_one() {
         ]
     );
 }
+
+#[test]
+fn a_leader_told_its_own_epoch_is_taken_steps_down_and_claims_past_it() {
+    let mut five = five_leading();
+    let mut expected = vec![
+        Action::SteppedDown { epoch: Epoch(9) },
+        Action::BecameLeader { epoch: Epoch(14) },
+    ];
+    expected.extend(send_all(1..=4, coordinator(14)));
+    assert_eq!(five.handle(Input::EpochSeen(Epoch(9))), expected);
+    assert_eq!(five.leader(), Some((&5, Epoch(14))));
+}
+
+#[test]
+fn a_leader_told_of_a_newer_epoch_claims_past_it() {
+    // Epoch 20 is round 4; peer 5 claims in the round after it: 5 * 5 + 4.
+    let mut five = five_leading();
+    let mut expected = vec![
+        Action::SteppedDown { epoch: Epoch(9) },
+        Action::BecameLeader { epoch: Epoch(29) },
+    ];
+    expected.extend(send_all(1..=4, coordinator(29)));
+    assert_eq!(five.handle(Input::EpochSeen(Epoch(20))), expected);
+}
+
+#[test]
+fn an_older_epoch_seen_changes_nothing() {
+    let mut five = five_leading();
+    assert_eq!(five.handle(Input::EpochSeen(Epoch(3))), vec![]);
+    assert_eq!(five.leader(), Some((&5, Epoch(9))));
+}
+
+#[test]
+fn a_follower_adopts_an_epoch_seen_and_keeps_its_leader() {
+    let mut three = following_five(3);
+    assert_eq!(three.handle(Input::EpochSeen(Epoch(20))), vec![]);
+    assert_eq!(three.epoch(), Epoch(20));
+    assert_eq!(three.leader(), Some((&5, Epoch(9))));
+}

@@ -109,6 +109,11 @@ impl LocalMarket {
         self.running.keys().copied()
     }
 
+    /// The mem hub, for partitions and other faults; `None` on tcp and quic.
+    pub const fn hub(&self) -> Option<&bazaar_transport::Hub> {
+        self.net.hub()
+    }
+
     /// Frames sent so far by the peers running now.
     pub fn frames_sent(&self) -> u64 {
         self.running

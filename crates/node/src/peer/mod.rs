@@ -205,9 +205,10 @@ impl Peer {
                 timer: PeerTimer::TraderSilent,
                 after,
             });
-        } else if epoch > self.election.epoch() {
-            // A newer trader whose announcement we missed: its heartbeat
-            // says as much, so take it as the announcement.
+        } else {
+            // A heartbeat repeats its trader's claim: a newer trader whose
+            // announcement we missed is followed (or bullied), and a stale
+            // one is answered with the newer epoch so it steps down.
             self.elect(ElectionInput::Message {
                 from,
                 msg: ElectionMessage::Coordinator { epoch },
@@ -448,23 +449,15 @@ impl Peer {
     /// trader resigned or died before its epoch reached anyone, the fenced
     /// peer stayed leader of its old epoch with no desk, answering every
     /// election with its stale `Coordinator` and sending no heartbeats, so
-    /// the market never elected a trader again.
+    /// the market never elected a trader again. The election learns the
+    /// epoch the store holds, steps down and runs again past it.
     fn on_fenced(&mut self, epoch: Epoch, newest: Epoch) {
         let error = format!("epoch {epoch} is fenced: the store has seen epoch {newest}");
         if self.desk.as_ref().is_none_or(|d| d.epoch() != epoch) {
             return;
         }
         self.on_store_failed(epoch, error);
-        // Learn the epoch to beat as if a peer had answered `Alive` with
-        // it: the election steps down and runs again past that epoch.
-        let me = self.id();
-        if let Some(&other) = self.members.iter().find(|&&p| p != me) {
-            let beat = Epoch(newest.0.max(epoch.0).saturating_add(1));
-            self.elect(ElectionInput::Message {
-                from: other,
-                msg: ElectionMessage::Alive { epoch: beat },
-            });
-        }
+        self.elect(ElectionInput::EpochSeen(newest));
     }
 
     // --- buyer and seller -------------------------------------------------
