@@ -33,6 +33,8 @@ pub struct Runtime {
     timers: TimerQueue<PeerTimer>,
     started: Instant,
     inputs: VecDeque<Input>,
+    /// Answers of store calls that ran off the async workers.
+    stored: (mpsc::UnboundedSender<Input>, mpsc::UnboundedReceiver<Input>),
     buf: Vec<u8>,
 }
 
@@ -55,6 +57,7 @@ impl Runtime {
             timers: TimerQueue::new(),
             started,
             inputs: VecDeque::new(),
+            stored: mpsc::unbounded_channel(),
             buf: Vec::with_capacity(256),
         }
     }
@@ -86,6 +89,7 @@ impl Runtime {
                         self.on_transport(event).await;
                     }
                 }
+                Some(answer) = self.stored.1.recv() => self.step(answer).await,
                 () = sleep_until(deadline) => {
                     let now = self.now();
                     self.fire_due(now).await;
@@ -149,21 +153,19 @@ impl Runtime {
             Action::CancelTimer(timer) => self.timers.cancel(&timer),
             Action::LoadBooks { epoch } => {
                 let pricing = self.peer.config().pricing;
-                self.inputs
-                    .push_back(match self.store.open(epoch, &pricing) {
-                        Ok(book) => Input::BooksLoaded {
-                            epoch,
-                            book: Box::new(book),
-                        },
-                        Err(e) => Input::store_error(epoch, &e),
-                    });
+                self.call_store(move |store| match store.open(epoch, &pricing) {
+                    Ok(book) => Input::BooksLoaded {
+                        epoch,
+                        book: Box::new(book),
+                    },
+                    Err(e) => Input::store_error(epoch, &e),
+                });
             }
             Action::Commit { seq, epoch, batch } => {
-                self.inputs
-                    .push_back(match self.store.commit(epoch, &batch) {
-                        Ok(()) => Input::Committed { seq },
-                        Err(e) => Input::store_error(epoch, &e),
-                    });
+                self.call_store(move |store| match store.commit(epoch, &batch) {
+                    Ok(()) => Input::Committed { seq },
+                    Err(e) => Input::store_error(epoch, &e),
+                });
             }
             Action::Event(event) => {
                 // Nobody listening is fine: a node may run without a report.
@@ -172,6 +174,25 @@ impl Runtime {
                     event,
                 });
             }
+        }
+    }
+}
+
+impl Runtime {
+    /// Runs a store call and hands its answer back as an input. A store
+    /// that waits on a disk runs on tokio's blocking pool while this peer
+    /// goes on receiving: the trader's next batch gathers during the fsync
+    /// (group commit), and no async worker stalls.
+    fn call_store(&mut self, call: impl FnOnce(&dyn Store) -> Input + Send + 'static) {
+        if self.store.blocks() {
+            let store = Arc::clone(&self.store);
+            let answers = self.stored.0.clone();
+            tokio::task::spawn_blocking(move || {
+                // The peer may have stopped meanwhile; its answer is moot.
+                let _ = answers.send(call(store.as_ref()));
+            });
+        } else {
+            self.inputs.push_back(call(self.store.as_ref()));
         }
     }
 }

@@ -97,6 +97,10 @@ impl Store for MemStore {
         Ok(())
     }
 
+    fn blocks(&self) -> bool {
+        false
+    }
+
     fn books(&self) -> Result<Option<Book>, StoreError> {
         let inner = self.lock();
         inner.whole()?;

@@ -45,6 +45,12 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Corrupt`] or [`StoreError::Io`].
     fn books(&self) -> Result<Option<Book>, StoreError>;
 
+    /// Whether calls wait on a disk or a network, so that an async driver
+    /// runs them off its workers. True unless the store is in memory.
+    fn blocks(&self) -> bool {
+        true
+    }
+
     /// The highest epoch any trader has opened the store with.
     ///
     /// # Errors
