@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Each test file uses its own share of these.
 
+pub mod processes;
+
 use std::time::Duration;
 
 use bazaar_node::{
@@ -26,6 +28,8 @@ pub struct Harness {
     pub reports: mpsc::UnboundedReceiver<Report>,
     pub sales: u64,
     pub answered: u64,
+    /// The last reports read, shown when a wait times out.
+    recent: std::collections::VecDeque<Report>,
 }
 
 /// Peer configurations: `n` peers alternating buyer and seller, with quick
@@ -61,6 +65,7 @@ impl Harness {
             reports,
             sales: 0,
             answered: 0,
+            recent: Default::default(),
         }
     }
 
@@ -72,10 +77,22 @@ impl Harness {
     ) -> T {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let report = tokio::time::timeout_at(deadline, self.reports.recv())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-                .expect("the market is running");
+            let Ok(report) = tokio::time::timeout_at(deadline, self.reports.recv()).await else {
+                let recent: Vec<String> = self
+                    .recent
+                    .iter()
+                    .map(|r| format!("peer {}: {}", r.peer, r.event))
+                    .collect();
+                panic!(
+                    "timed out waiting for {what}; the last reports:\n{}",
+                    recent.join("\n")
+                );
+            };
+            let report = report.expect("the market is running");
+            self.recent.push_back(report.clone());
+            if self.recent.len() > 60 {
+                self.recent.pop_front();
+            }
             match &report.event {
                 Event::Sold(_) => self.sales += 1,
                 Event::Answered { .. } => self.answered += 1,

@@ -91,6 +91,14 @@ impl Book {
         self.offers.contains_key(&offer)
     }
 
+    /// Units of the deposit `offer` not yet sold (0 once sold out), or
+    /// `None` if the book holds no such deposit.
+    pub fn remaining(&self, offer: OfferId) -> Option<Quantity> {
+        let product = self.offers.get(&offer)?.product;
+        let lot = self.lots(product).find(|lot| lot.offer == offer);
+        Some(lot.map_or(0, |lot| lot.remaining))
+    }
+
     /// The lots of `product` on offer, first to be sold first.
     pub fn lots(&self, product: Product) -> impl DoubleEndedIterator<Item = &Lot> {
         self.stock[product.index()].iter()

@@ -196,7 +196,7 @@ impl Seller {
         match input {
             SellerInput::TraderIs(trader) => self.on_trader(Some(trader), &mut out),
             SellerInput::TraderLost => self.on_trader(None, &mut out),
-            SellerInput::Deposited(deposited) => self.on_deposited(deposited.offer, &mut out),
+            SellerInput::Deposited(deposited) => self.on_deposited(deposited, &mut out),
             SellerInput::Sale(notice) => self.on_sale(&notice, &mut out),
             SellerInput::Timer(timer) => self.on_timer(timer, &mut out),
         }
@@ -212,23 +212,40 @@ impl Seller {
             self.cancel_timer(out);
             return;
         }
-        match self.lot {
-            Some(lot) if !lot.acknowledged => {
-                self.stats.resends += 1;
-                self.send(out);
-            }
-            Some(_) => {}
-            None => self.offer_next(out),
+        // A new trader gets the lot again, acknowledged or not: its receipt
+        // says how much is left, in case sale notices died with the last.
+        if self.lot.is_some() {
+            self.stats.resends += 1;
+            self.send(out);
+        } else {
+            self.offer_next(out);
         }
     }
 
-    fn on_deposited(&mut self, offer: OfferId, out: &mut Vec<SellerAction>) {
-        if let Some(lot) = &mut self.lot
-            && lot.offer.id == offer
-            && !lot.acknowledged
-        {
-            lot.acknowledged = true;
+    fn on_deposited(&mut self, deposited: Deposited, out: &mut Vec<SellerAction>) {
+        let Some(lot) = self
+            .lot
+            .as_mut()
+            .filter(|lot| lot.offer.id == deposited.offer)
+        else {
+            return;
+        };
+        let first_receipt = !lot.acknowledged;
+        lot.acknowledged = true;
+        // The book is the truth: units it sold whose notices never came
+        // count as sold (their money is in the ledger's credits).
+        let sold = lot.offer.quantity.saturating_sub(deposited.remaining);
+        lot.sold = lot.sold.max(sold);
+        let sold_out = lot.sold >= lot.offer.quantity;
+        if first_receipt {
             self.cancel_timer(out);
+        }
+        if sold_out {
+            self.lot = None;
+            self.stats.lots_sold_out += 1;
+            if self.is_active() {
+                self.offer_next(out);
+            }
         }
     }
 

@@ -124,10 +124,13 @@ impl Trader {
                 error,
             }];
         }
-        if self.book.has_deposit(offer.id) {
+        if let Some(remaining) = self.book.remaining(offer.id) {
             return vec![TraderAction::Deposited {
                 to,
-                deposited: Deposited { offer: offer.id },
+                deposited: Deposited {
+                    offer: offer.id,
+                    remaining,
+                },
             }];
         }
         self.offers.push((at, offer));
@@ -162,7 +165,11 @@ impl Trader {
             Vec::with_capacity(1 + self.offers.len() + self.buys.len() + 2 * batch.sales.len());
         out.push(TraderAction::Persist(Batch::default()));
         for (_, offer) in self.offers.drain(..) {
-            let deposited = Deposited { offer: offer.id };
+            let remaining = self.book.remaining(offer.id).unwrap_or(0);
+            let deposited = Deposited {
+                offer: offer.id,
+                remaining,
+            };
             out.push(TraderAction::Deposited {
                 to: offer.id.seller,
                 deposited,

@@ -50,7 +50,10 @@ fn the_first_lot_has_sequence_one_and_one_to_ten_units() {
 #[test]
 fn the_receipt_stops_the_deposit_timer() {
     let (mut seller, offer) = selling();
-    let receipt = SellerInput::Deposited(Deposited { offer: offer.id });
+    let receipt = SellerInput::Deposited(Deposited {
+        offer: offer.id,
+        remaining: offer.quantity,
+    });
     assert_eq!(
         seller.handle(receipt.clone()),
         vec![SellerAction::CancelTimer(SellerTimer::Deposit)]
@@ -97,17 +100,55 @@ fn a_new_trader_gets_an_unacknowledged_deposit_again() {
 }
 
 #[test]
-fn a_new_trader_is_not_sent_an_acknowledged_deposit() {
+fn a_new_trader_is_sent_an_acknowledged_deposit_to_say_what_is_left() {
     let (mut seller, offer) = selling();
-    seller.handle(SellerInput::Deposited(Deposited { offer: offer.id }));
+    seller.handle(SellerInput::Deposited(Deposited {
+        offer: offer.id,
+        remaining: offer.quantity,
+    }));
     seller.handle(SellerInput::TraderLost);
-    assert_eq!(seller.handle(SellerInput::TraderIs(PeerId(5))), vec![]);
+    assert_eq!(
+        seller.handle(SellerInput::TraderIs(PeerId(5))),
+        vec![
+            SellerAction::Send {
+                to: PeerId(5),
+                offer
+            },
+            await_receipt()
+        ]
+    );
+}
+
+#[test]
+fn a_receipt_saying_the_lot_sold_out_starts_the_next_lot() {
+    // The notices of the sales died with the last trader; the book knows.
+    let (mut seller, offer) = selling();
+    let actions = seller.handle(SellerInput::Deposited(Deposited {
+        offer: offer.id,
+        remaining: 0,
+    }));
+    let next = *seller.offering().expect("a new lot");
+    assert_ne!(next.id, offer.id);
+    assert_eq!(
+        actions,
+        vec![
+            SellerAction::CancelTimer(SellerTimer::Deposit),
+            SellerAction::Send {
+                to: TRADER,
+                offer: next
+            },
+            await_receipt()
+        ]
+    );
 }
 
 #[test]
 fn sale_notices_are_counted_once_and_a_sold_out_lot_is_followed_by_a_new_one() {
     let (mut seller, offer) = selling();
-    seller.handle(SellerInput::Deposited(Deposited { offer: offer.id }));
+    seller.handle(SellerInput::Deposited(Deposited {
+        offer: offer.id,
+        remaining: offer.quantity,
+    }));
     let all = notice(1, &offer, offer.quantity);
     let actions = seller.handle(SellerInput::Sale(all));
     let next = *seller.offering().unwrap();

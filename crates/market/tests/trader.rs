@@ -42,14 +42,14 @@ fn buy_in(time: u64, buyer: u32, seq: u64, quantity: u32) -> TraderInput {
     }
 }
 
-fn deposited(seller: u32, seq: u64) -> TraderAction {
+fn deposited(seller: u32, seq: u64, remaining: u32) -> TraderAction {
     let offer = OfferId {
         seller: PeerId(seller),
         seq,
     };
     TraderAction::Deposited {
         to: PeerId(seller),
-        deposited: Deposited { offer },
+        deposited: Deposited { offer, remaining },
     }
 }
 
@@ -78,7 +78,8 @@ fn a_flush_persists_then_acknowledges_replies_notifies_and_logs() {
     let unit_price = Money::units(10);
     let expected = vec![
         TraderAction::Persist(batch.clone()),
-        deposited(2, 1),
+        // Three deposited, two sold in the same batch: the receipt says one left.
+        deposited(2, 1, 1),
         TraderAction::Reply {
             to: PeerId(1),
             reply: BuyReply {
@@ -138,7 +139,10 @@ fn a_re_sent_recorded_deposit_is_acknowledged_at_once() {
     let mut trader = trader();
     trader.handle(offer_in(1, 2, 1, 3));
     trader.handle(TraderInput::Flush);
-    assert_eq!(trader.handle(offer_in(5, 2, 1, 3)), vec![deposited(2, 1)]);
+    assert_eq!(
+        trader.handle(offer_in(5, 2, 1, 3)),
+        vec![deposited(2, 1, 3)]
+    );
     assert_eq!(trader.book().on_offer(FISH), 3);
 }
 

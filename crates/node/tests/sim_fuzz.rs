@@ -49,7 +49,8 @@ fn body() -> impl Strategy<Value = Body> {
                 quantity,
             })
         }),
-        offer().prop_map(|offer| Body::Deposited(Deposited { offer })),
+        (offer(), any::<u32>())
+            .prop_map(|(offer, remaining)| Body::Deposited(Deposited { offer, remaining })),
         (request(), product(), any::<u32>()).prop_map(|(id, product, quantity)| {
             Body::Buy(Buy {
                 id,

@@ -41,10 +41,14 @@ pub struct Offer {
 }
 
 /// The trader's receipt for a deposit: the seller may stop re-sending it.
+/// It says how much of the lot is still on offer, so that a seller whose
+/// sale notices died with a trader learns its lot sold out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deposited {
     /// The deposit recorded.
     pub offer: OfferId,
+    /// Units of it not yet sold.
+    pub remaining: Quantity,
 }
 
 /// A buyer's request for goods.

@@ -60,7 +60,8 @@ fn body() -> impl Strategy<Value = Body> {
                 quantity
             }
         )),
-        offer_id().prop_map(|offer| Body::Deposited(Deposited { offer })),
+        (offer_id(), any::<u32>())
+            .prop_map(|(offer, remaining)| Body::Deposited(Deposited { offer, remaining })),
         (request_id(), product(), any::<u32>()).prop_map(|(id, product, quantity)| Body::Buy(
             Buy {
                 id,

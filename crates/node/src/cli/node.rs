@@ -34,13 +34,14 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
                         .join(", ")
                 ))
             })?;
-    config.incarnation = start_time_secs();
     config.resign = ResignPolicy {
         after: args.resign_every,
         after_sales: None,
     };
     let beside = args.cluster.parent().map(PathBuf::from).unwrap_or_default();
-    let store = open_store(args, &beside)?;
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| beside.join("data"));
+    let store = open_store(&data_dir)?;
+    config.incarnation = next_incarnation(&data_dir, id)?;
     let tls_dir = beside.join("tls");
     super::runtime()?.block_on(async {
         let transport = start_peer(args.transport, id, cluster.addresses(), &tls_dir)
@@ -62,15 +63,23 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
             args.transport
         );
         let until = args.duration.map(|d| tokio::time::Instant::now() + d);
+        // One listener for the whole run: a signal that arrives while no
+        // listener exists is lost, so it must not be re-made per report.
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 Some(report) = rx.recv() => demo::log(&report, false),
-                () = shutdown_signal() => break,
+                () = &mut shutdown => break,
                 () = sleep_until(until) => break,
             }
         }
+        tracing::info!("peer {id} stopping");
         let _ = stop.send(true);
-        let _ = peer.await;
+        if let Ok(peer) = peer.await {
+            log_holdings(&peer);
+        }
+        tracing::debug!("peer {id}: runtime stopped, closing the transport");
         transport.shutdown().await;
         tracing::info!("peer {id} stopped");
         Ok(())
@@ -78,9 +87,8 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
 }
 
 /// The books: SQLite in the data directory, shared by the peers of a host.
-fn open_store(args: &NodeArgs, beside: &std::path::Path) -> Result<Arc<dyn Store>, Failure> {
-    let dir = args.data_dir.clone().unwrap_or_else(|| beside.join("data"));
-    let store = SqliteStore::open(&dir).map_err(Failure::input)?;
+fn open_store(dir: &std::path::Path) -> Result<Arc<dyn Store>, Failure> {
+    let store = SqliteStore::open(dir).map_err(Failure::input)?;
     Ok(Arc::new(store))
 }
 
@@ -114,10 +122,48 @@ async fn shutdown_signal() {
     }
 }
 
-/// This start's Unix time in seconds: it grows with every restart, so a
-/// restarted peer's request and offer ids never repeat an earlier life's.
-fn start_time_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_secs())
+/// Counts this peer's lives in `dir/peer-N.lives`, so that a restarted
+/// peer's request and offer ids never repeat an earlier life's, however
+/// quickly it comes back. Written to a temporary file and renamed, so a
+/// crash mid-write leaves the old count.
+fn next_incarnation(dir: &std::path::Path, id: PeerId) -> Result<u64, Failure> {
+    let path = dir.join(format!("peer-{}.lives", id.0));
+    let lives = match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse::<u64>().map_err(|e| {
+            Failure::input(format!(
+                "{}: not a count of lives ({e}): delete it to start over",
+                path.display()
+            ))
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => {
+            return Err(Failure::input(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let next = lives + 1;
+    let tmp = path.with_extension("lives.tmp");
+    std::fs::write(&tmp, format!("{next}\n"))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| Failure::input(format!("cannot write {}: {e}", path.display())))?;
+    Ok(next)
+}
+
+/// What this life of the peer received and paid, for whoever checks it
+/// against the ledger: `peer 3 holds fish=12 salt=4 boar=0 paid=130.00`.
+fn log_holdings(peer: &Peer) {
+    if let Some(buyer) = peer.buyer() {
+        let receipt = buyer.receipt();
+        let units = |p| receipt.goods.get(&p).copied().unwrap_or(0);
+        tracing::info!(
+            "peer {} holds fish={} salt={} boar={} paid={}",
+            peer.id(),
+            units(bazaar_protocol::Product::Fish),
+            units(bazaar_protocol::Product::Salt),
+            units(bazaar_protocol::Product::Boar),
+            receipt.paid
+        );
+    }
 }

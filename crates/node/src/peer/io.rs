@@ -135,7 +135,7 @@ pub enum Action {
 /// What happened, for logs and statistics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// This peer is the new trader.
+    /// This peer is the new trader, with its books loaded.
     Coordinator {
         /// This peer.
         id: PeerId,

@@ -308,7 +308,6 @@ impl Peer {
                 after,
             });
         }
-        self.event(Event::Coordinator { id, epoch });
         self.tell_roles(Some(id));
     }
 
@@ -373,6 +372,11 @@ impl Peer {
             return; // A load for an office since left.
         };
         let actions = desk.open(book);
+        // The lab's announcement waits for the books: a claim the store
+        // refuses (a restarted peer's forgotten epoch) never trades, and
+        // saying "I am the new coordinator" for it would mislead.
+        let id = self.id();
+        self.event(Event::Coordinator { id, epoch });
         self.on_trader(epoch, actions);
     }
 
