@@ -11,9 +11,10 @@ use std::{
 use bazaar_protocol::PeerId;
 use tokio::sync::mpsc;
 
+use crate::demo::LocalMarket;
+
 use super::{
     BenchError,
-    harness::BenchMarket,
     results::{Election, LatencyResult, Sample, Summary},
     scenarios::{Disruption, LatencyScenario},
     stock::StockedStore,
@@ -64,7 +65,7 @@ pub async fn run(
 ) -> Result<LatencyResult, BenchError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut market =
-        BenchMarket::start(scenario.transport, scenario.configs(seed), store, seed, tx)
+        LocalMarket::start_with(scenario.transport, scenario.configs(seed), store, seed, tx)
             .await
             .map_err(|source| BenchError::Transport {
                 scenario: scenario.name.clone(),

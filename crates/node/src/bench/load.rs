@@ -6,9 +6,10 @@ use std::{sync::Arc, time::Instant};
 
 use tokio::sync::mpsc;
 
+use crate::demo::LocalMarket;
+
 use super::{
     BenchError,
-    harness::BenchMarket,
     results::{LoadResult, Summary},
     scenarios::LoadScenario,
     stock::StockedStore,
@@ -25,7 +26,7 @@ pub async fn run(
     seed: u64,
 ) -> Result<LoadResult, BenchError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let market = BenchMarket::start(
+    let market = LocalMarket::start_with(
         scenario.transport,
         scenario.configs(seed),
         Arc::clone(&store) as _,

@@ -6,7 +6,6 @@
 
 mod disk;
 mod echo;
-mod harness;
 mod json;
 mod latency;
 mod load;
@@ -26,7 +25,6 @@ use bazaar_transport::TransportError;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use echo::EchoError;
-pub use harness::BenchMarket;
 pub use json::to_json;
 pub use plot::{PlotError, Plots};
 pub use report::markdown;

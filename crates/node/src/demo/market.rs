@@ -1,5 +1,5 @@
 //! A whole market in one process: peers as tasks over one transport kind,
-//! sharing one in-memory store, that a test or the demo can crash, restart
+//! sharing one store, that a test, the demo or the bench can crash, restart
 //! and stop.
 
 use std::{
@@ -31,7 +31,7 @@ struct Running {
 /// A running in-process market.
 pub struct LocalMarket {
     net: LocalNet,
-    store: MemStore,
+    store: Arc<dyn Store>,
     configs: BTreeMap<PeerId, PeerConfig>,
     running: BTreeMap<PeerId, Running>,
     crashed: BTreeSet<PeerId>,
@@ -46,11 +46,12 @@ pub struct Outcome {
     /// The peers that were crashed and not brought back.
     pub crashed: BTreeSet<PeerId>,
     /// The shared books.
-    pub store: MemStore,
+    pub store: Arc<dyn Store>,
 }
 
 impl LocalMarket {
-    /// Starts one peer per config over `kind`, reporting to `reports`.
+    /// Starts one peer per config over `kind`, sharing books in memory,
+    /// reporting to `reports`.
     ///
     /// # Errors
     /// A [`TransportError`] if the transports cannot start.
@@ -60,11 +61,26 @@ impl LocalMarket {
         seed: u64,
         reports: mpsc::UnboundedSender<Report>,
     ) -> Result<Self, TransportError> {
+        Self::start_with(kind, configs, Arc::new(MemStore::new()), seed, reports).await
+    }
+
+    /// Starts one peer per config over `kind`, sharing `store` (in memory
+    /// or durable), reporting to `reports`.
+    ///
+    /// # Errors
+    /// A [`TransportError`] if the transports cannot start.
+    pub async fn start_with(
+        kind: TransportKind,
+        configs: Vec<PeerConfig>,
+        store: Arc<dyn Store>,
+        seed: u64,
+        reports: mpsc::UnboundedSender<Report>,
+    ) -> Result<Self, TransportError> {
         let ids: Vec<PeerId> = configs.iter().map(|c| c.id).collect();
         let (net, transports) = LocalNet::start(kind, &ids, seed).await?;
         let mut market = Self {
             net,
-            store: MemStore::new(),
+            store,
             configs: configs.into_iter().map(|c| (c.id, c)).collect(),
             running: BTreeMap::new(),
             crashed: BTreeSet::new(),
@@ -79,7 +95,7 @@ impl LocalMarket {
 
     fn spawn(&mut self, id: PeerId, transport: Arc<dyn Transport>) {
         let peer = Peer::new(self.configs[&id].clone());
-        let store: Arc<dyn Store> = Arc::new(self.store.clone());
+        let store = Arc::clone(&self.store);
         let runtime = Runtime::new(
             peer,
             Arc::clone(&transport),
@@ -123,7 +139,7 @@ impl LocalMarket {
     }
 
     /// The shared books.
-    pub const fn store(&self) -> &MemStore {
+    pub const fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 

@@ -21,7 +21,7 @@ pub use tally::Tally;
 
 use crate::{
     PeerConfig, ResignPolicy, Timing, cluster::Role, net::TransportKind, runtime::Report,
-    stats::human, store::Store,
+    stats::human,
 };
 
 /// What `bazaar demo` was asked for.
