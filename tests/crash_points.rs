@@ -28,7 +28,7 @@ fn sigkilled_traders_lose_no_acknowledged_buy_over_tcp() {
     const KILLS: usize = 6;
     let mut procs = Processes::start("crash-points", PEERS, 2);
     let mut moments = Moments(0x5eed_cafe);
-    let mut trader = PEERS;
+    let trader = PEERS;
     for kill in 0..KILLS {
         // A sale logged by this life of the trader, after the last kill.
         procs.wait_for(Some(trader), " bought ");

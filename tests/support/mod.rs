@@ -13,7 +13,6 @@ use bazaar_node::{
     demo::{Audit, LocalMarket, Outcome},
     net::TransportKind,
     runtime::Report,
-    store::Store,
 };
 use bazaar_protocol::{Epoch, PeerId};
 use tokio::sync::mpsc;
