@@ -225,7 +225,8 @@ fn throughput_bars(path: &Path, results: &BenchResults) -> Drawn {
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(80)
-        .build_cartesian_2d((0u32..n).into_segmented(), 0f64..top)?;
+        // A segmented range of 0..k holds k + 1 segments: one per bar here.
+        .build_cartesian_2d((0u32..n.saturating_sub(1)).into_segmented(), 0f64..top)?;
     let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
     chart
         .configure_mesh()
