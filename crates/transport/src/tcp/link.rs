@@ -301,6 +301,9 @@ struct Task {
     pending: VecDeque<Event>,
     ever_connected: bool,
     reported: bool,
+    /// A connection was lost: dial once even with nothing queued, so that a
+    /// dead peer is reported at once rather than at the next send.
+    probe: bool,
 }
 
 /// What woke the task.
@@ -328,6 +331,7 @@ impl Task {
             pending: VecDeque::new(),
             ever_connected: false,
             reported: false,
+            probe: false,
         }
     }
 
@@ -382,18 +386,19 @@ impl Task {
         }
     }
 
-    /// Dials if frames wait, there is no connection and no dial, and the
-    /// backoff is over.
+    /// Dials if frames wait (or a lost connection is to be probed), there
+    /// is no connection and no dial, and the backoff is over.
     fn maybe_dial(&mut self) {
         if self.conn.is_some() || self.dial.is_some() || self.retry_at.is_some() {
             return;
         }
         {
             let out = self.link.lock();
-            if out.queue.is_empty() && out.partial.is_none() {
+            if out.queue.is_empty() && out.partial.is_none() && !self.probe {
                 return;
             }
         }
+        self.probe = false;
         let (local, peer, addr) = (self.shared.local, self.link.peer, self.link.addr);
         let timeout = self.shared.config.connect_timeout;
         self.dial = Some(Box::pin(dial(local, peer, addr, timeout)));
@@ -514,6 +519,10 @@ impl Task {
         };
         let lost = conn.wframes + u64::from(partial);
         Counters::add(&self.shared.counters.dropped_unreachable, lost);
+        // A peer that died is refused at once on a dial: find out now, so
+        // the node hears of it in milliseconds rather than after its own
+        // timeouts. A live peer just answers and keeps the connection.
+        self.probe = true;
         debug!(peer = %self.shared.local, to = %self.link.peer, "connection lost: {reason}");
     }
 
