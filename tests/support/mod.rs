@@ -115,10 +115,6 @@ impl Harness {
     /// Waits for `n` more sales.
     pub async fn wait_for_sales(&mut self, n: u64) {
         let target = self.sales + n;
-        self.wait_for(&format!("{n} sales"), |r| {
-            matches!(r.event, Event::Sold(_)).then_some(())
-        })
-        .await;
         while self.sales < target {
             self.wait_for(&format!("{n} sales"), |r| {
                 matches!(r.event, Event::Sold(_)).then_some(())

@@ -107,8 +107,14 @@ impl Ledger {
 
     /// What each buyer received and paid.
     pub fn receipts(&self) -> BTreeMap<PeerId, Receipt> {
+        self.receipts_where(|_| true)
+    }
+
+    /// What each buyer received and paid in the entries `keep` accepts:
+    /// for instance, all but the requests whose replies are still in flight.
+    pub fn receipts_where(&self, keep: impl Fn(&LedgerEntry) -> bool) -> BTreeMap<PeerId, Receipt> {
         let mut receipts: BTreeMap<PeerId, Receipt> = BTreeMap::new();
-        for e in &self.entries {
+        for e in self.entries.iter().filter(|e| keep(e)) {
             let receipt = receipts.entry(e.buyer()).or_default();
             *receipt.goods.entry(e.product).or_default() += u64::from(e.quantity);
             receipt.paid += e.paid();

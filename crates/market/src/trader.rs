@@ -114,15 +114,8 @@ impl Trader {
 
     fn on_offer(&mut self, at: Timestamp, offer: Offer) -> Vec<TraderAction> {
         let to = offer.id.seller;
-        if at.peer != to {
-            let error = MarketError::NotOwnMessage {
-                from: at.peer,
-                owner: to,
-            };
-            return vec![TraderAction::Refused {
-                from: at.peer,
-                error,
-            }];
+        if let Some(refused) = refuse_unless_owner(at, to) {
+            return refused;
         }
         if let Some(remaining) = self.book.remaining(offer.id) {
             return vec![TraderAction::Deposited {
@@ -139,15 +132,8 @@ impl Trader {
 
     fn on_buy(&mut self, at: Timestamp, buy: Buy) -> Vec<TraderAction> {
         let to = buy.id.buyer;
-        if at.peer != to {
-            let error = MarketError::NotOwnMessage {
-                from: at.peer,
-                owner: to,
-            };
-            return vec![TraderAction::Refused {
-                from: at.peer,
-                error,
-            }];
+        if let Some(refused) = refuse_unless_owner(at, to) {
+            return refused;
         }
         if let Some(reply) = self.book.reply(buy.id) {
             return vec![TraderAction::Reply { to, reply }];
@@ -224,4 +210,18 @@ impl Trader {
         out[0] = TraderAction::Persist(batch);
         out
     }
+}
+
+/// A peer may offer or buy only in its own name: anything else is refused.
+fn refuse_unless_owner(at: Timestamp, owner: PeerId) -> Option<Vec<TraderAction>> {
+    (at.peer != owner).then(|| {
+        let error = MarketError::NotOwnMessage {
+            from: at.peer,
+            owner,
+        };
+        vec![TraderAction::Refused {
+            from: at.peer,
+            error,
+        }]
+    })
 }

@@ -17,7 +17,7 @@
 use std::{
     collections::BTreeMap,
     net::{Ipv4Addr, SocketAddr},
-    sync::{Arc, Mutex, PoisonError},
+    sync::Arc,
     time::Duration,
 };
 
@@ -35,7 +35,7 @@ use crate::{
     inbox::Inbox,
     incoming::{Ended, Incoming},
     queue::{Dialer, Link, Outbox},
-    shared::Shared,
+    shared::{AcceptTask, Shared},
     stats::Counters,
     tls,
 };
@@ -112,7 +112,7 @@ impl QuicBinding {
             shared,
             inbox,
             outbox,
-            accept: Mutex::new(Some(accept)),
+            accept: AcceptTask::new(accept),
         })
     }
 }
@@ -124,7 +124,7 @@ pub struct QuicTransport {
     shared: Arc<Shared>,
     inbox: Inbox,
     outbox: Outbox<QuicDialer>,
-    accept: Mutex<Option<JoinHandle<()>>>,
+    accept: AcceptTask,
 }
 
 /// Transport parameters shared by both sides.
@@ -213,15 +213,7 @@ impl QuicTransport {
         self.inbox.close();
         self.outbox.close();
         self.endpoint.close(VarInt::from_u32(SHUTDOWN), b"shutdown");
-        let accept = self
-            .accept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(task) = &accept {
-            task.abort();
-        }
-        accept
+        self.accept.stop()
     }
 }
 

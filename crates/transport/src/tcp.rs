@@ -20,7 +20,7 @@ mod link;
 use std::{
     collections::BTreeMap,
     net::{Ipv4Addr, SocketAddr},
-    sync::{Arc, Mutex, PoisonError},
+    sync::Arc,
     time::Duration,
 };
 
@@ -36,7 +36,9 @@ use tokio_util::codec::Decoder;
 use tracing::{debug, warn};
 
 use crate::{
-    Event, Stats, Transport, TransportConfig, TransportError, hello, inbox::Inbox, shared::Shared,
+    Event, Stats, Transport, TransportConfig, TransportError, hello,
+    inbox::Inbox,
+    shared::{AcceptTask, Shared},
     stats::Counters,
 };
 
@@ -82,7 +84,7 @@ impl TcpBinding {
             shared,
             inbox,
             links,
-            accept: Mutex::new(Some(accept)),
+            accept: AcceptTask::new(accept),
         }
     }
 }
@@ -93,7 +95,7 @@ pub struct TcpTransport {
     shared: Arc<Shared>,
     inbox: Inbox,
     links: Arc<Links>,
-    accept: Mutex<Option<JoinHandle<()>>>,
+    accept: AcceptTask,
 }
 
 impl TcpTransport {
@@ -161,15 +163,7 @@ impl TcpTransport {
     fn stop_tasks(&self) -> Option<JoinHandle<()>> {
         self.inbox.close();
         self.links.close();
-        let accept = self
-            .accept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(task) = &accept {
-            task.abort();
-        }
-        accept
+        self.accept.stop()
     }
 }
 

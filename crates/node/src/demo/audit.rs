@@ -34,16 +34,9 @@ impl Audit {
             .values()
             .filter_map(|p| p.buyer()?.outstanding().map(|b| (p.id(), b.id)))
             .collect();
-        let mut expected: BTreeMap<PeerId, Receipt> = BTreeMap::new();
-        for entry in book.ledger().entries() {
-            let buyer = entry.buyer();
-            if waiting.get(&buyer) == Some(&entry.request) {
-                continue;
-            }
-            let receipt = expected.entry(buyer).or_default();
-            *receipt.goods.entry(entry.product).or_default() += u64::from(entry.quantity);
-            receipt.paid += entry.paid();
-        }
+        let expected = book
+            .ledger()
+            .receipts_where(|e| waiting.get(&e.buyer()) != Some(&e.request));
         let nothing = Receipt::default();
         let buyers = peers
             .values()

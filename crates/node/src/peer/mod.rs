@@ -312,14 +312,8 @@ impl Peer {
     }
 
     fn leave_office(&mut self, epoch: Epoch) {
-        self.desk = None;
+        self.close_desk();
         self.leader = None;
-        // Sends held for this term's commits go with it (buyers and sellers
-        // retry), or a commit still outstanding from this term would keep
-        // the next term's desk from ever flushing.
-        self.held.clear();
-        self.out.push(Action::CancelTimer(PeerTimer::Heartbeat));
-        self.out.push(Action::CancelTimer(PeerTimer::Resign));
         let resigned = self.election.is_resigned();
         if resigned {
             // Found by the simulator (seed 112, 3 peers): two traders cut
@@ -441,11 +435,19 @@ impl Peer {
         // it: nothing held may leave, and the desk closes. The peer stays a
         // candidate: the newer trader's heartbeat tells it the epoch to beat,
         // and the bully rule then decides who leads.
-        self.held.clear();
+        self.close_desk();
+        self.event(Event::Fenced { epoch, error });
+    }
+
+    /// Ends this peer's term as trader. Sends held for the term's commits
+    /// go with it (buyers and sellers retry, and a fenced commit's sends
+    /// must never leave), or a commit still outstanding from this term would
+    /// keep the next term's desk from ever flushing.
+    fn close_desk(&mut self) {
         self.desk = None;
+        self.held.clear();
         self.out.push(Action::CancelTimer(PeerTimer::Heartbeat));
         self.out.push(Action::CancelTimer(PeerTimer::Resign));
-        self.event(Event::Fenced { epoch, error });
     }
 
     /// The store has seen `newest`: this peer leads a term it cannot
