@@ -1,5 +1,5 @@
 //! The `bazaar` command: see `bazaar --help`.
 
 fn main() -> std::process::ExitCode {
-    bazaar_node::cli::main()
+    bazaar::cli::main()
 }

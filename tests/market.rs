@@ -43,7 +43,7 @@ async fn killing_the_trader_hands_over_to_the_next_highest(kind: TransportKind) 
     let (outcome, _) = h.stop_and_audit().await;
     assert!(outcome.crashed.contains(&PeerId(6)));
     assert_eq!(
-        outcome.peers[&PeerId(1)].leader().map(|(id, _)| id),
+        outcome.peers[&PeerId(1)].trader().map(|(id, _)| id),
         Some(PeerId(5))
     );
 }
@@ -115,7 +115,7 @@ async fn a_restarted_higher_peer_takes_over_again_over_tcp() {
     let (outcome, _) = h.stop_and_audit().await;
     for peer in outcome.peers.values() {
         assert_eq!(
-            peer.leader(),
+            peer.trader(),
             Some((PeerId(6), back)),
             "peer {} disagrees",
             peer.id()
@@ -140,7 +140,7 @@ async fn a_stale_trader_is_fenced_and_the_market_still_balances_over_mem() {
     let interim = h.wait_for_trader(5).await;
     assert!(interim > first);
     h.wait_for("the stale trader to be fenced", |r| {
-        (r.peer == PeerId(6) && matches!(r.event, Event::Fenced { .. })).then_some(())
+        (r.peer == PeerId(6) && matches!(r.event, Event::DeskClosed { .. })).then_some(())
     })
     .await;
     hub.heal();

@@ -8,9 +8,9 @@ pub mod processes;
 use std::time::Duration;
 
 use bazaar_node::{
-    Event, PeerConfig, Timing,
-    cluster::Role,
-    demo::{Audit, LocalMarket, Outcome},
+    Event, PeerConfig, Role, Timing,
+    audit::Audit,
+    market::{LocalMarket, Outcome},
     net::TransportKind,
     runtime::Report,
 };

@@ -1,4 +1,4 @@
-//! Property tests of the clock: DESIGN.md's clock invariants.
+//! Property tests of the clock: the clock invariants of docs/ARCHITECTURE.md.
 
 use bazaar_clock::{LamportClock, Timestamp};
 use proptest::prelude::*;

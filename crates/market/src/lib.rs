@@ -27,4 +27,4 @@ pub use error::{MarketError, Violation};
 pub use ledger::{Ledger, LedgerEntry, Receipt};
 pub use pricing::Pricing;
 pub use seller::{Seller, SellerAction, SellerConfig, SellerInput, SellerStats, SellerTimer};
-pub use trader::{Trader, TraderAction, TraderInput};
+pub use trader::{Persist, Trader, TraderAction, TraderInput};

@@ -21,18 +21,23 @@ pub enum TraderInput {
         /// The request.
         buy: Buy,
     },
-    /// Serve everything that arrived since the last batch, in timestamp order.
-    Flush,
 }
 
-/// What the trader wants done. On a flush they come in this order: persist,
-/// then deposits acknowledged, replies, sale notices, and the sales to log.
+/// A served batch: commit `batch` to the store in one transaction, and
+/// only once it is durable perform `then`. If the commit fails, perform
+/// none of `then` and drop this trader: its book is ahead of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Persist {
+    /// What the batch changed in the books.
+    pub batch: Batch,
+    /// What waits for the commit, in order: deposits acknowledged, replies,
+    /// sale notices, then the sales to log.
+    pub then: Vec<TraderAction>,
+}
+
+/// What the trader wants done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TraderAction {
-    /// Commit the batch to the store, in one transaction, before performing
-    /// any action after it. If the commit fails, perform none of them and
-    /// drop this trader: its book is ahead of the store.
-    Persist(Batch),
     /// Acknowledge a deposit to its seller.
     Deposited {
         /// The seller.
@@ -69,7 +74,7 @@ pub enum TraderAction {
 ///
 /// A deposit or request the book already holds is answered at once from the
 /// book (it was persisted with an earlier batch); everything else waits for
-/// [`TraderInput::Flush`].
+/// [`Trader::flush`].
 #[derive(Debug, Clone)]
 pub struct Trader {
     book: Book,
@@ -103,12 +108,12 @@ impl Trader {
         self.offers.len() + self.buys.len()
     }
 
-    /// Takes one input, returns the actions to perform in order.
+    /// Takes one offer or buy; returns what is answered at once (a deposit
+    /// or request the book already holds, or a refusal), in order.
     pub fn handle(&mut self, input: TraderInput) -> Vec<TraderAction> {
         match input {
             TraderInput::Offer { at, offer } => self.on_offer(at, offer),
             TraderInput::Buy { at, buy } => self.on_buy(at, buy),
-            TraderInput::Flush => self.flush(),
         }
     }
 
@@ -142,14 +147,15 @@ impl Trader {
         Vec::new()
     }
 
-    fn flush(&mut self) -> Vec<TraderAction> {
+    /// Serves everything that arrived since the last batch, in timestamp
+    /// order; `None` if nothing waits.
+    pub fn flush(&mut self) -> Option<Persist> {
         if self.pending() == 0 {
-            return Vec::new();
+            return None;
         }
         let batch = self.book.serve(&mut self.offers, &mut self.buys);
         let mut out =
-            Vec::with_capacity(1 + self.offers.len() + self.buys.len() + 2 * batch.sales.len());
-        out.push(TraderAction::Persist(Batch::default()));
+            Vec::with_capacity(self.offers.len() + self.buys.len() + 2 * batch.sales.len());
         for (_, offer) in self.offers.drain(..) {
             let remaining = self.book.remaining(offer.id).unwrap_or(0);
             let deposited = Deposited {
@@ -207,8 +213,7 @@ impl Trader {
             );
         }
         out.extend(batch.sales.iter().map(|&sale| TraderAction::Sold(sale)));
-        out[0] = TraderAction::Persist(batch);
-        out
+        Some(Persist { batch, then: out })
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use bazaar_market::{
-    Batch, Book, Buyer, BuyerAction, BuyerConfig, BuyerInput, BuyerTimer, Pricing, Seller,
+    Batch, Book, Buyer, BuyerAction, BuyerConfig, BuyerInput, BuyerTimer, Persist, Pricing, Seller,
     SellerAction, SellerConfig, SellerInput, SellerTimer, Trader, TraderAction, TraderInput,
     audit::{self, Match},
 };
@@ -110,17 +110,17 @@ fn run(pricing: Pricing, ops: &[Op]) -> Result<Run, TestCaseError> {
                     quantity,
                 };
                 offers.push(offer);
-                TraderInput::Offer {
+                Some(TraderInput::Offer {
                     at: Timestamp::new(time, PeerId(seller)),
                     offer,
-                }
+                })
             }
             Op::ResendOffer { pick, time } if !offers.is_empty() => {
                 let offer = offers[pick % offers.len()];
-                TraderInput::Offer {
+                Some(TraderInput::Offer {
                     at: Timestamp::new(time, offer.id.seller),
                     offer,
-                }
+                })
             }
             Op::Buy {
                 buyer,
@@ -139,24 +139,33 @@ fn run(pricing: Pricing, ops: &[Op]) -> Result<Run, TestCaseError> {
                     quantity,
                 };
                 buys.push(buy);
-                TraderInput::Buy {
+                Some(TraderInput::Buy {
                     at: Timestamp::new(time, PeerId(buyer)),
                     buy,
-                }
+                })
             }
             Op::Retry { pick, time } if !buys.is_empty() => {
                 let buy = buys[pick % buys.len()];
-                TraderInput::Buy {
+                Some(TraderInput::Buy {
                     at: Timestamp::new(time, buy.id.buyer),
                     buy,
-                }
+                })
             }
-            Op::ResendOffer { .. } | Op::Retry { .. } | Op::Flush => TraderInput::Flush,
+            Op::ResendOffer { .. } | Op::Retry { .. } | Op::Flush => None,
         };
-        let flush = input == TraderInput::Flush;
-        for action in trader.handle(input) {
+        let flush = input.is_none();
+        let actions = match input {
+            Some(input) => trader.handle(input),
+            None => match trader.flush() {
+                Some(Persist { batch, then }) => {
+                    out.batches.push(batch);
+                    then
+                }
+                None => Vec::new(),
+            },
+        };
+        for action in actions {
             match action {
-                TraderAction::Persist(batch) => out.batches.push(batch),
                 TraderAction::Reply { to, reply } => {
                     prop_assert_eq!(to, reply.id.buyer);
                     out.replies.push(reply);
@@ -297,14 +306,14 @@ proptest! {
         let mut trader = Trader::new(Book::new(Pricing::default()).unwrap());
         let id = OfferId { seller: PeerId(9), seq: 1 };
         trader.handle(TraderInput::Offer { at: Timestamp::new(0, PeerId(9)), offer: Offer { id, product: Product::Salt, quantity: stock } });
-        trader.handle(TraderInput::Flush);
+        trader.flush();
         let a = (Timestamp::new(t1, PeerId(1)), RequestId { buyer: PeerId(1), seq: 1 });
         let b = (Timestamp::new(t2, PeerId(2)), RequestId { buyer: PeerId(2), seq: 1 });
         let arrivals = if reversed { [b, a] } else { [a, b] };
         for (at, id) in arrivals {
             trader.handle(TraderInput::Buy { at, buy: Buy { id, product: Product::Salt, quantity: stock } });
         }
-        trader.handle(TraderInput::Flush);
+        trader.flush();
         let (winner, loser) = if a.0 < b.0 { (a.1, b.1) } else { (b.1, a.1) };
         prop_assert_eq!(trader.book().reply(winner).unwrap().filled(), stock);
         prop_assert_eq!(trader.book().reply(loser).unwrap().filled(), 0);
@@ -409,7 +418,7 @@ impl Market {
         for input in std::mem::take(&mut self.inbox) {
             actions.extend(self.trader.handle(input));
         }
-        actions.extend(self.trader.handle(TraderInput::Flush));
+        actions.extend(self.trader.flush().into_iter().flat_map(|p| p.then));
         for action in actions {
             let copies = if self.lost() { 2 } else { 1 };
             match action {
@@ -440,7 +449,7 @@ impl Market {
                         self.seller_did(i, done);
                     }
                 }
-                TraderAction::Persist(_) | TraderAction::Sold(_) => {}
+                TraderAction::Sold(_) => {}
                 TraderAction::Refused { from, error } => panic!("refused {from}: {error}"),
             }
         }

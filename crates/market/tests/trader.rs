@@ -1,6 +1,6 @@
 //! The trader machine: exact actions, in order.
 
-use bazaar_market::{Book, MarketError, Pricing, Trader, TraderAction, TraderInput};
+use bazaar_market::{Book, MarketError, Persist, Pricing, Trader, TraderAction, TraderInput};
 use bazaar_protocol::{
     Buy, BuyReply, Deposited, Fill, Money, Offer, OfferId, PeerId, Product, RequestId, SaleNotice,
     Timestamp,
@@ -60,11 +60,12 @@ fn req(buyer: u32, seq: u64) -> RequestId {
     }
 }
 
-fn persist_batch(actions: &[TraderAction]) -> bazaar_market::Batch {
-    match &actions[0] {
-        TraderAction::Persist(batch) => batch.clone(),
-        other => panic!("first action is {other:?}, not Persist"),
-    }
+/// The actions a flush asks for once its batch is durable.
+fn flushed(trader: &mut Trader) -> Vec<TraderAction> {
+    trader
+        .flush()
+        .map(|persist| persist.then)
+        .unwrap_or_default()
 }
 
 #[test]
@@ -72,12 +73,10 @@ fn a_flush_persists_then_acknowledges_replies_notifies_and_logs() {
     let mut trader = trader();
     assert_eq!(trader.handle(offer_in(1, 2, 1, 3)), vec![]);
     assert_eq!(trader.handle(buy_in(2, 1, 1, 2)), vec![]);
-    let actions = trader.handle(TraderInput::Flush);
-    let batch = persist_batch(&actions);
+    let Persist { batch, then } = trader.flush().expect("two inputs wait");
     let sale = batch.sales[0];
     let unit_price = Money::units(10);
     let expected = vec![
-        TraderAction::Persist(batch.clone()),
         // Three deposited, two sold in the same batch: the receipt says one left.
         deposited(2, 1, 1),
         TraderAction::Reply {
@@ -104,7 +103,7 @@ fn a_flush_persists_then_acknowledges_replies_notifies_and_logs() {
         },
         TraderAction::Sold(sale),
     ];
-    assert_eq!(actions, expected);
+    assert_eq!(then, expected);
     assert_eq!(sale.to_string(), "peer 1 bought 2 fish from peer 2");
     assert_eq!(trader.pending(), 0);
 }
@@ -112,7 +111,7 @@ fn a_flush_persists_then_acknowledges_replies_notifies_and_logs() {
 #[test]
 fn an_empty_flush_does_nothing() {
     let mut trader = trader();
-    assert_eq!(trader.handle(TraderInput::Flush), vec![]);
+    assert_eq!(trader.flush(), None);
 }
 
 #[test]
@@ -120,7 +119,7 @@ fn a_retry_of_an_answered_request_is_answered_at_once_from_memory() {
     let mut trader = trader();
     trader.handle(offer_in(1, 2, 1, 3));
     trader.handle(buy_in(2, 1, 1, 2));
-    trader.handle(TraderInput::Flush);
+    trader.flush();
     let reply = trader.book().reply(req(1, 1)).unwrap();
     assert_eq!(
         trader.handle(buy_in(7, 1, 1, 2)),
@@ -130,7 +129,7 @@ fn a_retry_of_an_answered_request_is_answered_at_once_from_memory() {
         }]
     );
     assert_eq!(trader.pending(), 0);
-    assert_eq!(trader.handle(TraderInput::Flush), vec![]);
+    assert_eq!(trader.flush(), None);
     assert_eq!(trader.book().ledger().len(), 1);
 }
 
@@ -138,7 +137,7 @@ fn a_retry_of_an_answered_request_is_answered_at_once_from_memory() {
 fn a_re_sent_recorded_deposit_is_acknowledged_at_once() {
     let mut trader = trader();
     trader.handle(offer_in(1, 2, 1, 3));
-    trader.handle(TraderInput::Flush);
+    trader.flush();
     assert_eq!(
         trader.handle(offer_in(5, 2, 1, 3)),
         vec![deposited(2, 1, 3)]
@@ -152,7 +151,7 @@ fn a_request_twice_in_a_batch_gets_two_replies_and_one_fill() {
     trader.handle(offer_in(1, 2, 1, 3));
     trader.handle(buy_in(2, 1, 1, 2));
     trader.handle(buy_in(3, 1, 1, 2));
-    let actions = trader.handle(TraderInput::Flush);
+    let actions = flushed(&mut trader);
     let replies = actions
         .iter()
         .filter(|a| matches!(a, TraderAction::Reply { .. }))
@@ -171,7 +170,7 @@ fn one_notice_per_seller_per_request_even_across_lots() {
     trader.handle(offer_in(1, 2, 1, 1));
     trader.handle(offer_in(2, 2, 2, 1));
     trader.handle(buy_in(3, 1, 1, 2));
-    let actions = trader.handle(TraderInput::Flush);
+    let actions = flushed(&mut trader);
     let notices: Vec<_> = actions
         .iter()
         .filter(|a| matches!(a, TraderAction::Notify { .. }))
@@ -250,6 +249,6 @@ fn offers_in_the_same_batch_are_sold_before_its_buys_are_answered_out_of_stock()
     let mut trader = trader();
     trader.handle(buy_in(1, 1, 1, 2));
     trader.handle(offer_in(5, 2, 1, 2));
-    trader.handle(TraderInput::Flush);
+    trader.flush();
     assert_eq!(trader.book().reply(req(1, 1)).unwrap().filled(), 2);
 }

@@ -3,69 +3,17 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
-    str::FromStr,
     time::Duration,
 };
 
-use bazaar_protocol::PeerId;
+use bazaar_election::Config as ElectionConfig;
+use bazaar_market::Pricing;
+use bazaar_protocol::{Money, PeerId};
 use serde::{Deserialize, Serialize};
 
-/// What a peer does when it is not the trader.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Buys goods from the trader.
-    Buyer,
-    /// Deposits goods with the trader.
-    Seller,
-    /// Both buys and sells.
-    #[default]
-    Both,
-    /// Neither: takes part in elections only, and trades when elected.
-    Idle,
-}
-
-impl Role {
-    /// Whether this role buys.
-    pub const fn buys(self) -> bool {
-        matches!(self, Self::Buyer | Self::Both)
-    }
-
-    /// Whether this role sells.
-    pub const fn sells(self) -> bool {
-        matches!(self, Self::Seller | Self::Both)
-    }
-
-    /// The role's name as written in the cluster file and on the command line.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Buyer => "buyer",
-            Self::Seller => "seller",
-            Self::Both => "both",
-            Self::Idle => "idle",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Buyer, Self::Seller, Self::Both, Self::Idle]
-            .into_iter()
-            .find(|r| r.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown role {s:?}: expected buyer, seller, both or idle"))
-    }
-}
+use crate::{Incarnation, PeerConfig, ResignPolicy, Role, Timing};
 
 /// One peer of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,12 +43,30 @@ pub struct MarketSettings {
 }
 
 impl Default for MarketSettings {
+    /// The market's default prices ([`Pricing::default`]).
     fn default() -> Self {
+        Self::from(Pricing::default())
+    }
+}
+
+impl From<Pricing> for MarketSettings {
+    fn from(p: Pricing) -> Self {
         Self {
-            fish_cents: 1_000,
-            salt_cents: 500,
-            boar_cents: 2_000,
-            commission_bps: 1_000,
+            fish_cents: p.fish.cents(),
+            salt_cents: p.salt.cents(),
+            boar_cents: p.boar.cents(),
+            commission_bps: p.commission_bps,
+        }
+    }
+}
+
+impl From<MarketSettings> for Pricing {
+    fn from(m: MarketSettings) -> Self {
+        Self {
+            fish: Money(m.fish_cents),
+            salt: Money(m.salt_cents),
+            boar: Money(m.boar_cents),
+            commission_bps: m.commission_bps,
         }
     }
 }
@@ -126,23 +92,41 @@ pub struct TimingSettings {
 }
 
 impl Default for TimingSettings {
+    /// The peer's default timing ([`Timing::default`]).
     fn default() -> Self {
+        Self::from(Timing::default())
+    }
+}
+
+impl From<Timing> for TimingSettings {
+    fn from(t: Timing) -> Self {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         Self {
-            heartbeat_interval_ms: 50,
-            heartbeat_timeout_ms: 200,
-            alive_timeout_ms: 50,
-            coordinator_timeout_ms: 150,
-            request_timeout_ms: 300,
-            think_ms: 50,
-            patience: 3,
+            heartbeat_interval_ms: ms(t.heartbeat_interval),
+            heartbeat_timeout_ms: ms(t.heartbeat_timeout),
+            alive_timeout_ms: ms(t.election.alive_timeout),
+            coordinator_timeout_ms: ms(t.election.coordinator_timeout),
+            request_timeout_ms: ms(t.request_timeout),
+            think_ms: ms(t.think),
+            patience: t.patience,
         }
     }
 }
 
-impl TimingSettings {
-    /// A setting in milliseconds as a `Duration`.
-    pub const fn ms(value: u64) -> Duration {
-        Duration::from_millis(value)
+impl From<TimingSettings> for Timing {
+    fn from(t: TimingSettings) -> Self {
+        let ms = Duration::from_millis;
+        Self {
+            heartbeat_interval: ms(t.heartbeat_interval_ms),
+            heartbeat_timeout: ms(t.heartbeat_timeout_ms),
+            election: ElectionConfig {
+                alive_timeout: ms(t.alive_timeout_ms),
+                coordinator_timeout: ms(t.coordinator_timeout_ms),
+            },
+            request_timeout: ms(t.request_timeout_ms),
+            think: ms(t.think_ms),
+            patience: t.patience.max(1),
+        }
     }
 }
 
@@ -323,6 +307,28 @@ impl Cluster {
     pub fn ids(&self) -> Vec<PeerId> {
         self.peers.iter().map(|p| p.id).collect()
     }
+
+    /// The configuration of peer `id` in its life `incarnation`, or `None`
+    /// if the cluster has no such peer. It does not resign of its own
+    /// accord unless the caller says so.
+    pub fn peer_config(
+        &self,
+        id: PeerId,
+        seed: u64,
+        incarnation: Incarnation,
+    ) -> Option<PeerConfig> {
+        let entry = self.peer(id)?;
+        Some(PeerConfig {
+            id,
+            peers: self.ids(),
+            role: entry.role,
+            pricing: self.market.into(),
+            timing: self.timing.into(),
+            resign: ResignPolicy::default(),
+            seed,
+            incarnation,
+        })
+    }
 }
 
 /// A TOML error as one line: where, then what.
@@ -410,6 +416,27 @@ mod tests {
             err.contains("heartbeat_timeout_ms (50) must exceed"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_cluster_entry_becomes_a_config() {
+        let cluster = Cluster::local(3, "127.0.0.1".parse().unwrap(), 9000);
+        let config = cluster.peer_config(PeerId(2), 7, Incarnation(4)).unwrap();
+        assert_eq!(config.peers, [PeerId(1), PeerId(2), PeerId(3)]);
+        assert_eq!(config.pricing, Pricing::default());
+        assert_eq!(config.timing, Timing::default());
+        assert_eq!(config.incarnation, Incarnation(4));
+        assert!(
+            cluster
+                .peer_config(PeerId(4), 7, Incarnation::FIRST)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_file_defaults_are_the_peer_defaults() {
+        assert_eq!(Timing::from(TimingSettings::default()), Timing::default());
+        assert_eq!(Pricing::from(MarketSettings::default()), Pricing::default());
     }
 
     #[test]

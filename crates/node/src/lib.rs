@@ -1,18 +1,32 @@
-//! The bazaar's node: the pure [`Peer`] that composes the clock, the
-//! election and the market roles, and the drivers and tools around it.
+//! The bazaar's node, as a library: the pure [`Peer`] that composes the
+//! clock, the election and the market roles, and what drives it.
+//!
+//! - [`Peer`]: input in, actions out; no I/O. Its docs give the contract
+//!   every driver keeps.
+//! - [`runtime::Runtime`]: the tokio driver of one peer over a
+//!   [`Transport`](bazaar_transport::Transport) and a [`store::Store`].
+//! - [`sim`]: the deterministic driver of many peers, with faults.
+//! - [`market::LocalMarket`]: a whole market in one process, and
+//!   [`audit::Audit`], its end-of-run audit.
+//! - [`store`]: where the books live between traders (in memory, and
+//!   SQLite behind the default `sqlite` feature).
+//! - [`cluster`]: the cluster file; [`lives`]: a process's count of lives.
+//!
+//! No command line, no global logger: the `bazaar` application adds those.
 
-pub mod bench;
-pub mod cli;
+pub mod audit;
 pub mod cluster;
-pub mod demo;
-pub mod logging;
+pub mod lives;
+pub mod market;
 pub mod net;
 mod peer;
 pub mod runtime;
 pub mod sim;
-pub mod stats;
 pub mod store;
 mod timers;
 
-pub use peer::{Action, Event, Input, Peer, PeerConfig, PeerTimer, ResignPolicy, Timing};
+pub use peer::{
+    Action, CommitId, Event, Incarnation, Input, Peer, PeerConfig, PeerTimer, Reject, ResignPolicy,
+    Role, StoreFailure, Timing, UnknownRole,
+};
 pub use timers::TimerQueue;

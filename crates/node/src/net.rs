@@ -9,7 +9,7 @@ use bazaar_transport::{
 };
 
 /// How peers reach each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportKind {
     /// In-process channels.
     Mem,
@@ -20,6 +20,9 @@ pub enum TransportKind {
 }
 
 impl TransportKind {
+    /// Every kind, in the order the help lists them.
+    pub const ALL: [Self; 3] = [Self::Mem, Self::Tcp, Self::Quic];
+
     /// The flag's spelling.
     pub const fn name(self) -> &'static str {
         match self {
@@ -33,6 +36,22 @@ impl TransportKind {
 impl std::fmt::Display for TransportKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A name that is not a transport.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown transport {0:?}: expected mem, tcp or quic")]
+pub struct UnknownTransport(pub String);
+
+impl std::str::FromStr for TransportKind {
+    type Err = UnknownTransport;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownTransport(s.to_owned()))
     }
 }
 
@@ -140,12 +159,47 @@ impl LocalNet {
 
 /// How a peer in a process of its own reaches the others (mem joins only
 /// the peers of one process).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemoteKind {
     /// TCP.
     Tcp,
     /// QUIC with mutual TLS.
     Quic,
+}
+
+impl RemoteKind {
+    /// Every kind, in the order the help lists them.
+    pub const ALL: [Self; 2] = [Self::Tcp, Self::Quic];
+
+    /// The flag's spelling.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Quic => "quic",
+        }
+    }
+}
+
+impl std::fmt::Display for RemoteKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is not a transport between processes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown transport {0:?}: expected tcp or quic (mem joins only the peers of one process)")]
+pub struct UnknownRemote(pub String);
+
+impl std::str::FromStr for RemoteKind {
+    type Err = UnknownRemote;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownRemote(s.to_owned()))
+    }
 }
 
 /// Starts the transport of one peer of a cluster file.

@@ -151,20 +151,25 @@ impl Runtime {
             }
             Action::SetTimer { timer, after } => self.timers.set(timer, self.now() + after),
             Action::CancelTimer(timer) => self.timers.cancel(&timer),
-            Action::LoadBooks { epoch } => {
-                let pricing = self.peer.config().pricing;
+            Action::LoadBooks { epoch, pricing } => {
+                let id = self.peer.id();
                 self.call_store(move |store| match store.open(epoch, &pricing) {
                     Ok(book) => Input::BooksLoaded {
                         epoch,
                         book: Box::new(book),
                     },
-                    Err(e) => Input::store_error(epoch, &e),
+                    Err(e) => e.into_input(id, epoch),
                 });
             }
-            Action::Commit { seq, epoch, batch } => {
+            Action::Commit {
+                commit,
+                epoch,
+                batch,
+            } => {
+                let id = self.peer.id();
                 self.call_store(move |store| match store.commit(epoch, &batch) {
-                    Ok(()) => Input::Committed { seq },
-                    Err(e) => Input::store_error(epoch, &e),
+                    Ok(()) => Input::Committed(commit),
+                    Err(e) => e.into_input(id, epoch),
                 });
             }
             Action::Event(event) => {

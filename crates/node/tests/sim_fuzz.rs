@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use bazaar_market::{Book, Pricing};
-use bazaar_node::{Action, Event, Input, Peer, PeerConfig, cluster::Role};
+use bazaar_node::{Action, Event, Input, Peer, PeerConfig, Role};
 use bazaar_protocol::{
     Body, Buy, BuyReply, Deposited, ElectionMessage, Envelope, Epoch, Fill, Money, Offer, OfferId,
     PeerId, Product, RequestId, SaleNotice, decode, encode,
@@ -120,7 +120,7 @@ fn started(me: u32, trader: bool) -> Peer {
         let epoch = actions
             .iter()
             .find_map(|a| match a {
-                Action::LoadBooks { epoch } => Some(*epoch),
+                Action::LoadBooks { epoch, .. } => Some(*epoch),
                 _ => None,
             })
             .expect("the highest peer claims at start");

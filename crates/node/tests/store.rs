@@ -8,7 +8,7 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-use bazaar_market::{Batch, Book, Pricing, Trader, TraderAction, TraderInput};
+use bazaar_market::{Batch, Book, Pricing, Trader, TraderInput};
 use bazaar_node::store::{MemStore, SqliteStore, Store, StoreError, audit_report, ledger_lines};
 use bazaar_protocol::{Buy, Epoch, Money, Offer, OfferId, PeerId, Product, RequestId, Timestamp};
 use proptest::prelude::*;
@@ -108,12 +108,9 @@ fn trade(store: &dyn Store, epoch: Epoch) -> Trader {
                 });
             }
         }
-        let actions = trader.handle(TraderInput::Flush);
-        let Some(TraderAction::Persist(batch)) = actions.first() else {
-            panic!("a flush with work persists first: {actions:?}");
-        };
-        assert!(!batch.is_empty());
-        store.commit(epoch, batch).unwrap();
+        let persist = trader.flush().expect("a round of offers and buys waits");
+        assert!(!persist.batch.is_empty());
+        store.commit(epoch, &persist.batch).unwrap();
     }
     assert!(trader.book().ledger().len() > 10, "the trade sold goods");
     trader

@@ -1,6 +1,6 @@
 //! The trader's desk: its epoch, and its book once loaded.
 
-use bazaar_market::{Book, Trader, TraderAction, TraderInput};
+use bazaar_market::{Book, Persist, Trader, TraderAction, TraderInput};
 use bazaar_protocol::Epoch;
 
 /// What a peer holds while it is trader.
@@ -80,10 +80,10 @@ impl Desk {
     }
 
     /// Serves the batch, if the books are open and anything waits.
-    pub(crate) fn flush(&mut self) -> Option<Vec<TraderAction>> {
+    pub(crate) fn flush(&mut self) -> Option<Persist> {
         match &mut self.state {
-            State::Open(trader) if trader.pending() > 0 => Some(trader.handle(TraderInput::Flush)),
-            _ => None,
+            State::Open(trader) => trader.flush(),
+            State::Loading(_) => None,
         }
     }
 }

@@ -3,10 +3,8 @@
 use std::{fmt, time::Duration};
 
 use bazaar_election::Timer as ElectionTimer;
-use bazaar_market::{Batch, Book, BuyerTimer, LedgerEntry, SellerTimer};
-use bazaar_protocol::{Envelope, Epoch, PeerId, Product, Quantity, RequestId};
-
-use crate::store::StoreError;
+use bazaar_market::{Batch, Book, BuyerTimer, LedgerEntry, MarketError, Pricing, SellerTimer};
+use bazaar_protocol::{CodecError, Envelope, Epoch, PeerId, Product, Quantity, RequestId};
 
 /// A timer a peer asks its driver to run, by name. At most one of each is
 /// pending: setting it again moves it.
@@ -53,42 +51,75 @@ pub enum Input {
         book: Box<Book>,
     },
     /// The commit asked for by [`Action::Commit`] is durable.
-    Committed {
-        /// The commit's sequence number.
-        seq: u64,
-    },
-    /// The store refused or failed a load or a commit: the books are
-    /// ahead of the store, or a newer trader exists.
+    Committed(CommitId),
+    /// The store refused or failed a load or a commit of `epoch`.
     StoreFailed {
         /// The epoch of the refused operation.
         epoch: Epoch,
-        /// What the store said.
-        error: String,
+        /// Why.
+        failure: StoreFailure,
     },
     /// The trader resigns now (an operator's command).
     Resign,
-    /// The store refused a load or a commit because a trader of a newer
-    /// epoch opened it: what [`Input::store_error`] makes of
-    /// [`StoreError::Fenced`].
+}
+
+/// Why a store refused or failed a load or a commit, as much as the peer
+/// needs to know; the driver logs the store's own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFailure {
+    /// A trader of epoch `newest` has opened the store: this term is over,
+    /// and the next claim must beat `newest`.
     Fenced {
-        /// The epoch of the refused operation.
-        epoch: Epoch,
         /// The newest epoch the store has seen.
         newest: Epoch,
     },
+    /// The store could not be read or written (a disk, a connection). A
+    /// commit's outcome is unknown: it may have landed.
+    Unavailable,
+    /// The stored books are damaged, or the batch does not fit them.
+    Corrupt,
 }
 
-impl Input {
-    /// The input that tells a peer how its load or commit of `epoch`
-    /// failed: [`Input::Fenced`] for fencing, so that it learns the epoch
-    /// to beat, and [`Input::StoreFailed`] otherwise.
-    pub fn store_error(epoch: Epoch, error: &StoreError) -> Self {
-        match *error {
-            StoreError::Fenced { newest, .. } => Self::Fenced { epoch, newest },
-            _ => Self::StoreFailed {
-                epoch,
-                error: error.to_string(),
-            },
+impl fmt::Display for StoreFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Fenced { newest } => write!(f, "the store has seen epoch {newest}"),
+            Self::Unavailable => f.write_str("the store is unavailable"),
+            Self::Corrupt => f.write_str("the stored books are damaged"),
+        }
+    }
+}
+
+/// Names one commit of a trader, so that its answer finds the sends it
+/// holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CommitId(pub u64);
+
+/// Why a peer refused a frame or a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reject {
+    /// The bytes are not an envelope.
+    Malformed(CodecError),
+    /// The sender is not a peer of this cluster.
+    Stranger,
+    /// The envelope names another sender than the transport authenticated.
+    Impersonation {
+        /// Who the envelope claims to be from.
+        claimed: PeerId,
+    },
+    /// The trader refused an offer or a buy (one in another peer's name).
+    Market(MarketError),
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(e) => write!(f, "malformed frame: {e}"),
+            Self::Stranger => f.write_str("not a peer of this cluster"),
+            Self::Impersonation { claimed } => {
+                write!(f, "envelope claims to be from peer {claimed}")
+            }
+            Self::Market(e) => e.fmt(f),
         }
     }
 }
@@ -117,12 +148,14 @@ pub enum Action {
     LoadBooks {
         /// The new trader's epoch.
         epoch: Epoch,
+        /// The prices of books never written before.
+        pricing: Pricing,
     },
     /// Commit a batch in one transaction; answer with [`Input::Committed`]
     /// or [`Input::StoreFailed`]. Its replies wait until then.
     Commit {
-        /// Sequence number to answer with.
-        seq: u64,
+        /// The id to answer with.
+        commit: CommitId,
         /// The trader's epoch: the store refuses an older one.
         epoch: Epoch,
         /// What the batch changed.
@@ -169,19 +202,20 @@ pub enum Event {
         /// Whether it resigned (rather than being deposed or fenced).
         resigned: bool,
     },
-    /// The store refused this trader: it is deposed.
-    Fenced {
-        /// The refused epoch.
+    /// The store refused or failed this trader's load or commit: its desk
+    /// closed, and what it held for the commit is dropped.
+    DeskClosed {
+        /// The trader's epoch.
         epoch: Epoch,
-        /// What the store said.
-        error: String,
+        /// Why.
+        failure: StoreFailure,
     },
     /// A frame or request was refused.
     Rejected {
         /// Who sent it.
         from: PeerId,
         /// Why it was refused.
-        reason: String,
+        reason: Reject,
     },
 }
 
@@ -215,8 +249,8 @@ impl fmt::Display for Event {
                 epoch,
                 resigned: false,
             } => write!(f, "stepped down as trader of epoch {epoch}"),
-            Self::Fenced { epoch, error } => {
-                write!(f, "deposed: the store refused epoch {epoch}: {error}")
+            Self::DeskClosed { epoch, failure } => {
+                write!(f, "deposed: the store refused epoch {epoch}: {failure}")
             }
             Self::Rejected { from, reason } => {
                 write!(f, "refused a message from peer {from}: {reason}")

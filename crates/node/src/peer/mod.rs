@@ -5,6 +5,8 @@
 mod config;
 mod desk;
 mod io;
+mod role;
+mod timing;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -16,17 +18,45 @@ use bazaar_election::{
     Action as ElectionAction, Bully, Input as ElectionInput, Message as ElectionMessage,
 };
 use bazaar_market::{
-    Book, Buyer, BuyerAction, BuyerInput, Seller, SellerAction, SellerInput, TraderAction,
+    Book, Buyer, BuyerAction, BuyerInput, Persist, Seller, SellerAction, SellerInput, TraderAction,
     TraderInput,
 };
 use bazaar_protocol::{Body, Envelope, Epoch, PeerId, RequestId, Timestamp, decode};
 
-pub use config::{PeerConfig, ResignPolicy, Timing};
+pub use config::{Incarnation, PeerConfig};
 use desk::Desk;
-pub use io::{Action, Event, Input, PeerTimer};
+pub use io::{Action, CommitId, Event, Input, PeerTimer, Reject, StoreFailure};
+pub use role::{Role, UnknownRole};
+pub use timing::{ResignPolicy, Timing};
 
 /// One peer of the market. Pure: it never touches a socket, a file or the
 /// wall clock; `now` arrives with each input.
+///
+/// # The driver's contract
+///
+/// A driver (the tokio [`Runtime`](crate::runtime::Runtime), the
+/// [simulator](crate::sim)) feeds [`Input::Start`] once, then every frame,
+/// fired timer and store answer as an input, and after each burst of inputs
+/// an [`Input::Drained`], when nothing more is queued: that is when the
+/// trader serves its batch. After each [`Peer::handle`] it performs the
+/// returned actions in order:
+///
+/// - [`Action::Send`]: encode and send; the clock is already ticked.
+/// - [`Action::SetTimer`] / [`Action::CancelTimer`]: one timer per
+///   [`PeerTimer`]; setting one again moves it. A fired timer comes back as
+///   [`Input::Timer`].
+/// - [`Action::LoadBooks`]: fence the store at the epoch and load the books
+///   (books never written start empty with the action's prices); answer with
+///   [`Input::BooksLoaded`] or [`Input::StoreFailed`].
+/// - [`Action::Commit`]: commit the batch in one transaction; answer with
+///   [`Input::Committed`] or [`Input::StoreFailed`].
+/// - [`Action::Event`]: tell the operator.
+///
+/// The rules of the house are the peer's, so that no driver has to keep
+/// them: a batch's replies and notices leave only after its commit is
+/// durable (persist, then send); one commit is in flight at a time, and the
+/// next batch gathers meanwhile; a failed or fenced commit drops what it
+/// held and closes the desk.
 #[derive(Debug)]
 pub struct Peer {
     config: PeerConfig,
@@ -38,12 +68,12 @@ pub struct Peer {
     buyer: Option<Buyer>,
     seller: Option<Seller>,
     /// The trader this peer follows, or itself.
-    leader: Option<(PeerId, Epoch)>,
+    trader: Option<(PeerId, Epoch)>,
     /// When each unanswered buy was first sent, for response times.
     asked_at: BTreeMap<RequestId, Duration>,
-    /// Sends of committed-to-be batches, held until their commit is durable.
-    held: BTreeMap<u64, Vec<TraderAction>>,
-    next_commit: u64,
+    /// The trader's one commit in flight, and the sends that wait for it.
+    commit: Option<InFlight>,
+    next_commit: CommitId,
     /// When the followed trader last proved itself alive.
     heard_from_trader: Duration,
     now: Duration,
@@ -71,10 +101,10 @@ impl Peer {
             desk: None,
             buyer,
             seller,
-            leader: None,
+            trader: None,
             asked_at: BTreeMap::new(),
-            held: BTreeMap::new(),
-            next_commit: 0,
+            commit: None,
+            next_commit: CommitId(0),
             heard_from_trader: Duration::ZERO,
             now: Duration::ZERO,
             out: Vec::new(),
@@ -97,9 +127,8 @@ impl Peer {
             }
             Input::Drained => self.flush(),
             Input::BooksLoaded { epoch, book } => self.on_books(epoch, *book),
-            Input::Committed { seq } => self.on_committed(seq),
-            Input::StoreFailed { epoch, error } => self.on_store_failed(epoch, error),
-            Input::Fenced { epoch, newest } => self.on_fenced(epoch, newest),
+            Input::Committed(commit) => self.on_committed(commit),
+            Input::StoreFailed { epoch, failure } => self.on_store_failed(epoch, failure),
             Input::Resign => self.elect(ElectionInput::Resign),
         }
         std::mem::take(&mut self.out)
@@ -116,8 +145,8 @@ impl Peer {
     }
 
     /// The trader it follows (possibly itself), with its epoch.
-    pub const fn leader(&self) -> Option<(PeerId, Epoch)> {
-        self.leader
+    pub const fn trader(&self) -> Option<(PeerId, Epoch)> {
+        self.trader
     }
 
     /// Whether it is the trader and has its books open.
@@ -161,14 +190,14 @@ impl Peer {
     fn on_frame(&mut self, from: PeerId, bytes: &[u8]) {
         let envelope = match decode(bytes) {
             Ok(envelope) => envelope,
-            Err(e) => return self.reject(from, format!("malformed frame: {e}")),
+            Err(e) => return self.reject(from, Reject::Malformed(e)),
         };
         if !self.members.contains(&from) {
-            return self.reject(from, "not a peer of this cluster".into());
+            return self.reject(from, Reject::Stranger);
         }
         if envelope.from != from {
-            let claim = envelope.from;
-            return self.reject(from, format!("envelope claims to be from peer {claim}"));
+            let claimed = envelope.from;
+            return self.reject(from, Reject::Impersonation { claimed });
         }
         self.clock.observe(envelope.clock);
         self.on_body(envelope.timestamp(), envelope.body);
@@ -198,7 +227,7 @@ impl Peer {
     }
 
     fn on_heartbeat(&mut self, from: PeerId, epoch: Epoch) {
-        if self.leader == Some((from, epoch)) && from != self.id() {
+        if self.trader == Some((from, epoch)) && from != self.id() {
             self.heard_from_trader = self.now;
             let after = self.config.timing.heartbeat_timeout;
             self.out.push(Action::SetTimer {
@@ -232,9 +261,9 @@ impl Peer {
                 }
             }
             PeerTimer::TraderSilent => {
-                if self.leader.is_some_and(|(l, _)| l != self.id()) {
+                if self.trader.is_some_and(|(t, _)| t != self.id()) {
                     self.elect(ElectionInput::LeaderLost);
-                } else if self.leader.is_none() && self.election.is_resigned() {
+                } else if self.trader.is_none() && self.election.is_resigned() {
                     // It resigned and nobody took over (every other peer
                     // down, or resigned too): run again.
                     self.elect(ElectionInput::Start);
@@ -265,10 +294,10 @@ impl Peer {
                         .push(Action::CancelTimer(PeerTimer::Election(timer)));
                 }
                 ElectionAction::LeaderIs { leader, epoch } => self.follow(leader, epoch),
-                ElectionAction::BecameLeader { epoch } => self.take_office(epoch),
-                ElectionAction::SteppedDown { epoch } => self.leave_office(epoch),
+                ElectionAction::BecameLeader { epoch } => self.become_trader(epoch),
+                ElectionAction::SteppedDown { epoch } => self.step_down(epoch),
                 ElectionAction::LeaderGone { .. } => {
-                    self.leader = None;
+                    self.trader = None;
                     self.out.push(Action::CancelTimer(PeerTimer::TraderSilent));
                     self.tell_roles(None);
                 }
@@ -276,27 +305,27 @@ impl Peer {
         }
     }
 
-    fn follow(&mut self, leader: PeerId, epoch: Epoch) {
-        self.leader = Some((leader, epoch));
+    fn follow(&mut self, trader: PeerId, epoch: Epoch) {
+        self.trader = Some((trader, epoch));
         self.heard_from_trader = self.now;
         let after = self.config.timing.heartbeat_timeout;
         self.out.push(Action::SetTimer {
             timer: PeerTimer::TraderSilent,
             after,
         });
-        self.event(Event::Following {
-            trader: leader,
-            epoch,
-        });
-        self.tell_roles(Some(leader));
+        self.event(Event::Following { trader, epoch });
+        self.tell_roles(Some(trader));
     }
 
-    fn take_office(&mut self, epoch: Epoch) {
+    /// Won an election: open a desk that waits for its books, and pause
+    /// this peer's own buying and selling for the term.
+    fn become_trader(&mut self, epoch: Epoch) {
         let id = self.id();
-        self.leader = Some((id, epoch));
+        self.trader = Some((id, epoch));
         self.desk = Some(Desk::loading(epoch));
         self.out.push(Action::CancelTimer(PeerTimer::TraderSilent));
-        self.out.push(Action::LoadBooks { epoch });
+        let pricing = self.config.pricing;
+        self.out.push(Action::LoadBooks { epoch, pricing });
         let interval = self.config.timing.heartbeat_interval;
         self.out.push(Action::SetTimer {
             timer: PeerTimer::Heartbeat,
@@ -311,15 +340,16 @@ impl Peer {
         self.tell_roles(Some(id));
     }
 
-    fn leave_office(&mut self, epoch: Epoch) {
+    /// The term of `epoch` is over (resigned or deposed): close the desk
+    /// and resume this peer's own role.
+    fn step_down(&mut self, epoch: Epoch) {
         self.close_desk();
-        self.leader = None;
+        self.trader = None;
         let resigned = self.election.is_resigned();
         if resigned {
-            // Found by the simulator (seed 112, 3 peers): two traders cut
-            // off from each other both resigned, and with every peer
-            // resigned nobody ever ran again. Wait for a successor as a
-            // follower waits for heartbeats.
+            // With every peer resigned nobody would ever run again: wait
+            // for a successor as a follower waits for heartbeats (see the
+            // peer rules test `a_resigned_trader_runs_again_when_nobody_takes_over`).
             let after = self.config.timing.heartbeat_timeout;
             self.out.push(Action::SetTimer {
                 timer: PeerTimer::TraderSilent,
@@ -332,8 +362,8 @@ impl Peer {
 
     /// Whether `peer` is the trader this peer follows (not itself).
     fn follows(&self, peer: PeerId) -> bool {
-        self.leader
-            .is_some_and(|(l, _)| l == peer && l != self.id())
+        self.trader
+            .is_some_and(|(t, _)| t == peer && t != self.id())
     }
 
     // --- the trader's desk ------------------------------------------------
@@ -342,66 +372,74 @@ impl Peer {
         let Some(desk) = self.desk.as_mut() else {
             return; // Not the trader: the sender times out and re-elects.
         };
-        let epoch = desk.epoch();
-        if let Some(actions) = desk.take(input) {
-            self.on_trader(epoch, actions);
+        if let Some(answers) = desk.take(input) {
+            self.answer(answers);
         }
     }
 
+    /// Serves the batch gathered since the last one, unless a commit is in
+    /// flight: the next batch gathers meanwhile (group commit).
     fn flush(&mut self) {
-        if !self.held.is_empty() {
-            return; // One commit at a time: the next batch gathers meanwhile.
+        if self.commit.is_some() {
+            return;
         }
         let Some(desk) = self.desk.as_mut() else {
             return;
         };
         let epoch = desk.epoch();
-        if let Some(actions) = desk.flush() {
-            self.on_trader(epoch, actions);
+        if let Some(persist) = desk.flush() {
+            self.start_commit(epoch, persist);
         }
     }
 
     fn on_books(&mut self, epoch: Epoch, book: Book) {
         let Some(desk) = self.desk.as_mut().filter(|d| d.epoch() == epoch) else {
-            return; // A load for an office since left.
+            return; // A load for a term since ended.
         };
-        let actions = desk.open(book);
+        let answers = desk.open(book);
         // The lab's announcement waits for the books: a claim the store
         // refuses (a restarted peer's forgotten epoch) never trades, and
         // saying "I am the new coordinator" for it would mislead.
         let id = self.id();
         self.event(Event::Coordinator { id, epoch });
-        self.on_trader(epoch, actions);
+        self.answer(answers);
     }
 
-    /// Persist, then send: a batch's sends wait for its commit, and so does
-    /// anything answered while a commit is outstanding.
-    fn on_trader(&mut self, epoch: Epoch, actions: Vec<TraderAction>) {
-        let mut holding = self.held.keys().next_back().copied();
-        for action in actions {
-            match action {
-                TraderAction::Persist(batch) => {
-                    let seq = self.next_commit;
-                    self.next_commit += 1;
-                    self.held.insert(seq, Vec::new());
-                    holding = Some(seq);
-                    self.out.push(Action::Commit {
-                        seq,
-                        epoch,
-                        batch: Box::new(batch),
-                    });
+    /// Asks the driver to commit a batch, and holds what it answers until
+    /// the commit is durable.
+    fn start_commit(&mut self, epoch: Epoch, persist: Persist) {
+        let id = self.next_commit;
+        self.next_commit = CommitId(id.0 + 1);
+        self.commit = Some(InFlight {
+            id,
+            held: persist.then,
+        });
+        self.out.push(Action::Commit {
+            commit: id,
+            epoch,
+            batch: Box::new(persist.batch),
+        });
+    }
+
+    /// What the desk answers at once (a recorded reply, an acknowledged
+    /// deposit, a refusal). While a commit is in flight, an answer may come
+    /// from the batch being committed, so it waits for that commit too.
+    fn answer(&mut self, answers: Vec<TraderAction>) {
+        for action in answers {
+            match self.commit.as_mut() {
+                Some(in_flight) if !matches!(action, TraderAction::Refused { .. }) => {
+                    in_flight.held.push(action);
                 }
-                TraderAction::Refused { from, error } => self.reject(from, error.to_string()),
-                other => match holding {
-                    Some(seq) => self.held.entry(seq).or_default().push(other),
-                    None => self.release(other),
-                },
+                _ => self.release(action),
             }
         }
     }
 
-    fn on_committed(&mut self, seq: u64) {
-        for action in self.held.remove(&seq).unwrap_or_default() {
+    fn on_committed(&mut self, commit: CommitId) {
+        let Some(in_flight) = self.commit.take_if(|c| c.id == commit) else {
+            return; // A commit of a term since ended.
+        };
+        for action in in_flight.held {
             self.release(action);
         }
     }
@@ -421,49 +459,36 @@ impl Peer {
                     }
                 }
             }
-            TraderAction::Persist(_) | TraderAction::Refused { .. } => {
-                unreachable!("on_trader handles persist and refusals")
-            }
+            TraderAction::Refused { from, error } => self.reject(from, Reject::Market(error)),
         }
     }
 
-    fn on_store_failed(&mut self, epoch: Epoch, error: String) {
+    /// The store refused or failed this term's load or commit: nothing held
+    /// may leave, and the desk closes. Fenced, the election learns the
+    /// epoch the store holds, steps down and runs again past it; otherwise
+    /// the peer stays a candidate, and the newer trader's heartbeat (or the
+    /// next election) decides who leads.
+    fn on_store_failed(&mut self, epoch: Epoch, failure: StoreFailure) {
         if self.desk.as_ref().is_none_or(|d| d.epoch() != epoch) {
             return;
         }
-        // The store is behind this trader's book, or a newer trader fenced
-        // it: nothing held may leave, and the desk closes. The peer stays a
-        // candidate: the newer trader's heartbeat tells it the epoch to beat,
-        // and the bully rule then decides who leads.
         self.close_desk();
-        self.event(Event::Fenced { epoch, error });
+        self.event(Event::DeskClosed { epoch, failure });
+        if let StoreFailure::Fenced { newest } = failure {
+            self.elect(ElectionInput::EpochSeen(newest));
+        }
     }
 
-    /// Ends this peer's term as trader. Sends held for the term's commits
+    /// Ends this peer's term as trader. Sends held for the term's commit
     /// go with it (buyers and sellers retry, and a fenced commit's sends
     /// must never leave), or a commit still outstanding from this term would
     /// keep the next term's desk from ever flushing.
     fn close_desk(&mut self) {
-        self.desk = None;
-        self.held.clear();
-        self.out.push(Action::CancelTimer(PeerTimer::Heartbeat));
-        self.out.push(Action::CancelTimer(PeerTimer::Resign));
-    }
-
-    /// The store has seen `newest`: this peer leads a term it cannot
-    /// serve. Found by the simulator (seed 9, 5 peers): when the newer
-    /// trader resigned or died before its epoch reached anyone, the fenced
-    /// peer stayed leader of its old epoch with no desk, answering every
-    /// election with its stale `Coordinator` and sending no heartbeats, so
-    /// the market never elected a trader again. The election learns the
-    /// epoch the store holds, steps down and runs again past it.
-    fn on_fenced(&mut self, epoch: Epoch, newest: Epoch) {
-        let error = format!("epoch {epoch} is fenced: the store has seen epoch {newest}");
-        if self.desk.as_ref().is_none_or(|d| d.epoch() != epoch) {
-            return;
+        self.commit = None;
+        if self.desk.take().is_some() {
+            self.out.push(Action::CancelTimer(PeerTimer::Heartbeat));
+            self.out.push(Action::CancelTimer(PeerTimer::Resign));
         }
-        self.on_store_failed(epoch, error);
-        self.elect(ElectionInput::EpochSeen(newest));
     }
 
     // --- buyer and seller -------------------------------------------------
@@ -529,7 +554,7 @@ impl Peer {
     /// heartbeat interval is suspected at once, ahead of the heartbeat
     /// timeout.
     fn suspect_trader(&mut self) {
-        if self.leader.is_none_or(|(l, _)| l == self.id()) {
+        if self.trader.is_none_or(|(t, _)| t == self.id()) {
             return;
         }
         let quiet = self.now.saturating_sub(self.heard_from_trader);
@@ -561,11 +586,19 @@ impl Peer {
         }
     }
 
-    fn reject(&mut self, from: PeerId, reason: String) {
+    fn reject(&mut self, from: PeerId, reason: Reject) {
         self.event(Event::Rejected { from, reason });
     }
 
     fn event(&mut self, event: Event) {
         self.out.push(Action::Event(event));
     }
+}
+
+/// The trader's one commit in flight: its id, and the sends that leave
+/// once it is durable.
+#[derive(Debug)]
+struct InFlight {
+    id: CommitId,
+    held: Vec<TraderAction>,
 }

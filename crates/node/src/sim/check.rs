@@ -174,7 +174,7 @@ pub(crate) fn settled(peers: &[Settled], deadline: Duration) -> Result<(), Broke
             higher.id
         ));
     }
-    // The trader's own buyer is paused while it trades (DESIGN.md), so
+    // The trader's own buyer is paused while it trades (docs/ARCHITECTURE.md), so
     // its pending buy waits for the next term.
     for p in peers.iter().filter(|p| !p.trading) {
         if let Some((request, sent)) = p.unanswered.iter().find(|(_, sent)| *sent < deadline) {

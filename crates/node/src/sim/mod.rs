@@ -3,7 +3,7 @@
 //! and restarts (the store surviving, as a disk would) and resignations.
 //!
 //! No tokio, no threads, no wall clock: one seed replays one run exactly.
-//! After every step the world checks the invariants of DESIGN.md (goods,
+//! After every step the world checks the invariants of docs/ARCHITECTURE.md (goods,
 //! money, no double fill, receipts and credits against the ledger, clocks,
 //! one trader per epoch and fencing); once the faults stop it checks
 //! liveness (one trader, the highest live peer, every buy answered).

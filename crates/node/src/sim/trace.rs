@@ -8,7 +8,7 @@ use std::{collections::VecDeque, fmt, time::Duration};
 
 use bazaar_protocol::{PeerId, decode};
 
-use crate::{Action, PeerTimer};
+use crate::{Action, CommitId, PeerTimer};
 
 /// What a step fed to a peer, or what the world did.
 #[derive(Debug, Clone)]
@@ -26,10 +26,10 @@ pub(crate) enum What {
     Timer(PeerTimer),
     /// The transport said a peer is unreachable.
     Unreachable(PeerId),
-    /// The store made commit `seq` durable.
+    /// The store made a commit durable.
     Durable {
         /// The commit.
-        seq: u64,
+        commit: CommitId,
         /// What the store answered.
         result: Result<(), String>,
     },
@@ -131,9 +131,9 @@ impl fmt::Display for Step {
             },
             What::Timer(timer) => write!(f, "timer {timer:?} fires")?,
             What::Unreachable(peer) => write!(f, "hears peer {peer} is unreachable")?,
-            What::Durable { seq, result } => match result {
-                Ok(()) => write!(f, "commit {seq} is durable")?,
-                Err(e) => write!(f, "commit {seq} failed: {e}")?,
+            What::Durable { commit, result } => match result {
+                Ok(()) => write!(f, "commit {} is durable", commit.0)?,
+                Err(e) => write!(f, "commit {} failed: {e}", commit.0)?,
             },
             What::Resign => write!(f, "is told to resign")?,
             What::World(text) => write!(f, "{text}")?,
@@ -148,8 +148,14 @@ impl fmt::Display for Step {
                 )?,
                 Action::SetTimer { timer, after } => write!(f, "set {timer:?} in {after:?}")?,
                 Action::CancelTimer(timer) => write!(f, "cancel {timer:?}")?,
-                Action::LoadBooks { epoch } => write!(f, "load the books at epoch {epoch}")?,
-                Action::Commit { seq, epoch, batch } => write!(
+                Action::LoadBooks { epoch, .. } => {
+                    write!(f, "load the books at epoch {epoch}")?;
+                }
+                Action::Commit {
+                    commit: CommitId(seq),
+                    epoch,
+                    batch,
+                } => write!(
                     f,
                     "commit {seq} at epoch {epoch}: {} deposits, {} served, {} sales",
                     batch.deposits.len(),

@@ -24,8 +24,8 @@ use super::{
     trace::{Step, Trace, What},
 };
 use crate::{
-    Action, Event as PeerEvent, Input, Peer, PeerConfig, PeerTimer, TimerQueue,
-    cluster::Role,
+    Action, CommitId, Event as PeerEvent, Incarnation, Input, Peer, PeerConfig, PeerTimer, Role,
+    TimerQueue,
     store::{MemStore, Store, StoreError},
 };
 
@@ -73,8 +73,8 @@ enum Due {
     },
     Durable {
         peer: PeerId,
-        life: u64,
-        seq: u64,
+        life: Incarnation,
+        commit: CommitId,
         epoch: Epoch,
         batch: Box<Batch>,
         acked: bool,
@@ -90,7 +90,7 @@ struct Node {
     peer: Option<Peer>,
     timers: TimerQueue<PeerTimer>,
     /// Bumped at each crash, so that a commit of a dead life is dropped.
-    life: u64,
+    life: Incarnation,
     /// It resigned as trader since it last started.
     resigned: bool,
     /// What earlier lives received and were credited.
@@ -141,7 +141,7 @@ impl World {
                     config,
                     peer: None,
                     timers: TimerQueue::new(),
-                    life: 0,
+                    life: Incarnation::FIRST,
                     resigned: false,
                     past_receipt: Receipt::default(),
                     past_credits: Money::ZERO,
@@ -246,11 +246,11 @@ impl World {
             Due::Durable {
                 peer,
                 life,
-                seq,
+                commit,
                 epoch,
                 batch,
                 acked,
-            } => self.durable(peer, life, seq, epoch, &batch, acked),
+            } => self.durable(peer, life, commit, epoch, &batch, acked),
             Due::Fault => {
                 self.fault()?;
                 Ok(())
@@ -319,27 +319,33 @@ impl World {
                 self.node_mut(peer).timers.set(*timer, now + *after)
             }
             Action::CancelTimer(timer) => self.node_mut(peer).timers.cancel(timer),
-            Action::LoadBooks { epoch } => {
-                let pricing = self.node(peer).config.pricing;
-                queue.push_back(match self.store.open(*epoch, &pricing) {
+            Action::LoadBooks { epoch, pricing } => {
+                queue.push_back(match self.store.open(*epoch, pricing) {
                     Ok(book) => Input::BooksLoaded {
                         epoch: *epoch,
                         book: Box::new(book),
                     },
-                    Err(e @ StoreError::Fenced { .. }) => Input::store_error(*epoch, &e),
+                    Err(e @ StoreError::Fenced { .. }) => Input::StoreFailed {
+                        epoch: *epoch,
+                        failure: e.failure(),
+                    },
                     Err(e) => return Err(format!("store: peer {peer} cannot load the books: {e}")),
                 });
             }
-            Action::Commit { seq, epoch, batch } => {
+            Action::Commit {
+                commit,
+                epoch,
+                batch,
+            } => {
                 check::asked(batch, &self.asked)?;
                 let acked = self.options.plant == Some(Plant::ReplyBeforeCommit);
                 if acked {
-                    queue.push_back(Input::Committed { seq: *seq });
+                    queue.push_back(Input::Committed(*commit));
                 }
                 let due = Due::Durable {
                     peer,
                     life: self.node(peer).life,
-                    seq: *seq,
+                    commit: *commit,
                     epoch: *epoch,
                     batch: batch.clone(),
                     acked,
@@ -432,15 +438,15 @@ impl World {
     fn durable(
         &mut self,
         peer: PeerId,
-        life: u64,
-        seq: u64,
+        life: Incarnation,
+        commit: CommitId,
         epoch: Epoch,
         batch: &Batch,
         acked: bool,
     ) -> Result<(), Broken> {
         let node = self.node(peer);
         if node.life != life || node.peer.is_none() {
-            let text = format!("commit {seq} of peer {peer} is lost with its crash");
+            let text = format!("commit {} of peer {peer} is lost with its crash", commit.0);
             self.record(None, What::World(text), 0, Vec::new());
             return Ok(());
         }
@@ -450,19 +456,23 @@ impl World {
                 self.tally.commits += 1;
                 check::fenced(peer, epoch, newest, &mut self.owners)?;
                 self.refresh_books()?;
-                (Input::Committed { seq }, Ok(()))
+                (Input::Committed(commit), Ok(()))
             }
             Err(e @ StoreError::Fenced { .. }) => {
-                (Input::store_error(epoch, &e), Err(e.to_string()))
+                let failure = e.failure();
+                (Input::StoreFailed { epoch, failure }, Err(e.to_string()))
             }
-            Err(e) => return Err(format!("store: commit {seq} of peer {peer}: {e}")),
+            Err(e) => return Err(format!("store: commit {} of peer {peer}: {e}", commit.0)),
         };
         if acked && result.is_ok() {
-            let text = format!("commit {seq} of peer {peer} is durable (acknowledged early)");
+            let text = format!(
+                "commit {} of peer {peer} is durable (acknowledged early)",
+                commit.0
+            );
             self.record(None, What::World(text), 0, Vec::new());
             return Ok(());
         }
-        self.feed(peer, input, What::Durable { seq, result })
+        self.feed(peer, input, What::Durable { commit, result })
     }
 
     fn refresh_books(&mut self) -> Result<(), Broken> {
@@ -566,7 +576,10 @@ impl World {
             }
         }
         node.timers.clear();
-        node.life += 1;
+        node.life = node
+            .life
+            .next()
+            .expect("fewer than 2^32 crashes in one run");
         let text = format!("peer {peer} crashes");
         self.record(None, What::World(text), 0, Vec::new());
     }
@@ -580,7 +593,7 @@ impl World {
     fn boot(&mut self, peer: PeerId) -> Result<(), Broken> {
         let node = self.node_mut(peer);
         let mut config = node.config.clone();
-        config.seed = config.seed.wrapping_add(node.life);
+        config.seed = config.seed.wrapping_add(u64::from(node.life.0));
         config.incarnation = node.life;
         node.peer = Some(Peer::new(config));
         node.resigned = false;
@@ -632,7 +645,7 @@ impl World {
             .iter()
             .filter_map(|n| n.peer.as_ref())
             .filter(|p| p.is_trading())
-            .filter_map(|p| p.leader())
+            .filter_map(|p| p.trader())
             .collect();
         check::one_trader_per_epoch(&traders)
     }
@@ -645,7 +658,7 @@ impl World {
                 let p = n.peer.as_ref()?;
                 Some(Settled {
                     id: p.id(),
-                    leader: p.leader(),
+                    leader: p.trader(),
                     trading: p.is_trading(),
                     resigned: n.resigned,
                     unanswered: p.unanswered().collect(),

@@ -3,18 +3,25 @@
 //! read from it.
 
 mod mem;
+#[cfg(feature = "sqlite")]
 mod report;
+#[cfg(feature = "sqlite")]
 mod schema;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::path::PathBuf;
 
 use bazaar_market::{Batch, Book, MarketError, Pricing};
-use bazaar_protocol::Epoch;
+use bazaar_protocol::{Epoch, PeerId};
 
 pub use mem::MemStore;
+#[cfg(feature = "sqlite")]
 pub use report::{audit_report, ledger_lines};
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+
+use crate::{Input, StoreFailure};
 
 /// Durable books shared by every peer that may become trader.
 ///
@@ -88,4 +95,29 @@ pub enum StoreError {
         /// What the system said.
         detail: String,
     },
+}
+
+impl StoreError {
+    /// What a peer needs to know of this error.
+    pub const fn failure(&self) -> StoreFailure {
+        match *self {
+            Self::Fenced { newest, .. } => StoreFailure::Fenced { newest },
+            Self::Io { .. } => StoreFailure::Unavailable,
+            Self::Rejected(_) | Self::Corrupt { .. } => StoreFailure::Corrupt,
+        }
+    }
+
+    /// The input that tells peer `peer` that its load or commit of `epoch`
+    /// failed with this error. A driver's one way to hand a store error to
+    /// a peer: anything but fencing is logged here in the store's own
+    /// words, since the peer keeps only the kind.
+    pub fn into_input(self, peer: PeerId, epoch: Epoch) -> Input {
+        if !matches!(self, Self::Fenced { .. }) {
+            tracing::warn!("peer {peer}: store failed for epoch {epoch}: {self}");
+        }
+        Input::StoreFailed {
+            epoch,
+            failure: self.failure(),
+        }
+    }
 }

@@ -13,7 +13,7 @@ use super::{
 };
 
 /// Audits the books stored in `dir`: replays every committed batch, checks
-/// the invariants of DESIGN.md on the result ([`Book::audit`]: goods and
+/// the invariants of docs/ARCHITECTURE.md on the result ([`Book::audit`]: goods and
 /// money conserved, no request filled twice), checks that batches follow
 /// each other in epoch order with none missing, and that the plain rows
 /// (`offers`, `requests`, `sales`) say what the batches say.

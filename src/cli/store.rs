@@ -1,9 +1,8 @@
 //! `bazaar audit` and `bazaar ledger`: the books of a data directory.
 
-use crate::{
-    cli::{DataDirArgs, Failure},
-    store::{audit_report, ledger_lines},
-};
+use bazaar_node::store::{audit_report, ledger_lines};
+
+use crate::cli::{DataDirArgs, Failure};
 
 pub(super) fn audit(args: &DataDirArgs) -> Result<(), Failure> {
     let (report, passed) = audit_report(&args.data_dir).map_err(Failure::input)?;

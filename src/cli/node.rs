@@ -5,43 +5,48 @@ use std::{path::PathBuf, sync::Arc, time::Instant};
 use bazaar_protocol::PeerId;
 use tokio::sync::{mpsc, watch};
 
-use crate::{
-    Peer, PeerConfig,
-    cli::{Failure, NodeArgs},
+use bazaar_node::{
+    Peer, ResignPolicy,
     cluster::Cluster,
-    demo, logging,
+    lives::begin_life,
     net::start_peer,
-    peer::ResignPolicy,
     runtime::Runtime,
     store::{SqliteStore, Store},
+};
+
+use crate::{
+    cli::{Failure, NodeArgs},
+    demo, logging,
 };
 
 pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
     logging::init("info");
     let cluster = Cluster::load(&args.cluster).map_err(Failure::input)?;
     let id = PeerId(args.id);
-    let mut config =
-        PeerConfig::from_cluster(&cluster, id, args.seed.unwrap_or(u64::from(args.id)))
-            .ok_or_else(|| {
-                Failure::input(format!(
-                    "--id {id}: no such peer in {} (it has ids {})",
-                    args.cluster.display(),
-                    cluster
-                        .ids()
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })?;
+    if cluster.peer(id).is_none() {
+        return Err(Failure::input(format!(
+            "--id {id}: no such peer in {} (it has ids {})",
+            args.cluster.display(),
+            cluster
+                .ids()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let beside = args.cluster.parent().map(PathBuf::from).unwrap_or_default();
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| beside.join("data"));
+    let store = open_store(&data_dir)?;
+    let incarnation = begin_life(&data_dir, id).map_err(Failure::input)?;
+    let seed = args.seed.unwrap_or(u64::from(args.id));
+    let mut config = cluster
+        .peer_config(id, seed, incarnation)
+        .expect("the peer is in the cluster");
     config.resign = ResignPolicy {
         after: args.resign_every,
         after_sales: None,
     };
-    let beside = args.cluster.parent().map(PathBuf::from).unwrap_or_default();
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| beside.join("data"));
-    let store = open_store(&data_dir)?;
-    config.incarnation = next_incarnation(&data_dir, id)?;
     let tls_dir = beside.join("tls");
     super::runtime()?.block_on(async {
         let transport = start_peer(args.transport, id, cluster.addresses(), &tls_dir)
@@ -58,7 +63,7 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
         let (stop, stopped) = watch::channel(false);
         let peer = tokio::spawn(runtime.run(stopped));
         tracing::info!(
-            "peer {id} up on {} over {:?}",
+            "peer {id} up on {} over {} (life {incarnation})",
             cluster.addresses()[&id],
             args.transport
         );
@@ -120,35 +125,6 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// Counts this peer's lives in `dir/peer-N.lives`, so that a restarted
-/// peer's request and offer ids never repeat an earlier life's, however
-/// quickly it comes back. Written to a temporary file and renamed, so a
-/// crash mid-write leaves the old count.
-fn next_incarnation(dir: &std::path::Path, id: PeerId) -> Result<u64, Failure> {
-    let path = dir.join(format!("peer-{}.lives", id.0));
-    let lives = match std::fs::read_to_string(&path) {
-        Ok(text) => text.trim().parse::<u64>().map_err(|e| {
-            Failure::input(format!(
-                "{}: not a count of lives ({e}): delete it to start over",
-                path.display()
-            ))
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-        Err(e) => {
-            return Err(Failure::input(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    let next = lives + 1;
-    let tmp = path.with_extension("lives.tmp");
-    std::fs::write(&tmp, format!("{next}\n"))
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| Failure::input(format!("cannot write {}: {e}", path.display())))?;
-    Ok(next)
 }
 
 /// What this life of the peer received and paid, for whoever checks it

@@ -10,7 +10,7 @@ use super::{
     results::{BenchResults, LatencyResult, Summary},
     scenarios::{Disruption, Group, StoreKind, TRANSPORTS},
 };
-use crate::net::TransportKind;
+use bazaar_node::net::TransportKind;
 
 /// The report for `results`, linking the `plots` drawn beside it.
 pub fn markdown(results: &BenchResults, plots: &Plots) -> String {

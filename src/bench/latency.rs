@@ -11,7 +11,7 @@ use std::{
 use bazaar_protocol::PeerId;
 use tokio::sync::mpsc;
 
-use crate::demo::LocalMarket;
+use bazaar_node::market::LocalMarket;
 
 use super::{
     BenchError,
@@ -19,7 +19,9 @@ use super::{
     scenarios::{Disruption, LatencyScenario},
     stock::StockedStore,
 };
-use crate::{Event, runtime::Report, stats::Latencies};
+use bazaar_node::{Event, runtime::Report};
+
+use crate::stats::Latencies;
 
 /// An election under way: what started it and when.
 struct Pending {

@@ -5,12 +5,9 @@ use std::{collections::BTreeMap, fmt::Write as _, time::Duration};
 
 use bazaar_protocol::{Epoch, PeerId};
 
-use crate::{
-    Event, Peer,
-    cluster::Role,
-    runtime::Report,
-    stats::{Latencies, human},
-};
+use bazaar_node::{Event, Peer, Role, runtime::Report};
+
+use crate::stats::{Latencies, human};
 
 /// Counts kept while the market runs.
 #[derive(Debug, Default)]
@@ -43,7 +40,7 @@ impl Tally {
             Event::Sold(_) => self.sales += 1,
             Event::Coordinator { id, epoch } => self.coordinators.push((at, *id, *epoch)),
             Event::Rejected { .. } => self.rejected += 1,
-            Event::Fenced { .. } => self.fenced += 1,
+            Event::DeskClosed { .. } => self.fenced += 1,
             Event::Following { .. } | Event::SteppedDown { .. } => {}
         }
     }

@@ -5,12 +5,10 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use bazaar_node::{
-    bench::{
-        self, BenchOptions, Disruption, Group, LatencyScenario, LoadScenario, Plan, StoreKind,
-    },
-    net::TransportKind,
+use bazaar::bench::{
+    self, BenchOptions, Disruption, Group, LatencyScenario, LoadScenario, Plan, StoreKind,
 };
+use bazaar_node::net::TransportKind;
 use serde_json::Value;
 
 fn scratch(name: &str) -> PathBuf {

@@ -162,9 +162,12 @@ impl LocalMarket {
     pub async fn restart(&mut self, id: PeerId) -> Result<(), TransportError> {
         if self.crashed.remove(&id) {
             let transport = self.net.restart(id).await?;
-            // A new life numbers its requests and offers afresh.
+            // A new life numbers its requests and offers past the old ones.
             if let Some(config) = self.configs.get_mut(&id) {
-                config.incarnation += 1;
+                config.incarnation = config
+                    .incarnation
+                    .next()
+                    .expect("fewer than 2^32 restarts of one peer");
             }
             self.spawn(id, transport);
         }

@@ -34,7 +34,7 @@ pub use scenarios::{
 };
 pub use stock::StockedStore;
 
-use crate::{
+use bazaar_node::{
     net::TransportKind,
     store::{MemStore, SqliteStore, Store, StoreError},
 };

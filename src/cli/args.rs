@@ -2,10 +2,13 @@
 
 use std::{net::IpAddr, path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{
+    Args, Parser, Subcommand,
+    builder::{PossibleValuesParser, TypedValueParser as _},
+};
 
-use crate::{
-    cluster::Role,
+use bazaar_node::{
+    Role,
     net::{RemoteKind, TransportKind},
 };
 
@@ -45,7 +48,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub peers: u32,
     /// How peers reach each other.
-    #[arg(long, value_enum, default_value_t = TransportKind::Mem)]
+    #[arg(long, default_value_t = TransportKind::Mem, value_parser = transport_kind())]
     pub transport: TransportKind,
     /// How long the market trades (e.g. 10s, 500ms, 2m).
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
@@ -106,7 +109,7 @@ pub struct NodeArgs {
     #[arg(long)]
     pub id: u32,
     /// How peers reach each other.
-    #[arg(long, value_enum, default_value_t = RemoteKind::Tcp)]
+    #[arg(long, default_value_t = RemoteKind::Tcp, value_parser = remote_kind())]
     pub transport: RemoteKind,
     /// Where the books live (default: `data/` beside the cluster file).
     #[arg(long)]
@@ -180,4 +183,16 @@ pub struct DataDirArgs {
     /// The data directory holding `bazaar.db`.
     #[arg(long)]
     pub data_dir: PathBuf,
+}
+
+/// `--transport` for a market in one process: the names listed in `--help`.
+fn transport_kind() -> impl clap::builder::TypedValueParser<Value = TransportKind> {
+    PossibleValuesParser::new(TransportKind::ALL.map(TransportKind::name))
+        .map(|name| name.parse().expect("clap passes only the listed names"))
+}
+
+/// `--transport` for a peer in a process of its own.
+fn remote_kind() -> impl clap::builder::TypedValueParser<Value = RemoteKind> {
+    PossibleValuesParser::new(RemoteKind::ALL.map(RemoteKind::name))
+        .map(|name| name.parse().expect("clap passes only the listed names"))
 }

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Instant};
 
 use tokio::sync::mpsc;
 
-use crate::demo::LocalMarket;
+use bazaar_node::market::LocalMarket;
 
 use super::{
     BenchError,
@@ -14,7 +14,9 @@ use super::{
     scenarios::LoadScenario,
     stock::StockedStore,
 };
-use crate::{Event, runtime::Report, stats::Latencies};
+use bazaar_node::{Event, runtime::Report};
+
+use crate::stats::Latencies;
 
 /// Runs one throughput experiment: warm-up, then the counted window.
 ///

@@ -9,7 +9,7 @@ use super::{
     results::{BenchResults, LatencyResult, LoadResult},
     scenarios::{Disruption, Group, StoreKind, TRANSPORTS},
 };
-use crate::net::TransportKind;
+use bazaar_node::net::TransportKind;
 
 /// The whole run as one JSON value.
 pub fn to_json(results: &BenchResults) -> Value {

@@ -2,10 +2,9 @@
 
 use bazaar_protocol::PeerId;
 
-use crate::{
-    cli::{Failure, InitArgs},
-    cluster::Cluster,
-};
+use bazaar_node::cluster::Cluster;
+
+use crate::cli::{Failure, InitArgs};
 
 pub(super) fn run(args: &InitArgs) -> Result<(), Failure> {
     let path = args.out.join("cluster.toml");

@@ -1,11 +1,11 @@
 //! `bazaar demo`.
 
+use bazaar_node::{ResignPolicy, Timing};
+
 use crate::{
-    Timing,
     cli::{DemoArgs, Failure},
     demo::{self, DemoOptions},
     logging,
-    peer::ResignPolicy,
 };
 
 pub(super) fn run(args: &DemoArgs) -> Result<(), Failure> {

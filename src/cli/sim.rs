@@ -1,9 +1,8 @@
 //! `bazaar sim`.
 
-use crate::{
-    cli::{Failure, PlantArg, SimArgs},
-    sim::{Plant, SimOptions, run_many},
-};
+use bazaar_node::sim::{Plant, SimOptions, run_many};
+
+use crate::cli::{Failure, PlantArg, SimArgs};
 
 pub(super) fn run(args: &SimArgs) -> Result<(), Failure> {
     let options = SimOptions {

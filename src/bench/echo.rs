@@ -12,10 +12,9 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-use crate::{
-    net::{LocalNet, TransportKind},
-    stats::Latencies,
-};
+use bazaar_node::net::{LocalNet, TransportKind};
+
+use crate::stats::Latencies;
 
 /// The frame's size.
 pub const FRAME: usize = 32;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bazaar_protocol::PeerId;
 use serde::Serialize;
 
-use crate::{PeerConfig, ResignPolicy, Timing, cluster::Role, net::TransportKind};
+use bazaar_node::{PeerConfig, ResignPolicy, Role, Timing, net::TransportKind};
 
 /// Where the trader's books live during an experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,8 +1,6 @@
 //! `bazaar demo`: a whole market in one process, its lab log lines as they
 //! happen, and at the end a table and an audit.
 
-mod audit;
-mod market;
 mod tally;
 
 use std::{
@@ -15,14 +13,14 @@ use bazaar_protocol::PeerId;
 use bazaar_transport::TransportError;
 use tokio::sync::mpsc;
 
-pub use audit::Audit;
-pub use market::{LocalMarket, Outcome};
 pub use tally::Tally;
 
-use crate::{
-    PeerConfig, ResignPolicy, Timing, cluster::Role, net::TransportKind, runtime::Report,
-    stats::human,
+use bazaar_node::{
+    Event, PeerConfig, ResignPolicy, Role, Timing, audit::Audit, market::LocalMarket,
+    net::TransportKind, runtime::Report,
 };
+
+use crate::stats::human;
 
 /// What `bazaar demo` was asked for.
 #[derive(Debug, Clone)]
@@ -113,11 +111,11 @@ pub async fn run(options: &DemoOptions) -> Result<DemoResult, TransportError> {
                 tally.observe(at, &report);
                 log(&report, options.quiet);
                 if first_election.is_none()
-                    && matches!(report.event, crate::Event::Coordinator { id, .. } if id == highest)
+                    && matches!(report.event, Event::Coordinator { id, .. } if id == highest)
                 {
                     first_election = Some((at, market.frames_sent()));
                 }
-                if let (Some(after), crate::Event::Coordinator { id, .. }) =
+                if let (Some(after), Event::Coordinator { id, .. }) =
                     (options.kill_trader_after, &report.event)
                 {
                     kill_at = Some((*id, tokio::time::Instant::now() + after));
@@ -194,12 +192,12 @@ fn empty_book() -> bazaar_market::Book {
 
 /// Logs a report: the lab's lines at info, the rest quieter.
 pub fn log(report: &Report, quiet: bool) {
-    use crate::Event::{Answered, Coordinator, Fenced, Following, Rejected, Sold, SteppedDown};
+    use Event::{Answered, Coordinator, DeskClosed, Following, Rejected, Sold, SteppedDown};
     let peer = report.peer;
     match &report.event {
         e @ (Coordinator { .. } | Sold(_)) if !quiet => tracing::info!("{e}"),
         e @ SteppedDown { .. } if !quiet => tracing::info!("peer {peer} {e}"),
-        e @ (Fenced { .. } | Rejected { .. }) => tracing::warn!("peer {peer}: {e}"),
+        e @ (DeskClosed { .. } | Rejected { .. }) => tracing::warn!("peer {peer}: {e}"),
         e @ (Following { .. }
         | Answered { .. }
         | Coordinator { .. }

@@ -10,7 +10,7 @@ use std::sync::{
 use bazaar_market::{Batch, Book, Pricing};
 use bazaar_protocol::{Epoch, Offer, OfferId, PeerId, Product, Quantity};
 
-use crate::store::{Store, StoreError};
+use bazaar_node::store::{Store, StoreError};
 
 /// Units in each stock lot: more than any run can sell.
 const LOT: Quantity = 1_000_000_000;

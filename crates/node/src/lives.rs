@@ -1,0 +1,147 @@
+//! The count of a peer's lives on disk, so that a peer run as its own
+//! process starts each life with a new [`Incarnation`].
+
+use std::{
+    fs::{self, File},
+    io::{self, Write as _},
+    path::{Path, PathBuf},
+};
+
+use bazaar_protocol::PeerId;
+
+use crate::peer::Incarnation;
+
+/// Why a life could not begin.
+#[derive(Debug, thiserror::Error)]
+pub enum LivesError {
+    /// The file holds something other than a count.
+    #[error("{path}: not a count of lives ({detail}): delete it to start over")]
+    Garbled {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        detail: String,
+    },
+    /// The count cannot be read or made durable.
+    #[error("cannot keep the count of lives in {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The peer has started 2^32 times.
+    #[error("{path}: peer has used every incarnation")]
+    Exhausted {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// The file that counts the lives of peer `id` in `dir`.
+pub fn lives_file(dir: &Path, id: PeerId) -> PathBuf {
+    dir.join(format!("peer-{}.lives", id.0))
+}
+
+/// Begins a new life of peer `id`: returns its incarnation, one past the
+/// last one recorded in `dir/peer-N.lives` (or [`Incarnation::FIRST`] if
+/// there is none), after recording it durably. The count is written to a
+/// temporary file, flushed to disk, renamed over the old one and the folder
+/// flushed, so that a crash at any point leaves the old count or the new
+/// one, never a torn file, and a life never begins with an incarnation that
+/// a power cut could make the next life repeat.
+///
+/// # Errors
+/// A [`LivesError`] naming the file.
+pub fn begin_life(dir: &Path, id: PeerId) -> Result<Incarnation, LivesError> {
+    let path = lives_file(dir, id);
+    let io_error = |source| LivesError::Io {
+        path: path.clone(),
+        source,
+    };
+    let this = match fs::read_to_string(&path) {
+        Ok(text) => {
+            let last = text
+                .trim()
+                .parse::<u32>()
+                .map_err(|e| LivesError::Garbled {
+                    path: path.clone(),
+                    detail: e.to_string(),
+                })?;
+            Incarnation(last)
+                .next()
+                .ok_or_else(|| LivesError::Exhausted { path: path.clone() })?
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Incarnation::FIRST,
+        Err(e) => return Err(io_error(e)),
+    };
+    fs::create_dir_all(dir).map_err(io_error)?;
+    let tmp = path.with_extension("lives.tmp");
+    let write = || -> io::Result<()> {
+        let mut file = File::create(&tmp)?;
+        writeln!(file, "{this}")?;
+        file.sync_all()?;
+        fs::rename(&tmp, &path)?;
+        File::open(dir)?.sync_all()
+    };
+    write().map_err(io_error)?;
+    Ok(this)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("bazaar-lives-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn each_life_has_a_larger_incarnation_than_the_last() {
+        let dir = scratch("count");
+        let lives: Vec<Incarnation> = (0..3)
+            .map(|_| begin_life(&dir, PeerId(4)).unwrap())
+            .collect();
+        assert_eq!(lives, [Incarnation(0), Incarnation(1), Incarnation(2)]);
+        assert_eq!(begin_life(&dir, PeerId(5)).unwrap(), Incarnation::FIRST);
+        assert_eq!(
+            fs::read_to_string(lives_file(&dir, PeerId(4))).unwrap(),
+            "2\n"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A file written before incarnations were counted from zero holds the
+    /// last one used, so the next life still comes after it.
+    #[test]
+    fn an_existing_count_is_continued() {
+        let dir = scratch("old");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(lives_file(&dir, PeerId(1)), "7\n").unwrap();
+        assert_eq!(begin_life(&dir, PeerId(1)).unwrap(), Incarnation(8));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_garbled_or_exhausted_count_names_the_file() {
+        let dir = scratch("bad");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(lives_file(&dir, PeerId(1)), "many\n").unwrap();
+        let err = begin_life(&dir, PeerId(1)).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{}: not a count",
+                lives_file(&dir, PeerId(1)).display()
+            )),
+            "{err}"
+        );
+        fs::write(lives_file(&dir, PeerId(1)), format!("{}\n", u32::MAX)).unwrap();
+        assert!(matches!(
+            begin_life(&dir, PeerId(1)),
+            Err(LivesError::Exhausted { .. })
+        ));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,472 @@
+//! The `Peer`'s own rules, each checked by feeding a few inputs and
+//! asserting the exact actions that come out: persist then send, one commit
+//! in flight, what a failed commit drops, how a follower watches its
+//! trader, and how a trader pauses and resumes its own roles. The bugs the
+//! simulator found in the `Peer` are pinned here too, each with its seed.
+
+use std::time::Duration;
+
+use bazaar_election::Timer as ElectionTimer;
+use bazaar_market::{Book, BuyerTimer, LedgerEntry, Pricing};
+use bazaar_node::{
+    Action, CommitId, Event, Input, Peer, PeerConfig, PeerTimer, Role, StoreFailure,
+};
+use bazaar_protocol::{
+    Body, Buy, BuyReply, Deposited, ElectionMessage, Envelope, Epoch, Fill, Money, Offer, OfferId,
+    PeerId, Product, RequestId, SaleNotice, encode,
+};
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn frame(from: u32, clock: u64, body: Body) -> Input {
+    let mut bytes = Vec::new();
+    encode(&Envelope::new(PeerId(from), clock, body), &mut bytes).unwrap();
+    Input::Frame {
+        from: PeerId(from),
+        bytes,
+    }
+}
+
+fn loads(actions: &[Action]) -> Option<Epoch> {
+    actions.iter().find_map(|a| match a {
+        Action::LoadBooks { epoch, .. } => Some(*epoch),
+        _ => None,
+    })
+}
+
+fn send(from: &Peer, to: u32, clock: u64, body: Body) -> Action {
+    Action::Send {
+        to: PeerId(to),
+        envelope: Envelope::new(from.id(), clock, body),
+    }
+}
+
+fn sent_bodies(actions: &[Action]) -> Vec<(PeerId, Body)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send { to, envelope } => Some((*to, envelope.body.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+const FISH: Product = Product::Fish;
+
+fn offer(seller: u32, seq: u64, quantity: u32) -> Offer {
+    Offer {
+        id: OfferId {
+            seller: PeerId(seller),
+            seq,
+        },
+        product: FISH,
+        quantity,
+    }
+}
+
+fn buy(buyer: u32, seq: u64, quantity: u32) -> Buy {
+    Buy {
+        id: RequestId {
+            buyer: PeerId(buyer),
+            seq,
+        },
+        product: FISH,
+        quantity,
+    }
+}
+
+/// Peer 4 of 4 (idle), trader with open books in which seller 3 has
+/// deposited ten fish (commit 0, durable). Peers 1 and 2 buy.
+fn trader_with_fish() -> (Peer, Epoch) {
+    let mut peer = Peer::new(PeerConfig::simple(4, 4, Role::Idle));
+    let epoch = loads(&peer.handle(ms(0), Input::Start)).expect("the highest peer claims");
+    let book = Box::new(Book::new(Pricing::default()).unwrap());
+    peer.handle(ms(1), Input::BooksLoaded { epoch, book });
+    peer.handle(ms(2), frame(3, 1, Body::Offer(offer(3, 1, 10))));
+    peer.handle(ms(2), Input::Drained);
+    peer.handle(ms(3), Input::Committed(CommitId(0)));
+    (peer, epoch)
+}
+
+fn committed_batch(actions: &[Action], commit: CommitId) -> bazaar_market::Batch {
+    match actions {
+        [
+            Action::Commit {
+                commit: c, batch, ..
+            },
+        ] if *c == commit => (**batch).clone(),
+        other => panic!("expected only commit {commit:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_reply_leaves_only_after_its_commit_is_durable() {
+    let (mut trader, epoch) = trader_with_fish();
+    assert_eq!(
+        trader.handle(ms(4), frame(1, 1, Body::Buy(buy(1, 1, 2)))),
+        []
+    );
+    let actions = trader.handle(ms(4), Input::Drained);
+    let batch = committed_batch(&actions, CommitId(1));
+    let Action::Commit { epoch: e, .. } = &actions[0] else {
+        unreachable!()
+    };
+    assert_eq!(*e, epoch);
+    let sale: LedgerEntry = batch.sales[0];
+
+    let t = trader.time();
+    let reply = BuyReply {
+        id: buy(1, 1, 2).id,
+        product: FISH,
+        requested: 2,
+        fills: vec![Fill {
+            seller: PeerId(3),
+            quantity: 2,
+            unit_price: Money::units(10),
+        }],
+    };
+    let notice = SaleNotice {
+        request: buy(1, 1, 2).id,
+        product: FISH,
+        quantity: 2,
+        credit: Money(1_800),
+    };
+    assert_eq!(
+        trader.handle(ms(5), Input::Committed(CommitId(1))),
+        [
+            send(&trader, 1, t + 1, Body::BuyReply(reply)),
+            send(&trader, 3, t + 2, Body::Sale(notice)),
+            Action::Event(Event::Sold(sale)),
+        ]
+    );
+}
+
+#[test]
+fn a_second_batch_waits_for_the_first_commit() {
+    let (mut trader, _) = trader_with_fish();
+    trader.handle(ms(4), frame(1, 1, Body::Buy(buy(1, 1, 2))));
+    committed_batch(&trader.handle(ms(4), Input::Drained), CommitId(1));
+
+    trader.handle(ms(5), frame(2, 1, Body::Buy(buy(2, 1, 3))));
+    assert_eq!(
+        trader.handle(ms(5), Input::Drained),
+        [],
+        "commit 1 is in flight"
+    );
+
+    let released = trader.handle(ms(6), Input::Committed(CommitId(1)));
+    let to: Vec<PeerId> = sent_bodies(&released).iter().map(|(to, _)| *to).collect();
+    assert_eq!(
+        to,
+        [PeerId(1), PeerId(3)],
+        "only the first batch's reply and notice"
+    );
+
+    let batch = committed_batch(&trader.handle(ms(6), Input::Drained), CommitId(2));
+    assert_eq!(batch.served.len(), 1);
+    assert_eq!(batch.served[0].request, buy(2, 1, 3).id);
+}
+
+/// A retry of a request in the batch being committed is answered from the
+/// book at once, but that answer is not durable yet: it waits for the
+/// commit like the batch's own reply.
+#[test]
+fn a_retry_answered_from_the_batch_in_flight_waits_for_its_commit() {
+    let (mut trader, _) = trader_with_fish();
+    trader.handle(ms(4), frame(1, 1, Body::Buy(buy(1, 1, 2))));
+    committed_batch(&trader.handle(ms(4), Input::Drained), CommitId(1));
+    assert_eq!(
+        trader.handle(ms(5), frame(1, 2, Body::Buy(buy(1, 1, 2)))),
+        []
+    );
+    assert_eq!(trader.handle(ms(5), Input::Drained), []);
+    let replies = sent_bodies(&trader.handle(ms(6), Input::Committed(CommitId(1))))
+        .into_iter()
+        .filter(|(to, body)| *to == PeerId(1) && matches!(body, Body::BuyReply(_)))
+        .count();
+    assert_eq!(replies, 2, "the reply and the retry's copy of it");
+    assert_eq!(trader.book().unwrap().ledger().len(), 1, "filled once");
+}
+
+#[test]
+fn a_fenced_commit_drops_what_it_held_and_closes_the_desk() {
+    let (mut trader, epoch) = trader_with_fish();
+    trader.handle(ms(4), frame(1, 1, Body::Buy(buy(1, 1, 2))));
+    committed_batch(&trader.handle(ms(4), Input::Drained), CommitId(1));
+
+    let newest = Epoch(epoch.0 + 5);
+    let failure = StoreFailure::Fenced { newest };
+    let actions = trader.handle(ms(5), Input::StoreFailed { epoch, failure });
+    let again = loads(&actions).expect("the highest peer claims past the store's epoch");
+    assert!(again > newest);
+    let t = trader.time();
+    assert_eq!(
+        actions,
+        [
+            Action::CancelTimer(PeerTimer::Heartbeat),
+            Action::CancelTimer(PeerTimer::Resign),
+            Action::Event(Event::DeskClosed { epoch, failure }),
+            Action::Event(Event::SteppedDown {
+                epoch,
+                resigned: false
+            }),
+            Action::CancelTimer(PeerTimer::TraderSilent),
+            Action::LoadBooks {
+                epoch: again,
+                pricing: Pricing::default()
+            },
+            Action::SetTimer {
+                timer: PeerTimer::Heartbeat,
+                after: ms(50)
+            },
+            send(
+                &trader,
+                1,
+                t - 2,
+                Body::Election(ElectionMessage::Coordinator { epoch: again })
+            ),
+            send(
+                &trader,
+                2,
+                t - 1,
+                Body::Election(ElectionMessage::Coordinator { epoch: again })
+            ),
+            send(
+                &trader,
+                3,
+                t,
+                Body::Election(ElectionMessage::Coordinator { epoch: again })
+            ),
+        ]
+    );
+    assert_eq!(
+        trader.handle(ms(6), Input::Committed(CommitId(1))),
+        [],
+        "the fenced term's reply never leaves"
+    );
+    assert!(!trader.is_trading(), "the new term waits for its books");
+}
+
+#[test]
+fn an_unavailable_store_closes_the_desk_without_an_election() {
+    let (mut trader, epoch) = trader_with_fish();
+    trader.handle(ms(4), frame(1, 1, Body::Buy(buy(1, 1, 2))));
+    committed_batch(&trader.handle(ms(4), Input::Drained), CommitId(1));
+    let failure = StoreFailure::Unavailable;
+    assert_eq!(
+        trader.handle(ms(5), Input::StoreFailed { epoch, failure }),
+        [
+            Action::CancelTimer(PeerTimer::Heartbeat),
+            Action::CancelTimer(PeerTimer::Resign),
+            Action::Event(Event::DeskClosed { epoch, failure }),
+        ]
+    );
+    assert_eq!(trader.handle(ms(6), Input::Committed(CommitId(1))), []);
+}
+
+/// Peer 2 of 3 (buyer and seller) following trader 3 of epoch 5, with its
+/// first offer and first buy out.
+fn follower() -> Peer {
+    let mut peer = Peer::new(PeerConfig::simple(2, 3, Role::Both));
+    peer.handle(ms(0), Input::Start);
+    let coordinator = ElectionMessage::Coordinator { epoch: Epoch(5) };
+    peer.handle(ms(1), frame(3, 1, Body::Election(coordinator)));
+    peer.handle(ms(51), Input::Timer(PeerTimer::Buyer(BuyerTimer::Think)));
+    peer
+}
+
+#[test]
+fn a_heartbeat_from_the_trader_rearms_the_silence_timer() {
+    let mut peer = follower();
+    assert_eq!(
+        peer.handle(ms(100), frame(3, 2, Body::Heartbeat { epoch: Epoch(5) })),
+        [Action::SetTimer {
+            timer: PeerTimer::TraderSilent,
+            after: ms(200)
+        }]
+    );
+}
+
+#[test]
+fn a_slow_trader_is_not_suspected_while_heartbeats_arrive() {
+    let mut peer = follower();
+    peer.handle(ms(330), frame(3, 2, Body::Heartbeat { epoch: Epoch(5) }));
+    let t = peer.time();
+    assert_eq!(
+        peer.handle(ms(351), Input::Timer(PeerTimer::Buyer(BuyerTimer::Request))),
+        [
+            send(&peer, 3, t + 1, Body::Buy(buy(2, 1, 9))),
+            Action::SetTimer {
+                timer: PeerTimer::Buyer(BuyerTimer::Request),
+                after: ms(300)
+            },
+        ],
+        "the same request again, and no election"
+    );
+}
+
+#[test]
+fn a_trader_silent_for_a_heartbeat_interval_is_suspected_when_a_request_times_out() {
+    let mut peer = follower();
+    peer.handle(ms(300), frame(3, 2, Body::Heartbeat { epoch: Epoch(5) }));
+    let actions = peer.handle(ms(351), Input::Timer(PeerTimer::Buyer(BuyerTimer::Request)));
+    assert!(
+        sent_bodies(&actions).contains(&(
+            PeerId(3),
+            Body::Election(ElectionMessage::Election { epoch: Epoch(5) })
+        )),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn the_trader_pauses_its_own_buyer_and_seller_and_resumes_them_with_the_same_ids() {
+    let mut peer = follower();
+    peer.handle(ms(60), Input::Unreachable(PeerId(3)));
+    let won = peer.handle(
+        ms(110),
+        Input::Timer(PeerTimer::Election(ElectionTimer::AwaitAlive)),
+    );
+    let epoch = loads(&won).expect("peer 2 claims");
+    assert!(
+        sent_bodies(&won)
+            .iter()
+            .all(|(_, body)| matches!(body, Body::Election(_))),
+        "a trader neither buys nor sells: {won:?}"
+    );
+    let newer = ElectionMessage::Coordinator {
+        epoch: Epoch(epoch.0 + 1),
+    };
+    let back = peer.handle(ms(120), frame(3, 20, Body::Election(newer)));
+    let resent: Vec<(PeerId, Body)> = sent_bodies(&back);
+    assert_eq!(
+        resent,
+        [
+            (PeerId(3), Body::Buy(buy(2, 1, 9))),
+            (
+                PeerId(3),
+                Body::Offer(Offer {
+                    product: Product::Boar,
+                    ..offer(2, 1, 2)
+                })
+            ),
+        ],
+        "the same request and offer ids as before its term"
+    );
+}
+
+/// Seed 9, 5 peers: a trader fenced by a newer one that then resigned
+/// before anyone heard of it stayed leader of its stale epoch with no desk,
+/// answering every election with its stale `Coordinator` and sending no
+/// heartbeats, and the market never elected a trader again.
+#[test]
+fn a_fenced_trader_runs_again_past_the_epoch_the_store_has_seen() {
+    let mut peer = Peer::new(PeerConfig::simple(3, 3, Role::Both));
+    let epoch = loads(&peer.handle(ms(0), Input::Start)).expect("the highest peer claims");
+    let newest = Epoch(epoch.0 + 7);
+    let failure = StoreFailure::Fenced { newest };
+    let actions = peer.handle(ms(1), Input::StoreFailed { epoch, failure });
+    let again = loads(&actions).expect("it claims again");
+    assert!(
+        again > newest,
+        "claimed {again} after the store saw {newest}"
+    );
+    assert_eq!(peer.trader(), Some((PeerId(3), again)));
+}
+
+/// The same when the store refuses the very epoch it already holds (a
+/// restarted peer that claims the epoch of its earlier life).
+#[test]
+fn a_trader_fenced_at_its_own_epoch_runs_again_past_it() {
+    let mut peer = Peer::new(PeerConfig::simple(3, 3, Role::Both));
+    let epoch = loads(&peer.handle(ms(0), Input::Start)).expect("the highest peer claims");
+    let failure = StoreFailure::Fenced { newest: epoch };
+    let actions = peer.handle(ms(1), Input::StoreFailed { epoch, failure });
+    assert!(loads(&actions).is_some_and(|again| again > epoch));
+}
+
+/// Seed 14, 5 peers: a trader stepped down with a commit outstanding and
+/// was elected again; the old term's commit was then fenced, but its held
+/// sends stayed, and "one commit at a time" kept the new desk from ever
+/// serving a batch.
+#[test]
+fn a_commit_outstanding_from_an_earlier_term_does_not_block_the_next() {
+    let mut peer = Peer::new(PeerConfig::simple(3, 3, Role::Both));
+    let first = loads(&peer.handle(ms(0), Input::Start)).unwrap();
+    let book = Box::new(Book::new(Pricing::default()).unwrap());
+    peer.handle(
+        ms(1),
+        Input::BooksLoaded {
+            epoch: first,
+            book: book.clone(),
+        },
+    );
+    peer.handle(ms(2), frame(1, 1, Body::Buy(buy(1, 1, 1))));
+    committed_batch(&peer.handle(ms(2), Input::Drained), CommitId(0));
+    // A newer epoch deposes it; being the highest, it claims again.
+    let newer = Epoch(first.0 + 3);
+    let election = Body::Election(ElectionMessage::Election { epoch: newer });
+    let second = loads(&peer.handle(ms(3), frame(1, 5, election))).unwrap();
+    assert!(second > newer);
+    peer.handle(
+        ms(4),
+        Input::BooksLoaded {
+            epoch: second,
+            book,
+        },
+    );
+    let failure = StoreFailure::Fenced { newest: second };
+    peer.handle(
+        ms(5),
+        Input::StoreFailed {
+            epoch: first,
+            failure,
+        },
+    );
+    peer.handle(ms(6), frame(1, 9, Body::Buy(buy(1, 2, 1))));
+    committed_batch(&peer.handle(ms(6), Input::Drained), CommitId(1));
+}
+
+/// Seed 112, 3 peers: two traders cut off from each other both resigned;
+/// once every peer had resigned, nobody ever ran again. A resigned trader
+/// waits for a successor as a follower waits for heartbeats.
+#[test]
+fn a_resigned_trader_runs_again_when_nobody_takes_over() {
+    let mut peer = Peer::new(PeerConfig::simple(3, 3, Role::Both));
+    let first = loads(&peer.handle(ms(0), Input::Start)).unwrap();
+    let resigned = peer.handle(ms(1), Input::Resign);
+    let silent = resigned.iter().find_map(|a| match a {
+        Action::SetTimer {
+            timer: timer @ PeerTimer::TraderSilent,
+            after,
+        } => Some((*timer, *after)),
+        _ => None,
+    });
+    let (timer, after) = silent.expect("it waits for a successor");
+    let again = loads(&peer.handle(ms(1) + after, Input::Timer(timer))).expect("it runs again");
+    assert!(again > first);
+}
+
+#[test]
+fn a_deposit_is_acknowledged_only_after_its_commit() {
+    let mut peer = Peer::new(PeerConfig::simple(4, 4, Role::Idle));
+    let epoch = loads(&peer.handle(ms(0), Input::Start)).unwrap();
+    let book = Box::new(Book::new(Pricing::default()).unwrap());
+    peer.handle(ms(1), Input::BooksLoaded { epoch, book });
+    assert_eq!(
+        peer.handle(ms(2), frame(3, 1, Body::Offer(offer(3, 1, 10)))),
+        []
+    );
+    committed_batch(&peer.handle(ms(2), Input::Drained), CommitId(0));
+    let t = peer.time();
+    let deposited = Deposited {
+        offer: offer(3, 1, 10).id,
+        remaining: 10,
+    };
+    assert_eq!(
+        peer.handle(ms(3), Input::Committed(CommitId(0))),
+        [send(&peer, 3, t + 1, Body::Deposited(deposited))]
+    );
+}

@@ -1,0 +1,10 @@
+//! The `bazaar` application: the command line, the demo's loop, table and
+//! progress line, the bench with its report and plots, logging set-up and
+//! response-time statistics. The market itself lives in the library crates
+//! (`bazaar-node` and below); this crate only drives and presents it.
+
+pub mod bench;
+pub mod cli;
+pub mod demo;
+pub mod logging;
+pub mod stats;
