@@ -175,6 +175,8 @@ pub enum PlantArg {
     ReplyBeforeCommit,
     /// Retried buys get fresh request ids.
     SkipRetryDedup,
+    /// The store's checkpoints forget the last batch before them.
+    CheckpointDropsBatch,
 }
 
 /// `bazaar audit` and `bazaar ledger`.

@@ -15,6 +15,7 @@ pub(super) fn run(args: &SimArgs) -> Result<(), Failure> {
             PlantArg::IgnoreFencing => Plant::IgnoreFencing,
             PlantArg::ReplyBeforeCommit => Plant::ReplyBeforeCommit,
             PlantArg::SkipRetryDedup => Plant::SkipRetryDedup,
+            PlantArg::CheckpointDropsBatch => Plant::CheckpointDropsBatch,
         }),
         ..SimOptions::default()
     };

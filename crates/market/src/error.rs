@@ -130,6 +130,47 @@ pub enum Violation {
         /// Units of it still on offer.
         on_offer: u64,
     },
+    /// A seller's units of a product: offered != sold + on offer.
+    #[error("peer {seller}'s {product}: offered {offered} != sold {sold} + on offer {on_offer}")]
+    SellerNotConserved {
+        /// The seller.
+        seller: PeerId,
+        /// The product.
+        product: Product,
+        /// Units it deposited.
+        offered: u64,
+        /// Units sold.
+        sold: u64,
+        /// Units still on offer.
+        on_offer: u64,
+    },
+    /// Buyers received other than was sold of a product.
+    #[error("{product}: buyers received {received} but {sold} were sold")]
+    ReceiptsNotConserved {
+        /// The product.
+        product: Product,
+        /// Units buyers received, summed.
+        received: u64,
+        /// Units sold.
+        sold: u64,
+    },
+    /// Buyers paid other than the fixed prices of what was sold.
+    #[error("money: buyers paid {paid} but the goods sold are worth {priced} at the book's prices")]
+    PaidNotAtPrice {
+        /// What buyers paid in all.
+        paid: Money,
+        /// Units sold of each product times its price.
+        priced: Money,
+    },
+    /// A buyer's remembered answer that is not for one of its own requests,
+    /// or whose sales are not that request's.
+    #[error("the answer kept for peer {buyer} does not fit {request}")]
+    MisfiledAnswer {
+        /// The buyer it is kept for.
+        buyer: PeerId,
+        /// The request it names.
+        request: RequestId,
+    },
     /// A seller sold more of a product than it offered.
     #[error("peer {seller} sold {sold} {product} but offered {offered}")]
     SellerOversold {

@@ -64,7 +64,9 @@ pub struct Receipt {
     pub paid: Money,
 }
 
-/// Every sale the trader made, in the order it made them.
+/// Sales in the order the trader made them: the history that a store keeps
+/// and a test may gather, never the trader's books (which keep
+/// [`Totals`](crate::Totals) instead).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
     entries: Vec<LedgerEntry>,
@@ -140,7 +142,22 @@ impl Ledger {
             .sum()
     }
 
-    pub(crate) fn push(&mut self, entry: LedgerEntry) {
+    /// Appends a sale.
+    pub fn push(&mut self, entry: LedgerEntry) {
         self.entries.push(entry);
+    }
+}
+
+impl FromIterator<LedgerEntry> for Ledger {
+    fn from_iter<I: IntoIterator<Item = LedgerEntry>>(iter: I) -> Self {
+        Self {
+            entries: iter.into_iter().collect(),
+        }
+    }
+}
+
+impl Extend<LedgerEntry> for Ledger {
+    fn extend<I: IntoIterator<Item = LedgerEntry>>(&mut self, iter: I) {
+        self.entries.extend(iter);
     }
 }

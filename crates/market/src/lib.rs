@@ -21,7 +21,7 @@ mod trader;
 
 pub use audit::{AuditSummary, Goods, Match};
 pub use batch::{Batch, Served};
-pub use book::{Book, Lot};
+pub use book::{Answer, Book, Lot, RequestState, Totals};
 pub use buyer::{Buyer, BuyerAction, BuyerConfig, BuyerInput, BuyerStats, BuyerTimer};
 pub use error::{MarketError, Violation};
 pub use ledger::{Ledger, LedgerEntry, Receipt};

@@ -6,9 +6,7 @@ use std::{
     time::Duration,
 };
 
-use bazaar_protocol::{
-    Deposited, Money, Offer, OfferId, PeerId, Product, Quantity, RequestId, SaleNotice,
-};
+use bazaar_protocol::{Deposited, Money, Offer, OfferId, PeerId, Product, Quantity, SaleNotice};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -121,7 +119,8 @@ pub struct Seller {
     timer: Option<SellerTimer>,
     credits: Money,
     sold: BTreeMap<Product, u64>,
-    notices: BTreeSet<RequestId>,
+    /// Which sale notices were counted, per buyer.
+    noticed: BTreeMap<PeerId, Noticed>,
     stats: SellerStats,
 }
 
@@ -139,7 +138,7 @@ impl Seller {
             timer: None,
             credits: Money::ZERO,
             sold: BTreeMap::new(),
-            notices: BTreeSet::new(),
+            noticed: BTreeMap::new(),
             stats: SellerStats::default(),
         }
     }
@@ -250,7 +249,13 @@ impl Seller {
     }
 
     fn on_sale(&mut self, notice: &SaleNotice, out: &mut Vec<SellerAction>) {
-        if !self.notices.insert(notice.request) {
+        let request = notice.request;
+        if !self
+            .noticed
+            .entry(request.buyer)
+            .or_default()
+            .count(request.seq)
+        {
             return; // Counted already: a re-sent notice.
         }
         // Saturating: a garbled or hostile notice must not panic the peer
@@ -332,5 +337,69 @@ impl Seller {
         if let Some(timer) = self.timer.take() {
             out.push(SellerAction::CancelTimer(timer));
         }
+    }
+}
+
+/// The sale notices a seller has counted for one buyer's requests, in
+/// bounded memory. The trader serves a buyer's requests in the order of
+/// their ids, one at a time, and sends each notice once, so a notice comes
+/// twice only as a duplicate, and out of order only from a trader deposed
+/// meanwhile. The highest id counted, and the ids counted in the window of
+/// [`Noticed::WINDOW`] below it, tell a duplicate from a first copy; a
+/// notice older than the window is taken as counted. Taking it wrongly
+/// could only leave the seller's own account short of the ledger, never
+/// above it: the ledger's credit is the seller's money either way.
+#[derive(Debug, Clone, Default)]
+struct Noticed {
+    highest: u64,
+    recent: BTreeSet<u64>,
+}
+
+impl Noticed {
+    /// How far below the highest counted id a late notice is still told
+    /// apart.
+    const WINDOW: u64 = 64;
+
+    /// Records the notice of request `seq`; returns whether it is its first
+    /// copy.
+    fn count(&mut self, seq: u64) -> bool {
+        let floor = self.highest.saturating_sub(Self::WINDOW);
+        if (seq <= floor && !self.recent.is_empty()) || !self.recent.insert(seq) {
+            return false;
+        }
+        if seq > self.highest {
+            self.highest = seq;
+            let floor = seq.saturating_sub(Self::WINDOW);
+            self.recent = self.recent.split_off(&(floor + 1));
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Noticed;
+
+    #[test]
+    fn a_notice_counts_once_even_out_of_order_within_the_window() {
+        let mut noticed = Noticed::default();
+        assert!(noticed.count(5));
+        assert!(!noticed.count(5), "a duplicate");
+        assert!(noticed.count(7));
+        assert!(noticed.count(6), "late, but first");
+        assert!(!noticed.count(6));
+        assert!(noticed.count(200));
+        assert!(!noticed.count(100), "too late to tell: taken as counted");
+        assert!(noticed.count(199));
+        assert!(noticed.recent.len() <= 64, "memory stays bounded");
+    }
+
+    #[test]
+    fn memory_stays_bounded_over_a_long_run() {
+        let mut noticed = Noticed::default();
+        for seq in 1..100_000 {
+            assert!(noticed.count(seq));
+        }
+        assert_eq!(noticed.recent.len(), 64);
     }
 }

@@ -2,7 +2,7 @@
 
 use bazaar_protocol::{Buy, BuyReply, Deposited, Offer, PeerId, SaleNotice, Timestamp};
 
-use crate::{Batch, Book, LedgerEntry, MarketError, book::reply_from};
+use crate::{Batch, Book, LedgerEntry, MarketError, RequestState, book::reply_from};
 
 /// What happens to the trader.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +73,8 @@ pub enum TraderAction {
 /// The trader's machine: gathers offers and buys, serves them in batches.
 ///
 /// A deposit or request the book already holds is answered at once from the
-/// book (it was persisted with an earlier batch); everything else waits for
+/// book (it was persisted with an earlier batch), a superseded request is
+/// dropped (see [`RequestState::Superseded`]); everything else waits for
 /// [`Trader::flush`].
 #[derive(Debug, Clone)]
 pub struct Trader {
@@ -140,11 +141,15 @@ impl Trader {
         if let Some(refused) = refuse_unless_owner(at, to) {
             return refused;
         }
-        if let Some(reply) = self.book.reply(buy.id) {
-            return vec![TraderAction::Reply { to, reply }];
+        match self.book.request(buy.id) {
+            RequestState::Answered(reply) => vec![TraderAction::Reply { to, reply }],
+            // Its buyer holds the reply already and has moved on.
+            RequestState::Superseded => Vec::new(),
+            RequestState::New => {
+                self.buys.push((at, buy));
+                Vec::new()
+            }
         }
-        self.buys.push((at, buy));
-        Vec::new()
     }
 
     /// Serves everything that arrived since the last batch, in timestamp

@@ -1,7 +1,7 @@
 //! The book: offer order, partial fills, idempotence, timestamp order,
 //! exact money, replay and snapshots.
 
-use bazaar_market::{Book, MarketError, Pricing, Served};
+use bazaar_market::{Book, MarketError, Pricing, RequestState, Served};
 use bazaar_protocol::{
     Buy, BuyReply, Fill, Money, Offer, OfferId, PeerId, Product, RequestId, Timestamp,
 };
@@ -125,8 +125,45 @@ fn a_retried_request_gets_the_same_reply_and_is_not_filled_again() {
     let again = book.serve(&mut [], &mut [buy(9, 1, 1, FISH, 2)]);
     assert!(again.is_empty());
     assert_eq!(book.reply(req(1, 1)), Some(first));
-    assert_eq!(book.ledger().len(), 1);
+    assert_eq!(book.totals().sales, 1);
     assert_eq!(book.on_offer(FISH), 5);
+}
+
+#[test]
+fn a_buyer_s_older_request_is_superseded_and_never_filled() {
+    let mut book = stocked();
+    book.serve(&mut [], &mut [buy(5, 1, 1, FISH, 1)]);
+    book.serve(&mut [], &mut [buy(6, 1, 2, FISH, 1)]);
+    assert_eq!(book.request(req(1, 1)), RequestState::Superseded);
+    assert_eq!(
+        book.reply(req(1, 1)),
+        None,
+        "its buyer holds that reply already"
+    );
+    let late = book.serve(&mut [], &mut [buy(7, 1, 1, FISH, 1)]);
+    assert!(late.is_empty(), "a late copy is not filled again");
+    assert_eq!(book.request(req(1, 3)), RequestState::New);
+    assert_eq!(
+        book.on_offer(FISH),
+        5,
+        "seven stocked, one sold to each request"
+    );
+}
+
+#[test]
+fn a_sold_out_deposit_sent_again_is_acknowledged_with_nothing_left() {
+    let mut book = book();
+    book.serve(&mut [offer(1, 2, 1, FISH, 2)], &mut [buy(2, 1, 1, FISH, 2)]);
+    let id = OfferId {
+        seller: PeerId(2),
+        seq: 1,
+    };
+    assert_eq!(book.remaining(id), Some(0));
+    assert!(
+        book.serve(&mut [offer(3, 2, 1, FISH, 2)], &mut [])
+            .is_empty()
+    );
+    assert_eq!(book.on_offer(FISH), 0);
 }
 
 #[test]
@@ -185,8 +222,9 @@ fn credits_and_commission_are_exact_to_the_cent() {
     let summary = book.audit().unwrap();
     assert_eq!(summary.paid, Money::units(40));
     assert_eq!(summary.credits + summary.commission, summary.paid);
+    let answer = &book.answers()[&PeerId(1)];
     assert_eq!(
-        book.ledger().entries()[0].to_string(),
+        answer.sales[0].to_string(),
         "peer 1 bought 3 fish from peer 2"
     );
 }

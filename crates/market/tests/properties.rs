@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use bazaar_market::{
-    Batch, Book, Buyer, BuyerAction, BuyerConfig, BuyerInput, BuyerTimer, Persist, Pricing, Seller,
-    SellerAction, SellerConfig, SellerInput, SellerTimer, Trader, TraderAction, TraderInput,
+    Batch, Book, Buyer, BuyerAction, BuyerConfig, BuyerInput, BuyerTimer, Ledger, Persist, Pricing,
+    RequestState, Seller, SellerAction, SellerConfig, SellerInput, SellerTimer, Trader,
+    TraderAction, TraderInput,
     audit::{self, Match},
 };
 use bazaar_protocol::{
@@ -85,6 +86,11 @@ fn run(pricing: Pricing, ops: &[Op]) -> Result<Run, TestCaseError> {
     let mut offers: Vec<Offer> = Vec::new();
     let mut buys: Vec<Buy> = Vec::new();
     let mut seqs: BTreeMap<u32, u64> = BTreeMap::new();
+    // The protocol's rules for peers: a seller offers its next lot only
+    // once its last one is recorded, a buyer asks its next request only
+    // once its last one is answered; until then they re-send.
+    let mut unrecorded: BTreeMap<u32, Offer> = BTreeMap::new();
+    let mut unanswered: BTreeMap<u32, Buy> = BTreeMap::new();
     let mut out = Run {
         trader: trader.clone(),
         batches: Vec::new(),
@@ -99,16 +105,18 @@ fn run(pricing: Pricing, ops: &[Op]) -> Result<Run, TestCaseError> {
                 quantity,
                 time,
             } => {
-                let seq = seqs.entry(seller).or_default();
-                *seq += 1;
-                let offer = Offer {
-                    id: OfferId {
-                        seller: PeerId(seller),
-                        seq: *seq,
-                    },
-                    product,
-                    quantity,
-                };
+                let offer = *unrecorded.entry(seller).or_insert_with(|| {
+                    let seq = seqs.entry(seller).or_default();
+                    *seq += 1;
+                    Offer {
+                        id: OfferId {
+                            seller: PeerId(seller),
+                            seq: *seq,
+                        },
+                        product,
+                        quantity,
+                    }
+                });
                 offers.push(offer);
                 Some(TraderInput::Offer {
                     at: Timestamp::new(time, PeerId(seller)),
@@ -128,16 +136,18 @@ fn run(pricing: Pricing, ops: &[Op]) -> Result<Run, TestCaseError> {
                 quantity,
                 time,
             } => {
-                let seq = seqs.entry(buyer).or_default();
-                *seq += 1;
-                let buy = Buy {
-                    id: RequestId {
-                        buyer: PeerId(buyer),
-                        seq: *seq,
-                    },
-                    product,
-                    quantity,
-                };
+                let buy = *unanswered.entry(buyer).or_insert_with(|| {
+                    let seq = seqs.entry(buyer).or_default();
+                    *seq += 1;
+                    Buy {
+                        id: RequestId {
+                            buyer: PeerId(buyer),
+                            seq: *seq,
+                        },
+                        product,
+                        quantity,
+                    }
+                });
                 buys.push(buy);
                 Some(TraderInput::Buy {
                     at: Timestamp::new(time, PeerId(buyer)),
@@ -168,13 +178,24 @@ fn run(pricing: Pricing, ops: &[Op]) -> Result<Run, TestCaseError> {
             match action {
                 TraderAction::Reply { to, reply } => {
                     prop_assert_eq!(to, reply.id.buyer);
+                    if unanswered.get(&to.0).is_some_and(|b| b.id == reply.id) {
+                        unanswered.remove(&to.0);
+                    }
                     out.replies.push(reply);
+                }
+                TraderAction::Deposited { to, deposited } => {
+                    if unrecorded
+                        .get(&to.0)
+                        .is_some_and(|o| o.id == deposited.offer)
+                    {
+                        unrecorded.remove(&to.0);
+                    }
                 }
                 TraderAction::Notify { to, notice } => {
                     let previous = out.notices.insert((to, notice.request), notice.credit);
                     prop_assert_eq!(previous, None, "a second notice for one sale");
                 }
-                TraderAction::Deposited { .. } | TraderAction::Sold(_) => {}
+                TraderAction::Sold(_) => {}
                 TraderAction::Refused { from, error } => {
                     return Err(TestCaseError::fail(format!("refused {from}: {error}")));
                 }
@@ -212,14 +233,31 @@ proptest! {
                 receipt.paid += reply.paid();
             }
         }
-        audit::check_receipts(book.ledger(), &receipts, Match::Exact)
+        audit::check_receipts(&book.totals().receipts, &receipts, Match::Exact)
             .map_err(|v| TestCaseError::fail(v.to_string()))?;
         let mut credits: BTreeMap<PeerId, Money> = BTreeMap::new();
         for (&(seller, _), &credit) in &run.notices {
             *credits.entry(seller).or_default() += credit;
         }
-        audit::check_seller_credits(book.ledger(), &credits, Match::Exact)
+        audit::check_seller_credits(book.credits(), &credits, Match::Exact)
             .map_err(|v| TestCaseError::fail(v.to_string()))?;
+    }
+
+    /// The book's running totals and credits are what the ledger of every
+    /// sale (the store's history) sums to.
+    #[test]
+    fn the_live_totals_are_what_the_ledger_sums_to(pricing in pricing(), ops in prop::collection::vec(op(), 0..80)) {
+        let run = run(pricing, &ops)?;
+        let book = run.trader.book();
+        let ledger: Ledger = run.batches.iter().flat_map(|b| b.sales.iter().copied()).collect();
+        let summed = audit::ledger_totals(ledger.entries());
+        prop_assert_eq!(&summed.receipts, &book.totals().receipts);
+        prop_assert_eq!(&summed.sold, &book.totals().sold);
+        prop_assert_eq!(summed.sales, book.totals().sales);
+        prop_assert_eq!(&ledger.credits(), book.credits());
+        prop_assert_eq!(ledger.commission(), book.commission());
+        let served: u64 = run.batches.iter().map(|b| b.served.len() as u64).sum();
+        prop_assert_eq!(served, book.totals().requests);
     }
 
     /// Every reply to a request is the same reply; none fills more than asked.
@@ -233,10 +271,16 @@ proptest! {
             prop_assert_eq!(seen, reply);
         }
         let book = run.trader.book();
-        prop_assert_eq!(first.len(), book.answered());
+        prop_assert_eq!(first.len() as u64, book.answered());
         for (id, reply) in first {
-            let remembered = book.reply(id);
-            prop_assert_eq!(remembered.as_ref(), Some(reply));
+            match book.request(id) {
+                RequestState::Answered(remembered) => prop_assert_eq!(&remembered, reply),
+                RequestState::Superseded => {
+                    let last = &book.answers()[&id.buyer].served.request;
+                    prop_assert!(last.seq > id.seq, "{} superseded by {}", id, last);
+                }
+                RequestState::New => prop_assert!(false, "{} was answered but the book forgot it", id),
+            }
         }
     }
 
@@ -287,7 +331,8 @@ proptest! {
             }
         }
         for product in Product::ALL {
-            let order: Vec<usize> = run.trader.book().ledger().entries().iter()
+            let ledger: Ledger = run.batches.iter().flat_map(|b| b.sales.iter().copied()).collect();
+            let order: Vec<usize> = ledger.entries().iter()
                 .filter(|e| e.product == product)
                 .map(|e| deposit_order[&e.offer])
                 .collect();
@@ -328,10 +373,10 @@ proptest! {
         let book = market.trader.book();
         book.audit().map_err(|v| TestCaseError::fail(v.to_string()))?;
         let receipts = market.buyers.iter().map(|b| (b.id(), b.receipt().clone())).collect();
-        audit::check_receipts(book.ledger(), &receipts, Match::Exact)
+        audit::check_receipts(&book.totals().receipts, &receipts, Match::Exact)
             .map_err(|v| TestCaseError::fail(v.to_string()))?;
         let credits = market.sellers.iter().map(|s| (s.id(), s.credits())).collect();
-        audit::check_seller_credits(book.ledger(), &credits, Match::Exact)
+        audit::check_seller_credits(book.credits(), &credits, Match::Exact)
             .map_err(|v| TestCaseError::fail(v.to_string()))?;
     }
 }

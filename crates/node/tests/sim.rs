@@ -191,6 +191,12 @@ fn retries_that_skip_the_dedup_are_caught() {
 }
 
 #[test]
+fn a_checkpoint_that_forgets_a_batch_is_caught() {
+    let (seed, broken) = caught(Plant::CheckpointDropsBatch, 5);
+    assert!(broken.starts_with("books"), "seed {seed}: {broken}");
+}
+
+#[test]
 fn a_failure_prints_its_seed_how_to_replay_it_and_its_last_steps() {
     let options = SimOptions {
         plant: Some(Plant::ReplyBeforeCommit),

@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use bazaar_market::{Batch, Book, Ledger, Match, Receipt, audit};
+use bazaar_market::{Batch, Book, Match, Receipt, audit};
 use bazaar_protocol::{Buy, Epoch, Money, PeerId, RequestId};
 
 /// What a failed check says.
@@ -56,18 +56,98 @@ pub(crate) fn books(book: &Book) -> Result<(), Broken> {
     book.audit().map(drop).map_err(|v| format!("books: {v}"))
 }
 
-/// A buyer has received at most what the ledger says it bought, over all
+/// A buyer has received at most what the books say it bought, over all
 /// its lives.
-pub(crate) fn receipts(ledger: &Ledger, buyer: PeerId, receipt: &Receipt) -> Result<(), Broken> {
+pub(crate) fn receipts(book: &Book, buyer: PeerId, receipt: &Receipt) -> Result<(), Broken> {
     let mine = BTreeMap::from([(buyer, receipt.clone())]);
-    audit::check_receipts(ledger, &mine, Match::AtMost).map_err(|v| format!("receipts: {v}"))
+    let sold = book
+        .totals()
+        .receipts
+        .get(&buyer)
+        .cloned()
+        .unwrap_or_default();
+    let market = BTreeMap::from([(buyer, sold)]);
+    audit::check_receipts(&market, &mine, Match::AtMost).map_err(|v| format!("receipts: {v}"))
 }
 
-/// A seller holds at most the credits the ledger gives it, over all its
+/// A seller holds at most the credits the books give it, over all its
 /// lives.
-pub(crate) fn credits(ledger: &Ledger, seller: PeerId, credits: Money) -> Result<(), Broken> {
+pub(crate) fn credits(book: &Book, seller: PeerId, credits: Money) -> Result<(), Broken> {
     let mine = BTreeMap::from([(seller, credits)]);
-    audit::check_seller_credits(ledger, &mine, Match::AtMost).map_err(|v| format!("credits: {v}"))
+    let earned = BTreeMap::from([(seller, book.credit(seller))]);
+    audit::check_seller_credits(&earned, &mine, Match::AtMost).map_err(|v| format!("credits: {v}"))
+}
+
+/// What the store accepted, summed batch by batch as the simulator saw the
+/// commits go through: the history the books' running totals must match,
+/// kept apart from any store's own arithmetic.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Accepted {
+    sold: bazaar_market::Totals,
+    credits: BTreeMap<PeerId, Money>,
+    commission: Money,
+    requests: u64,
+    /// Each buyer's last request served.
+    last_served: BTreeMap<PeerId, u64>,
+}
+
+impl Accepted {
+    /// Adds one accepted batch; no request may be served twice, and a
+    /// buyer's requests are served in the order it made them.
+    pub(crate) fn add(&mut self, batch: &Batch) -> Result<(), Broken> {
+        for served in &batch.served {
+            let request = served.request;
+            let last = self.last_served.insert(request.buyer, request.seq);
+            if last.is_some_and(|last| last >= request.seq) {
+                return Err(format!(
+                    "fills: {request} was served after request {} of the same buyer",
+                    last.unwrap_or_default()
+                ));
+            }
+        }
+        self.requests += batch.served.len() as u64;
+        let summed = audit::ledger_totals(&batch.sales);
+        for (key, units) in summed.sold {
+            *self.sold.sold.entry(key).or_default() += units;
+        }
+        for (buyer, receipt) in summed.receipts {
+            let mine = self.sold.receipts.entry(buyer).or_default();
+            for (product, units) in receipt.goods {
+                *mine.goods.entry(product).or_default() += units;
+            }
+            mine.paid += receipt.paid;
+        }
+        self.sold.sales += summed.sales;
+        for sale in &batch.sales {
+            *self.credits.entry(sale.seller()).or_default() += sale.credit;
+            self.commission += sale.commission;
+        }
+        Ok(())
+    }
+
+    /// The store's books say what the accepted batches add up to.
+    pub(crate) fn matches(&self, book: &Book) -> Result<(), Broken> {
+        let totals = book.totals();
+        let same = totals.receipts == self.sold.receipts
+            && totals.sold == self.sold.sold
+            && totals.sales == self.sold.sales
+            && totals.requests == self.requests
+            && book.credits() == &self.credits
+            && book.commission() == self.commission;
+        if same {
+            return Ok(());
+        }
+        Err(format!(
+            "books: the store holds {} requests, {} sales, commission {}; the batches it \
+             accepted add up to {} requests, {} sales, commission {}",
+            totals.requests,
+            totals.sales,
+            book.commission(),
+            self.requests,
+            self.sold.sales,
+            self.commission
+        ))
+    }
 }
 
 /// Every request a batch serves is one its buyer made, for what it asked.

@@ -1,6 +1,8 @@
 //! Stand-ins that misbehave on purpose, for the planted bugs: they live in
 //! the simulator so that the product never carries the bug.
 
+use std::sync::Mutex;
+
 use bazaar_market::{Batch, Book, Pricing};
 use bazaar_protocol::Epoch;
 
@@ -27,6 +29,99 @@ impl Store for Unfenced {
 
     fn epoch(&self) -> Result<Epoch, StoreError> {
         self.0.epoch()
+    }
+}
+
+/// A store whose checkpoints forget the last batch before them: the
+/// books it opens from a checkpoint lack a committed batch, whose buyers
+/// already hold their replies.
+#[derive(Debug)]
+pub(crate) struct ForgetfulCheckpoints {
+    every: usize,
+    state: Mutex<Checkpointed>,
+}
+
+#[derive(Debug, Default)]
+struct Checkpointed {
+    epoch: Epoch,
+    checkpoint: Option<Book>,
+    tail: Vec<Batch>,
+    current: Option<Book>,
+}
+
+impl ForgetfulCheckpoints {
+    pub(crate) fn new(every: usize) -> Self {
+        Self {
+            every: every.max(2),
+            state: Mutex::new(Checkpointed::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, Checkpointed> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Checkpointed {
+    fn rebuilt(&self) -> Result<Option<Book>, StoreError> {
+        let Some(mut book) = self.checkpoint.clone() else {
+            return Ok(None);
+        };
+        for batch in &self.tail {
+            book.apply(batch)?;
+        }
+        Ok(Some(book))
+    }
+}
+
+impl Store for ForgetfulCheckpoints {
+    fn open(&self, epoch: Epoch, pricing: &Pricing) -> Result<Book, StoreError> {
+        let mut state = self.state();
+        if epoch <= state.epoch {
+            let newest = state.epoch;
+            return Err(StoreError::Fenced { epoch, newest });
+        }
+        state.epoch = epoch;
+        if state.checkpoint.is_none() {
+            state.checkpoint = Some(Book::new(*pricing)?);
+        }
+        let book = state.rebuilt()?.expect("the checkpoint was just made");
+        state.current = Some(book.clone());
+        Ok(book)
+    }
+
+    fn commit(&self, epoch: Epoch, batch: &Batch) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if epoch != state.epoch {
+            let newest = state.epoch;
+            return Err(StoreError::Fenced { epoch, newest });
+        }
+        if let Some(current) = state.current.as_mut() {
+            current.apply(batch)?;
+        }
+        state.tail.push(batch.clone());
+        if state.tail.len() >= self.every {
+            // The bug: the checkpoint is made from every batch of the tail
+            // but the last.
+            let mut book = state.checkpoint.clone().expect("opened before");
+            let kept = state.tail.len() - 1;
+            for batch in &state.tail[..kept] {
+                book.apply(batch)?;
+            }
+            state.checkpoint = Some(book);
+            state.tail.clear();
+        }
+        Ok(())
+    }
+
+    fn books(&self) -> Result<Option<Book>, StoreError> {
+        self.state().rebuilt()
+    }
+
+    fn epoch(&self) -> Result<Epoch, StoreError> {
+        Ok(self.state().epoch)
     }
 }
 

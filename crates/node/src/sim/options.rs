@@ -80,6 +80,10 @@ pub enum Plant {
     /// A retried buy reaches the trader under a fresh request id, as if
     /// the trader did not deduplicate retries: a request is filled twice.
     SkipRetryDedup,
+    /// The store's checkpoints forget the last batch before them, so a
+    /// trader that opens the books from a checkpoint has lost a committed
+    /// batch.
+    CheckpointDropsBatch,
 }
 
 /// One simulation: its size, its length and its faults.

@@ -19,10 +19,14 @@ use rand_chacha::ChaCha8Rng;
 use super::{
     Plant, SimOptions,
     check::{self, Broken, Settled},
-    faulty::Unfenced,
+    faulty::{ForgetfulCheckpoints, Unfenced},
     network::{Fate, Network, chance},
     trace::{Step, Trace, What},
 };
+/// Batches between two checkpoints of the simulated store: few, so that
+/// most failovers open the books from a checkpoint and a tail.
+const CHECKPOINT_EVERY: usize = 8;
+
 use crate::{
     Action, CommitId, Event as PeerEvent, Incarnation, Input, Peer, PeerConfig, PeerTimer, Role,
     TimerQueue,
@@ -106,10 +110,11 @@ pub(crate) struct World {
     rng: ChaCha8Rng,
     now: Duration,
     nodes: Vec<Node>,
-    memory: MemStore,
     store: Box<dyn Store>,
     /// The store's books as of the last commit.
     book: Book,
+    /// What the store accepted, as the simulator saw it.
+    accepted: check::Accepted,
     agenda: BTreeMap<(Duration, u64), Due>,
     next_due: u64,
     network: Network,
@@ -149,9 +154,14 @@ impl World {
                 }
             })
             .collect();
-        let memory = MemStore::new();
+        // Checkpoints every few batches, so that most failovers open the
+        // books from a checkpoint and a tail.
+        let memory = MemStore::checkpointing_every(CHECKPOINT_EVERY);
         let store: Box<dyn Store> = match options.plant {
             Some(Plant::IgnoreFencing) => Box::new(Unfenced(memory.clone())),
+            Some(Plant::CheckpointDropsBatch) => {
+                Box::new(ForgetfulCheckpoints::new(CHECKPOINT_EVERY))
+            }
             _ => Box::new(memory.clone()),
         };
         let book = Book::new(Pricing::default()).expect("the default prices are valid");
@@ -160,9 +170,9 @@ impl World {
             rng,
             now: Duration::ZERO,
             nodes,
-            memory,
             store,
             book,
+            accepted: check::Accepted::default(),
             agenda: BTreeMap::new(),
             next_due: 0,
             network: Network::new(options.faults),
@@ -455,6 +465,7 @@ impl World {
             Ok(()) => {
                 self.tally.commits += 1;
                 check::fenced(peer, epoch, newest, &mut self.owners)?;
+                self.accepted.add(batch)?;
                 self.refresh_books()?;
                 (Input::Committed(commit), Ok(()))
             }
@@ -476,9 +487,10 @@ impl World {
     }
 
     fn refresh_books(&mut self) -> Result<(), Broken> {
-        match self.memory.books() {
+        match self.store.books() {
             Ok(Some(book)) => {
                 check::books(&book)?;
+                self.accepted.matches(&book)?;
                 self.book = book;
                 Ok(())
             }
@@ -630,10 +642,10 @@ impl World {
         }
         let credits = node.past_credits + p.seller().map_or(Money::ZERO, |s| s.credits());
         if node.checked.0 != receipt {
-            check::receipts(self.book.ledger(), peer, &receipt)?;
+            check::receipts(&self.book, peer, &receipt)?;
         }
         if node.checked.1 != credits {
-            check::credits(self.book.ledger(), peer, credits)?;
+            check::credits(&self.book, peer, credits)?;
         }
         self.node_mut(peer).checked = (receipt, credits);
         Ok(())

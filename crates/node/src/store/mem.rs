@@ -1,7 +1,10 @@
 //! Books in memory, shared by the peers of one process: what a disk would
 //! be to them. They survive a peer's crash, not the process's.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, Mutex, MutexGuard},
+};
 
 use bazaar_market::{Batch, Book, Pricing};
 use bazaar_protocol::Epoch;
@@ -9,6 +12,10 @@ use bazaar_protocol::Epoch;
 use super::{Store, StoreError};
 
 /// An in-memory [`Store`]. Clones share the same books.
+///
+/// Like the durable stores it keeps a checkpoint of the live state and the
+/// batches committed after it, and opening the books costs the checkpoint
+/// plus that tail: its memory does not grow with the market's history.
 #[derive(Debug, Clone, Default)]
 pub struct MemStore {
     inner: Arc<Mutex<Inner>>,
@@ -17,8 +24,15 @@ pub struct MemStore {
 #[derive(Debug, Default)]
 struct Inner {
     epoch: Epoch,
-    book: Option<Book>,
+    /// The books as of the last checkpoint, once any trader opened them.
+    checkpoint: Option<Book>,
+    /// Batches committed since the checkpoint.
+    tail: Vec<Batch>,
+    /// The checkpoint with the tail applied: what a commit must fit.
+    current: Option<Book>,
+    every: Option<NonZeroUsize>,
     commits: u64,
+    checkpoints: u64,
     /// Set when a batch failed half-applied: the books are no longer whole.
     broken: Option<String>,
 }
@@ -33,17 +47,58 @@ impl Inner {
             }),
         }
     }
+
+    /// The books rebuilt as an opening trader gets them: the checkpoint,
+    /// then the tail.
+    fn rebuilt(&self) -> Result<Option<Book>, StoreError> {
+        let Some(mut book) = self.checkpoint.clone() else {
+            return Ok(None);
+        };
+        for batch in &self.tail {
+            book.apply(batch).map_err(|e| StoreError::Corrupt {
+                path: "memory".into(),
+                detail: format!("a batch after the checkpoint does not fit it: {e}"),
+            })?;
+        }
+        Ok(Some(book))
+    }
 }
 
 impl MemStore {
-    /// An empty store.
+    /// The batches between two checkpoints, unless set otherwise.
+    pub const CHECKPOINT_EVERY: usize = 256;
+
+    /// An empty store that checkpoints every
+    /// [`CHECKPOINT_EVERY`](Self::CHECKPOINT_EVERY) batches.
     pub fn new() -> Self {
-        Self::default()
+        Self::checkpointing_every(Self::CHECKPOINT_EVERY)
+    }
+
+    /// An empty store that checkpoints every `batches` batches (at least
+    /// one).
+    pub fn checkpointing_every(batches: usize) -> Self {
+        let inner = Inner {
+            every: NonZeroUsize::new(batches.max(1)),
+            ..Inner::default()
+        };
+        Self {
+            inner: Arc::new(Mutex::new(inner)),
+        }
     }
 
     /// How many batches were committed.
     pub fn commits(&self) -> u64 {
         self.lock().commits
+    }
+
+    /// How many checkpoints were taken.
+    pub fn checkpoints(&self) -> u64 {
+        self.lock().checkpoints
+    }
+
+    /// How many batches wait after the last checkpoint.
+    pub fn tail_len(&self) -> usize {
+        self.lock().tail.len()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -65,15 +120,13 @@ impl Store for MemStore {
                 newest: inner.epoch,
             });
         }
-        inner.epoch = epoch;
-        match &inner.book {
-            Some(book) => Ok(book.clone()),
-            None => {
-                let book = Book::new(*pricing)?;
-                inner.book = Some(book.clone());
-                Ok(book)
-            }
+        if inner.checkpoint.is_none() {
+            inner.checkpoint = Some(Book::new(*pricing)?);
         }
+        inner.epoch = epoch;
+        let book = inner.rebuilt()?.expect("the checkpoint was just made");
+        inner.current = Some(book.clone());
+        Ok(book)
     }
 
     fn commit(&self, epoch: Epoch, batch: &Batch) -> Result<(), StoreError> {
@@ -85,15 +138,21 @@ impl Store for MemStore {
                 newest: inner.epoch,
             });
         }
-        let book = inner
-            .book
+        let current = inner
+            .current
             .as_mut()
             .expect("a store that accepts an epoch was opened");
-        if let Err(e) = book.apply(batch) {
+        if let Err(e) = current.apply(batch) {
             inner.broken = Some(format!("a batch failed half-applied: {e}"));
             return Err(e.into());
         }
         inner.commits += 1;
+        inner.tail.push(batch.clone());
+        if inner.every.is_some_and(|k| inner.tail.len() >= k.get()) {
+            inner.checkpoint = inner.current.clone();
+            inner.tail.clear();
+            inner.checkpoints += 1;
+        }
         Ok(())
     }
 
@@ -104,7 +163,7 @@ impl Store for MemStore {
     fn books(&self) -> Result<Option<Book>, StoreError> {
         let inner = self.lock();
         inner.whole()?;
-        Ok(inner.book.clone())
+        inner.rebuilt()
     }
 
     fn epoch(&self) -> Result<Epoch, StoreError> {
@@ -140,6 +199,34 @@ mod tests {
                 newest: Epoch(3)
             })
         ));
+    }
+
+    #[test]
+    fn the_books_open_from_the_checkpoint_and_the_batches_after_it() {
+        use bazaar_protocol::{Offer, OfferId, PeerId, Product};
+        let store = MemStore::checkpointing_every(2);
+        store.open(Epoch(1), &Pricing::default()).unwrap();
+        let mut batches = Vec::new();
+        for seq in 1..=5 {
+            let offer = Offer {
+                id: OfferId {
+                    seller: PeerId(2),
+                    seq,
+                },
+                product: Product::Fish,
+                quantity: 1,
+            };
+            let batch = Batch {
+                deposits: vec![offer],
+                ..Batch::default()
+            };
+            store.commit(Epoch(1), &batch).unwrap();
+            batches.push(batch);
+        }
+        assert_eq!((store.checkpoints(), store.tail_len()), (2, 1));
+        let whole = Book::from_batches(Pricing::default(), &batches).unwrap();
+        assert_eq!(store.books().unwrap(), Some(whole.clone()));
+        assert_eq!(store.open(Epoch(2), &Pricing::default()).unwrap(), whole);
     }
 
     #[test]

@@ -10,14 +10,14 @@ mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use bazaar_market::{Batch, Book, MarketError, Pricing};
 use bazaar_protocol::{Epoch, PeerId};
 
 pub use mem::MemStore;
 #[cfg(feature = "sqlite")]
-pub use report::{audit_report, ledger_lines};
+pub use report::{audit_report, for_each_ledger_line, ledger_lines};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
@@ -63,6 +63,40 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::Corrupt`] or [`StoreError::Io`].
     fn epoch(&self) -> Result<Epoch, StoreError>;
+}
+
+/// When a durable store writes a checkpoint of the books (in the same
+/// transaction as a batch): once this many batches, or this much time, have
+/// passed since the last one, whichever comes first. Opening the books then
+/// costs the checkpoint (the live state) and at most that many batches,
+/// however long the market has traded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointPolicy {
+    /// Batches between two checkpoints, at most.
+    pub every_batches: u64,
+    /// Time between two checkpoints, at most (while batches come).
+    pub every: Duration,
+}
+
+impl Default for CheckpointPolicy {
+    /// Every 1024 batches or every second: a checkpoint costs one small
+    /// row (the live state is a few kilobytes), and opening replays at
+    /// most a second's batches.
+    fn default() -> Self {
+        Self {
+            every_batches: 1024,
+            every: Duration::from_secs(1),
+        }
+    }
+}
+
+impl CheckpointPolicy {
+    /// Whether a checkpoint is due, `batches` batches and `ms` milliseconds
+    /// after the last one.
+    pub fn due(&self, batches: i64, ms: i64) -> bool {
+        let every_ms = i64::try_from(self.every.as_millis()).unwrap_or(i64::MAX);
+        u64::try_from(batches).is_ok_and(|b| b >= self.every_batches) || ms >= every_ms
+    }
 }
 
 /// Why the store did not do what was asked.

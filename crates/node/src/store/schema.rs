@@ -1,14 +1,17 @@
 //! The SQLite schema of the books, as documented in `docs/STORE.md`.
 //!
-//! The `batches` table is the source of truth: each row holds one committed
+//! The `batches` table is the history: each row holds one committed
 //! [`Batch`](bazaar_market::Batch), postcard-encoded, and replaying them in
 //! `seq` order rebuilds the [`Book`](bazaar_market::Book) exactly. The
-//! `offers`, `requests` and `sales` tables hold the same facts as plain
-//! rows, written in the same transaction, so that `sqlite3` (and the audit)
-//! can read the books without decoding anything.
+//! `checkpoints` table holds the books (the live state) as of one batch,
+//! written in the same transaction as that batch, so that opening the books
+//! costs the checkpoint and the batches after it, not the whole history.
+//! The `offers`, `requests` and `sales` tables hold the batches' facts as
+//! plain rows, written in the same transaction, so that `sqlite3` (and the
+//! audit) can read the books without decoding anything.
 
 /// The version of the schema this code writes and reads.
-pub(super) const VERSION: i64 = 1;
+pub(super) const VERSION: i64 = 2;
 
 /// The name of the database file inside the data directory.
 pub(super) const FILE_NAME: &str = "bazaar.db";
@@ -75,6 +78,17 @@ CREATE TABLE sales (
     batch       INTEGER NOT NULL REFERENCES batches (seq)
 );
 
+CREATE INDEX offers_by_batch ON offers (batch);
+CREATE INDEX requests_by_batch ON requests (batch);
+CREATE INDEX sales_by_batch ON sales (batch);
+
+CREATE TABLE checkpoints (
+    seq     INTEGER PRIMARY KEY,
+    epoch   INTEGER NOT NULL,
+    made_ms INTEGER NOT NULL,
+    book    BLOB NOT NULL
+);
+
 CREATE VIEW credits AS
     SELECT seller, SUM(credit) AS cents FROM sales GROUP BY seller;
 
@@ -86,4 +100,21 @@ CREATE VIEW ledger AS
            'peer ' || buyer || ' bought ' || quantity || ' ' || product
                || ' from peer ' || seller AS line
     FROM sales ORDER BY id;
+";
+
+/// Upgrades a store of schema version 1 (no checkpoints) to version 2; the
+/// caller writes the first checkpoint in the same transaction.
+pub(super) const MIGRATE_1_TO_2: &str = "
+CREATE INDEX offers_by_batch ON offers (batch);
+CREATE INDEX requests_by_batch ON requests (batch);
+CREATE INDEX sales_by_batch ON sales (batch);
+
+CREATE TABLE checkpoints (
+    seq     INTEGER PRIMARY KEY,
+    epoch   INTEGER NOT NULL,
+    made_ms INTEGER NOT NULL,
+    book    BLOB NOT NULL
+);
+
+UPDATE meta SET schema_version = 2 WHERE id = 1;
 ";

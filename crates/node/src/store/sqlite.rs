@@ -19,7 +19,7 @@ use bazaar_market::{Batch, Book, Pricing};
 use bazaar_protocol::{Epoch, Money, Product};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use super::{Store, StoreError, schema};
+use super::{CheckpointPolicy, Store, StoreError, schema};
 
 /// How long a process waits for another one's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,10 +29,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The schema is documented in `docs/STORE.md`. The store keeps the books
 /// it last loaded or committed in memory, so a commit checks the batch
 /// against them without reading the database back; it reloads them when
-/// another process has committed since.
+/// another process has committed since, from the last checkpoint and the
+/// batches after it. A commit writes a new checkpoint in its own
+/// transaction when its [`CheckpointPolicy`] says so.
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
+    policy: CheckpointPolicy,
     inner: Mutex<Inner>,
 }
 
@@ -47,6 +50,9 @@ struct Inner {
 struct Cached {
     book: Book,
     last_seq: i64,
+    /// The batch and the time (ms since the Unix epoch) of the newest
+    /// checkpoint.
+    checkpoint: (i64, i64),
 }
 
 /// The one `meta` row.
@@ -67,6 +73,14 @@ impl SqliteStore {
     /// or opened; [`StoreError::Corrupt`] naming the file if it is not a
     /// bazaar database, is damaged, or has another schema version.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, CheckpointPolicy::default())
+    }
+
+    /// [`SqliteStore::open`], checkpointing by `policy`.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open`].
+    pub fn open_with(dir: &Path, policy: CheckpointPolicy) -> Result<Self, StoreError> {
         fs::create_dir_all(dir).map_err(|e| io_error(dir, &e))?;
         let path = dir.join(schema::FILE_NAME);
         match fs::symlink_metadata(&path) {
@@ -74,7 +88,7 @@ impl SqliteStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => create(dir, &path)?,
             Err(e) => return Err(io_error(&path, &e)),
         }
-        Self::connect(path)
+        Self::connect(path, policy)
     }
 
     /// Opens the store in `dir` only if it exists: what reports and audits
@@ -95,7 +109,7 @@ impl SqliteStore {
             }
             Err(e) => return Err(io_error(&path, &e)),
         }
-        Self::connect(path)
+        Self::connect(path, CheckpointPolicy::default())
     }
 
     /// The database file.
@@ -103,12 +117,16 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Opens an existing file and checks that it is a whole bazaar store.
-    fn connect(path: PathBuf) -> Result<Self, StoreError> {
-        let conn = connection(&path, false)?;
-        check(&conn, &path)?;
+    /// Opens an existing file, checks that it is a whole bazaar store, and
+    /// upgrades an older schema.
+    fn connect(path: PathBuf, policy: CheckpointPolicy) -> Result<Self, StoreError> {
+        let mut conn = connection(&path, false)?;
+        if check(&conn, &path)? < schema::VERSION {
+            migrate(&mut conn, &path)?;
+        }
         Ok(Self {
             path,
+            policy,
             inner: Mutex::new(Inner { conn, cache: None }),
         })
     }
@@ -205,16 +223,31 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let cached = current(&tx, path, pricing, cache)?;
-        let first_sale = cached.book.ledger().len();
+        let first_sale = usize::try_from(cached.book.totals().sales).unwrap_or(usize::MAX);
         let seq = cached.last_seq + 1;
+        let now = now_ms();
+        let due = self
+            .policy
+            .due(seq - cached.checkpoint.0, now - cached.checkpoint.1);
         let written = cached
             .book
             .apply(batch)
             .map_err(StoreError::from)
             .and_then(|()| insert(&tx, path, epoch, seq, first_sale, batch))
+            .and_then(|()| {
+                if due {
+                    write_checkpoint(&tx, path, seq, epoch, now, &cached.book)?;
+                }
+                Ok(())
+            })
             .and_then(|()| tx.commit().map_err(sql));
         match written {
-            Ok(()) => cached.last_seq = seq,
+            Ok(()) => {
+                cached.last_seq = seq;
+                if due {
+                    cached.checkpoint = (seq, now);
+                }
+            }
             // The cached books are ahead of the database, or half-changed.
             Err(_) => *cache = None,
         }
@@ -315,8 +348,9 @@ fn connection(path: &Path, create: bool) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Checks that the file is an undamaged bazaar store of this schema.
-fn check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+/// Checks that the file is an undamaged bazaar store of this schema or an
+/// older one; returns its version.
+fn check(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
     let sql = |e| sql_error(path, e);
     let corrupt = |detail: String| StoreError::Corrupt {
         path: path.to_owned(),
@@ -351,13 +385,109 @@ fn check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         .optional()
         .map_err(sql)?;
     match version {
-        Some(schema::VERSION) => Ok(()),
+        Some(version @ 1..=schema::VERSION) => Ok(version),
         Some(other) => Err(corrupt(format!(
-            "schema version {other}; this bazaar reads version {}",
+            "schema version {other}; this bazaar reads versions 1 to {}",
             schema::VERSION
         ))),
         None => Err(corrupt("the meta row is missing".into())),
     }
+}
+
+/// Upgrades the store to this schema, in one transaction: from version 1,
+/// the checkpoints table and the indexes, and a first checkpoint of the
+/// books replayed from every batch. Another process may have upgraded it
+/// meanwhile: the version is read again under the write lock.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let sql = |e| sql_error(path, e);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    let version: i64 = tx
+        .query_row("SELECT schema_version FROM meta WHERE id = 1", [], |row| {
+            row.get(0)
+        })
+        .map_err(sql)?;
+    if version == 1 {
+        tx.execute_batch(schema::MIGRATE_1_TO_2).map_err(sql)?;
+        let meta = read_meta(&tx, path)?;
+        if let Some(pricing) = meta.pricing {
+            let mut book = fresh_book(path, pricing)?;
+            let last = replay(&tx, path, 0, |_, _, batch| {
+                book.apply(batch).map_err(|e| e.to_string())
+            })?;
+            write_checkpoint(&tx, path, last, meta.epoch, now_ms(), &book)?;
+        }
+    }
+    tx.commit().map_err(sql)
+}
+
+/// Writes the books as of batch `seq` as the newest checkpoint, and drops
+/// the older ones: opening needs only the newest.
+fn write_checkpoint(
+    conn: &Connection,
+    path: &Path,
+    seq: i64,
+    epoch: Epoch,
+    now: i64,
+    book: &Book,
+) -> Result<(), StoreError> {
+    let sql = |e| sql_error(path, e);
+    let blob = postcard::to_stdvec(book).map_err(|e| StoreError::Io {
+        path: path.to_owned(),
+        detail: format!("cannot encode the checkpoint at batch {seq}: {e}"),
+    })?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO checkpoints (seq, epoch, made_ms, book) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![seq, epoch.0, now, blob]))
+    .map_err(sql)?;
+    conn.prepare_cached("DELETE FROM checkpoints WHERE seq < ?1")
+        .and_then(|mut stmt| stmt.execute([seq]))
+        .map_err(sql)?;
+    Ok(())
+}
+
+/// The newest checkpoint: the batch it includes up to, when it was made,
+/// and the books.
+pub(super) fn latest_checkpoint(
+    conn: &Connection,
+    path: &Path,
+) -> Result<Option<(i64, i64, Book)>, StoreError> {
+    let sql = |e| sql_error(path, e);
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, made_ms, book FROM checkpoints ORDER BY seq DESC LIMIT 1")
+        .map_err(sql)?;
+    let mut rows = stmt.query([]).map_err(sql)?;
+    let Some(row) = rows.next().map_err(sql)? else {
+        return Ok(None);
+    };
+    let seq: i64 = row.get(0).map_err(sql)?;
+    let made: i64 = row.get(1).map_err(sql)?;
+    let blob = row
+        .get_ref(2)
+        .and_then(|value| value.as_blob().map_err(Into::into))
+        .map_err(sql)?;
+    let book: Book = postcard::from_bytes(blob).map_err(|e| StoreError::Corrupt {
+        path: path.to_owned(),
+        detail: format!("the checkpoint at batch {seq} does not decode: {e}"),
+    })?;
+    Ok(Some((seq, made, book)))
+}
+
+/// An empty book with the stored prices.
+fn fresh_book(path: &Path, pricing: Pricing) -> Result<Book, StoreError> {
+    Book::new(pricing).map_err(|e| StoreError::Corrupt {
+        path: path.to_owned(),
+        detail: format!("stored pricing: {e}"),
+    })
+}
+
+/// Milliseconds since the Unix epoch, by the system clock.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Reads the one `meta` row.
@@ -407,7 +537,8 @@ pub(super) fn read_meta(conn: &Connection, path: &Path) -> Result<Meta, StoreErr
 }
 
 /// The books as of the last committed batch: the cached ones if no batch
-/// was committed since (by this or another process), else reloaded.
+/// was committed since (by this or another process), else reloaded from
+/// the newest checkpoint and the batches after it.
 fn current<'c>(
     conn: &Connection,
     path: &Path,
@@ -423,27 +554,40 @@ fn current<'c>(
         Some(cached) if cached.last_seq == last_seq => {}
         _ => {
             *cache = None;
-            let mut book = Book::new(pricing).map_err(|e| StoreError::Corrupt {
-                path: path.to_owned(),
-                detail: format!("stored pricing: {e}"),
-            })?;
-            let last_seq = replay(conn, path, |_, _, batch| {
+            let (from, made, mut book) = match latest_checkpoint(conn, path)? {
+                Some(checkpoint) => checkpoint,
+                // No checkpoint yet: time counts from now.
+                None => (0, now_ms(), fresh_book(path, pricing)?),
+            };
+            if from > last_seq {
+                return Err(StoreError::Corrupt {
+                    path: path.to_owned(),
+                    detail: format!("a checkpoint at batch {from} but batches end at {last_seq}"),
+                });
+            }
+            let replayed = replay(conn, path, from, |_, _, batch| {
                 book.apply(batch).map_err(|e| e.to_string())
             })?;
-            *cache = Some(Cached { book, last_seq });
+            *cache = Some(Cached {
+                book,
+                last_seq: replayed.max(from),
+                checkpoint: (from, made),
+            });
         }
     }
     Ok(cache.as_mut().expect("the cache was just filled"))
 }
 
-/// Decodes every stored batch in order and hands it to `each` with its
-/// sequence number and epoch; returns the last sequence number (0 if none).
+/// Decodes every stored batch after batch `after`, in order, and hands it
+/// to `each` with its sequence number and epoch; returns the last sequence
+/// number (0 if none).
 ///
 /// # Errors
 /// [`StoreError::Corrupt`] if a batch does not decode, or `each` refuses it.
 pub(super) fn replay(
     conn: &Connection,
     path: &Path,
+    after: i64,
     mut each: impl FnMut(i64, Epoch, &Batch) -> Result<(), String>,
 ) -> Result<i64, StoreError> {
     let sql = |e| sql_error(path, e);
@@ -452,9 +596,9 @@ pub(super) fn replay(
         detail,
     };
     let mut stmt = conn
-        .prepare_cached("SELECT seq, epoch, batch FROM batches ORDER BY seq")
+        .prepare_cached("SELECT seq, epoch, batch FROM batches WHERE seq > ?1 ORDER BY seq")
         .map_err(sql)?;
-    let mut rows = stmt.query([]).map_err(sql)?;
+    let mut rows = stmt.query([after]).map_err(sql)?;
     let mut last = 0;
     while let Some(row) = rows.next().map_err(sql)? {
         let seq: i64 = row.get(0).map_err(sql)?;
@@ -487,9 +631,7 @@ fn insert(
         detail: format!("cannot encode batch {seq}: {e}"),
     })?;
     let epoch = epoch.0;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let now = now_ms();
     conn.prepare_cached(
         "INSERT INTO batches (seq, epoch, committed_ms, deposits, served, sales, batch) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
