@@ -58,6 +58,7 @@ fn tiny_plan() -> Plan {
                 window: Duration::from_millis(300),
             })
             .collect(),
+        history: vec![2_000, 12_000],
     }
 }
 
@@ -102,6 +103,14 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
         assert!(mem[key].is_number(), "transports.mem.{key} was measured");
     }
     assert!(figures["failover_ms"].is_number(), "a kill was measured");
+    for key in ["open_ms", "book_bytes"] {
+        for sales in ["2000", "12000"] {
+            assert!(
+                figures["history"][key][sales].is_number(),
+                "history.{key}.{sales} was measured"
+            );
+        }
+    }
 
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## Against the targets"));
@@ -109,6 +118,7 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
         "latency-vs-peers.svg",
         "latency-over-time-killed.svg",
         "throughput.svg",
+        "history.svg",
     ] {
         let text = std::fs::read_to_string(out.join(svg)).unwrap();
         assert!(text.starts_with("<svg"), "{svg} is an SVG");

@@ -46,6 +46,12 @@ pub fn to_json(results: &BenchResults) -> Value {
         "failover_mean_ms": (!kills.is_empty()).then(|| kills.iter().sum::<f64>() / kills.len() as f64),
         "failovers_ms": kills,
         "peers": peers,
+        "history": {
+            "open_ms": results.history.iter().map(|h| (h.sales.to_string(), json!(h.open_ms))).collect::<Map<String, Value>>(),
+            "book_bytes": results.history.iter().map(|h| (h.sales.to_string(), json!(h.book_bytes))).collect::<Map<String, Value>>(),
+            "connect_ms": results.history.iter().map(|h| (h.sales.to_string(), json!(h.connect_ms))).collect::<Map<String, Value>>(),
+            "runs": results.history,
+        },
         "echo": results.echo,
         "latency": results.latency,
         "load": results.load,

@@ -6,6 +6,7 @@
 
 mod disk;
 mod echo;
+mod history;
 mod json;
 mod latency;
 mod load;
@@ -25,6 +26,7 @@ use bazaar_transport::TransportError;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use echo::EchoError;
+pub use history::HistoryResult;
 pub use json::to_json;
 pub use plot::{PlotError, Plots};
 pub use report::markdown;
@@ -162,6 +164,24 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         bar.inc(1);
     }
 
+    let mut history = Vec::new();
+    for &sales in &plan.history {
+        bar.set_message(format!("history of {sales} sales"));
+        let dir = options.out.join(format!("store-history-{sales}"));
+        let result = tokio::task::spawn_blocking(move || history::measure(&dir, sales))
+            .await
+            .map_err(|e| BenchError::Write {
+                path: options.out.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?
+            .map_err(|source| BenchError::Store {
+                scenario: format!("history of {sales} sales"),
+                source,
+            })?;
+        history.push(result);
+        bar.inc(1);
+    }
+
     let mut load = Vec::new();
     for (i, scenario) in plan.load.iter().enumerate() {
         bar.set_message(scenario.name.clone());
@@ -179,6 +199,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         echo,
         latency,
         load,
+        history,
         elapsed_s: started.elapsed().as_secs_f64(),
         load_average,
     };

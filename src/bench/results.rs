@@ -124,6 +124,8 @@ pub struct BenchResults {
     pub latency: Vec<LatencyResult>,
     /// The throughput experiments, in plan order.
     pub load: Vec<LoadResult>,
+    /// The history experiments, shortest history first.
+    pub history: Vec<super::HistoryResult>,
     /// Seconds the whole run took.
     pub elapsed_s: f64,
     /// The machine's load average at the start, where the system tells it.

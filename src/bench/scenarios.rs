@@ -123,6 +123,8 @@ pub struct Plan {
     pub latency: Vec<LatencyScenario>,
     /// The throughput experiments, in order.
     pub load: Vec<LoadScenario>,
+    /// The history experiment: the lengths of history, in sales.
+    pub history: Vec<u64>,
 }
 
 /// Every transport, in report order.
@@ -223,18 +225,24 @@ impl Plan {
                 });
             }
         }
+        let history = if quick {
+            vec![10_000, 100_000]
+        } else {
+            vec![10_000, 100_000, 1_000_000, 10_000_000]
+        };
         Self {
             quick,
             echo_round_trips: if quick { 2_000 } else { 20_000 },
             latency,
             load,
+            history,
         }
     }
 
     /// How many steps the progress bar counts: five floors, then each
     /// experiment.
     pub fn steps(&self) -> u64 {
-        (5 + self.latency.len() + self.load.len()) as u64
+        (5 + self.latency.len() + self.load.len() + self.history.len()) as u64
     }
 }
 

@@ -68,6 +68,7 @@ fn offer(seller: u32, seq: u64, product: Product, quantity: u32) -> Offer {
 /// A checkpoint every third batch, and never by time.
 const EVERY_THIRD_BATCH: CheckpointPolicy = CheckpointPolicy {
     every_batches: 3,
+    every_sales: u64::MAX,
     every: std::time::Duration::from_secs(3_600),
 };
 

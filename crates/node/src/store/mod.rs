@@ -66,36 +66,39 @@ pub trait Store: Send + Sync {
 }
 
 /// When a durable store writes a checkpoint of the books (in the same
-/// transaction as a batch): once this many batches, or this much time, have
-/// passed since the last one, whichever comes first. Opening the books then
-/// costs the checkpoint (the live state) and at most that many batches,
-/// however long the market has traded.
+/// transaction as a batch): once this many batches, or this many sales, or
+/// this much time have passed since the last one, whichever comes first.
+/// Opening the books then costs the checkpoint (the live state) and a tail
+/// bounded by the policy, however long the market has traded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckpointPolicy {
     /// Batches between two checkpoints, at most.
     pub every_batches: u64,
+    /// Sales between two checkpoints, at most (a batch may exceed it).
+    pub every_sales: u64,
     /// Time between two checkpoints, at most (while batches come).
     pub every: Duration,
 }
 
 impl Default for CheckpointPolicy {
-    /// Every 1024 batches or every second: a checkpoint costs one small
-    /// row (the live state is a few kilobytes), and opening replays at
-    /// most a second's batches.
+    /// Every 1024 batches, 8192 sales or second: a checkpoint costs one
+    /// small row (the live state is a few kilobytes), and a new trader
+    /// replays a few milliseconds of batches at most.
     fn default() -> Self {
         Self {
             every_batches: 1024,
+            every_sales: 8192,
             every: Duration::from_secs(1),
         }
     }
 }
 
 impl CheckpointPolicy {
-    /// Whether a checkpoint is due, `batches` batches and `ms` milliseconds
-    /// after the last one.
-    pub fn due(&self, batches: i64, ms: i64) -> bool {
-        let every_ms = i64::try_from(self.every.as_millis()).unwrap_or(i64::MAX);
-        u64::try_from(batches).is_ok_and(|b| b >= self.every_batches) || ms >= every_ms
+    /// Whether a checkpoint is due, `batches` batches, `sales` sales and
+    /// `ms` milliseconds after the last one.
+    pub fn due(&self, batches: u64, sales: u64, ms: u64) -> bool {
+        let every_ms = u64::try_from(self.every.as_millis()).unwrap_or(u64::MAX);
+        batches >= self.every_batches || sales >= self.every_sales || ms >= every_ms
     }
 }
 

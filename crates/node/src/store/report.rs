@@ -10,11 +10,12 @@ use rusqlite::{Connection, params};
 
 use super::{
     SqliteStore, StoreError,
-    sqlite::{latest_checkpoint, product, read_meta, replay, sql_error},
+    sqlite::{latest_checkpoint, product, quick_check, read_meta, replay, sql_error},
 };
 
 /// Audits the books stored in `dir`, from the whole history:
 ///
+/// - checks every page of the file (`PRAGMA quick_check`);
 /// - replays every committed batch from an empty book, checking that each
 ///   fits, that batches follow each other in epoch order with none
 ///   missing, and that the plain rows (`offers`, `requests`, `sales`) of
@@ -97,6 +98,7 @@ pub fn ledger_lines(dir: &Path) -> Result<Vec<String>, StoreError> {
 }
 
 fn audit(conn: &Connection, path: &Path) -> Result<(String, bool), StoreError> {
+    quick_check(conn, path)?;
     let meta = read_meta(conn, path)?;
     let mut out = String::new();
     let Some(pricing) = meta.pricing else {

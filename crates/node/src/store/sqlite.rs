@@ -53,6 +53,8 @@ struct Cached {
     /// The batch and the time (ms since the Unix epoch) of the newest
     /// checkpoint.
     checkpoint: (i64, i64),
+    /// Sales committed since the newest checkpoint.
+    tail_sales: u64,
 }
 
 /// The one `meta` row.
@@ -226,9 +228,13 @@ impl Store for SqliteStore {
         let first_sale = usize::try_from(cached.book.totals().sales).unwrap_or(usize::MAX);
         let seq = cached.last_seq + 1;
         let now = now_ms();
-        let due = self
-            .policy
-            .due(seq - cached.checkpoint.0, now - cached.checkpoint.1);
+        let since = |a: i64, b: i64| u64::try_from(a - b).unwrap_or(0);
+        let tail_sales = cached.tail_sales + batch.sales.len() as u64;
+        let due = self.policy.due(
+            since(seq, cached.checkpoint.0),
+            tail_sales,
+            since(now, cached.checkpoint.1),
+        );
         let written = cached
             .book
             .apply(batch)
@@ -244,8 +250,10 @@ impl Store for SqliteStore {
         match written {
             Ok(()) => {
                 cached.last_seq = seq;
+                cached.tail_sales = tail_sales;
                 if due {
                     cached.checkpoint = (seq, now);
+                    cached.tail_sales = 0;
                 }
             }
             // The cached books are ahead of the database, or half-changed.
@@ -348,6 +356,13 @@ fn connection(path: &Path, create: bool) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// The largest file whose every page is checked when a store is opened.
+/// `PRAGMA quick_check` reads the whole file: on a long history that would
+/// make every start of a peer cost the history, so a larger file is checked
+/// page by page as it is read (SQLite reports a damaged page it meets), and
+/// whole by `bazaar audit`.
+const CHECK_WHOLE_UP_TO: u64 = 64 << 20;
+
 /// Checks that the file is an undamaged bazaar store of this schema or an
 /// older one; returns its version.
 fn check(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
@@ -356,15 +371,9 @@ fn check(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
         path: path.to_owned(),
         detail,
     };
-    let problems = {
-        let mut stmt = conn.prepare("PRAGMA quick_check(5)").map_err(sql)?;
-        stmt.query_map([], |row| row.get::<_, String>(0))
-            .map_err(sql)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql)?
-    };
-    if problems != ["ok"] {
-        return Err(corrupt(format!("damaged: {}", problems.join("; "))));
+    let size = fs::metadata(path).map_or(0, |m| m.len());
+    if size <= CHECK_WHOLE_UP_TO {
+        quick_check(conn, path)?;
     }
     let has_meta: bool = conn
         .query_row(
@@ -490,6 +499,28 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Checks every page of the file (`PRAGMA quick_check`).
+///
+/// # Errors
+/// [`StoreError::Corrupt`] naming the file and the first damage found.
+pub(super) fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let sql = |e| sql_error(path, e);
+    let problems = {
+        let mut stmt = conn.prepare("PRAGMA quick_check(5)").map_err(sql)?;
+        stmt.query_map([], |row| row.get::<_, String>(0))
+            .map_err(sql)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql)?
+    };
+    if problems != ["ok"] {
+        return Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: format!("damaged: {}", problems.join("; ")),
+        });
+    }
+    Ok(())
+}
+
 /// Reads the one `meta` row.
 pub(super) fn read_meta(conn: &Connection, path: &Path) -> Result<Meta, StoreError> {
     let row = conn
@@ -565,13 +596,16 @@ fn current<'c>(
                     detail: format!("a checkpoint at batch {from} but batches end at {last_seq}"),
                 });
             }
+            let mut tail_sales = 0;
             let replayed = replay(conn, path, from, |_, _, batch| {
+                tail_sales += batch.sales.len() as u64;
                 book.apply(batch).map_err(|e| e.to_string())
             })?;
             *cache = Some(Cached {
                 book,
                 last_seq: replayed.max(from),
                 checkpoint: (from, made),
+                tail_sales,
             });
         }
     }
