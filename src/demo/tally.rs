@@ -41,7 +41,7 @@ impl Tally {
             Event::Coordinator { id, epoch } => self.coordinators.push((at, *id, *epoch)),
             Event::Rejected { .. } => self.rejected += 1,
             Event::DeskClosed { .. } => self.fenced += 1,
-            Event::Following { .. } | Event::SteppedDown { .. } => {}
+            _ => {}
         }
     }
 
