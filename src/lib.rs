@@ -7,4 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod logging;
+pub mod metrics;
+pub mod node;
 pub mod stats;
+pub mod story;

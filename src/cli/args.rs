@@ -1,6 +1,10 @@
 //! The command line: every subcommand and flag, parsed by clap.
 
-use std::{net::IpAddr, path::PathBuf, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use clap::{
     Args, Parser, Subcommand,
@@ -123,6 +127,22 @@ pub struct NodeArgs {
     /// Stop after this long (default: run until SIGTERM or Ctrl-C).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    /// Log only the lab's lines (the trader's sales and announcements),
+    /// problems and the summary, not the peer's own story.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Write the summary as JSON here at exit (default:
+    /// `peer-N.summary.json` in the data directory).
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+    /// Serve Prometheus metrics on http://ADDR/metrics (default: the
+    /// peer's `metrics` address in the cluster file, if any).
+    #[arg(long)]
+    pub metrics: Option<SocketAddr>,
+    /// Stop when the process with this id is no longer this one's parent
+    /// (`bazaar up` passes its own, so that no peer outlives it).
+    #[arg(long)]
+    pub parent_pid: Option<u32>,
 }
 
 /// `bazaar bench`.
