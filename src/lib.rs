@@ -10,4 +10,7 @@ pub mod logging;
 pub mod metrics;
 pub mod node;
 pub mod stats;
+pub mod status;
 pub mod story;
+pub mod table;
+pub mod up;

@@ -93,9 +93,9 @@ pub fn line(report: &Report) -> (Loudness, String) {
             Loudness::Story,
             format!("peer {peer} follows trader {trader} from epoch {epoch}"),
         ),
-        Event::ElectionStarted { cause, epoch } => (
+        Event::ElectionStarted { cause, .. } => (
             Loudness::Story,
-            format!("peer {peer} starts an election (epoch {epoch} seen): {cause}"),
+            format!("peer {peer} starts an election: {cause}"),
         ),
         e @ Event::SteppedDown { .. } => (Loudness::Story, format!("peer {peer} {e}")),
         Event::OutageBegan { peer: other } => (
@@ -214,7 +214,7 @@ mod tests {
         };
         assert_eq!(
             line(&report(started)).1,
-            "peer 1 starts an election (epoch 3 seen): trader 6 is unreachable"
+            "peer 1 starts an election: trader 6 is unreachable"
         );
     }
 

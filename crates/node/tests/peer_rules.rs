@@ -245,7 +245,7 @@ fn a_fenced_commit_drops_what_it_held_and_closes_the_desk() {
             ),
             Action::Event(Event::ElectionStarted {
                 cause: ElectionCause::Fenced { newest },
-                epoch: again
+                epoch
             }),
         ]
     );

@@ -294,7 +294,7 @@ fn a_seller_tells_what_sold_to_whom_with_its_credit_once() {
 fn the_highest_peer_says_it_starts_an_election_at_start_up() {
     let mut peer = Peer::new(PeerConfig::simple(3, 3, Role::Idle));
     let actions = peer.handle(ms(0), Input::Start);
-    let epoch = peer.epoch();
+    let epoch = Epoch(0);
     assert_eq!(
         events(&actions),
         [Event::ElectionStarted {

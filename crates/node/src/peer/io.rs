@@ -312,7 +312,7 @@ pub enum Event {
     ElectionStarted {
         /// Why.
         cause: ElectionCause,
-        /// The highest epoch it has seen.
+        /// The highest epoch it had seen before it started.
         epoch: Epoch,
     },
     /// This trader's batch is durable; its replies and notices leave now.
@@ -414,7 +414,7 @@ impl fmt::Display for Event {
                 notice.quantity, notice.product, notice.request.buyer, notice.credit
             ),
             Self::ElectionStarted { cause, epoch } => {
-                write!(f, "starts an election (epoch {epoch}): {cause}")
+                write!(f, "starts an election past epoch {epoch}: {cause}")
             }
             Self::Committed { commit, latency } => {
                 write!(f, "commit {} durable in {latency:?}", commit.0)

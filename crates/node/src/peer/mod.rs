@@ -353,6 +353,7 @@ impl Peer {
     /// caller knows made it start.
     fn elect(&mut self, input: ElectionInput<PeerId>, cause: ElectionCause) {
         let was_electing = self.election.is_electing();
+        let seen = self.election.epoch();
         // An election that waited in vain for a coordinator starts over.
         let starts_over = matches!(input, ElectionInput::Timer(ElectionTimer::AwaitCoordinator));
         let actions = self.election.handle(input);
@@ -388,8 +389,7 @@ impl Peer {
             }
         }
         if started {
-            let epoch = self.election.epoch();
-            self.event(Event::ElectionStarted { cause, epoch });
+            self.event(Event::ElectionStarted { cause, epoch: seen });
         }
     }
 
