@@ -1,10 +1,17 @@
 //! The `bazaar` application: the command line, the demo's loop, table and
 //! progress line, the bench with its report and plots, logging set-up and
-//! response-time statistics. The market itself lives in the library crates
+//! response-time statistics, a node's story, summary and metrics, `bazaar
+//! up` (the lab's parent program) and `bazaar status`. The market itself lives in the library crates
 //! (`bazaar-node` and below); this crate only drives and presents it.
 
 pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod logging;
+pub mod metrics;
+pub mod node;
 pub mod stats;
+pub mod status;
+pub mod story;
+pub mod table;
+pub mod up;

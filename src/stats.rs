@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 
 /// Response times in microseconds, with exact mean and HDR percentiles.
 #[derive(Debug, Clone)]
@@ -64,6 +65,41 @@ impl Latencies {
     }
 }
 
+/// Response times as a file holds them: the exact sum, and the count of
+/// samples per recorded value (at the histogram's three significant
+/// figures), so that another process can merge them with its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyCounts {
+    /// The sum of every sample, in microseconds.
+    pub sum_us: u64,
+    /// `(microseconds, samples)` per recorded value, ascending.
+    pub counts: Vec<(u64, u64)>,
+}
+
+impl From<&Latencies> for LatencyCounts {
+    fn from(l: &Latencies) -> Self {
+        Self {
+            sum_us: u64::try_from(l.sum_us).unwrap_or(u64::MAX),
+            counts: l
+                .histogram
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+        }
+    }
+}
+
+impl From<&LatencyCounts> for Latencies {
+    fn from(c: &LatencyCounts) -> Self {
+        let mut l = Self::default();
+        for &(us, n) in &c.counts {
+            l.histogram.saturating_record_n(us.max(1), n);
+        }
+        l.sum_us = u128::from(c.sum_us);
+        l
+    }
+}
+
 const fn micros(us: u64) -> Duration {
     Duration::from_micros(us)
 }
@@ -103,6 +139,20 @@ mod tests {
             (l.mean(), l.quantile(0.99)),
             (Duration::ZERO, Duration::ZERO)
         );
+    }
+
+    #[test]
+    fn counts_carry_the_samples_to_another_process() {
+        let mut l = Latencies::default();
+        for us in [100, 200, 300, 400, 400] {
+            l.record(Duration::from_micros(us));
+        }
+        let json = serde_json::to_string(&LatencyCounts::from(&l)).unwrap();
+        let back = Latencies::from(&serde_json::from_str::<LatencyCounts>(&json).unwrap());
+        assert_eq!(back.count(), 5);
+        assert_eq!(back.mean(), l.mean());
+        assert_eq!(back.quantile(0.5), l.quantile(0.5));
+        assert_eq!(back.max(), l.max());
     }
 
     #[test]

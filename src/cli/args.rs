@@ -1,6 +1,10 @@
 //! The command line: every subcommand and flag, parsed by clap.
 
-use std::{net::IpAddr, path::PathBuf, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use clap::{
     Args, Parser, Subcommand,
@@ -31,6 +35,12 @@ pub enum Command {
     Init(InitArgs),
     /// Run one peer as its own process.
     Node(NodeArgs),
+    /// The lab's parent program: run every peer of a cluster as its own
+    /// process, merge their logs, and report at the end.
+    Up(UpArgs),
+    /// One line per peer of a cluster: reachable, role, trader, epoch,
+    /// requests answered, p50.
+    Status(StatusArgs),
     /// Run seeded deterministic simulations with faults and check every invariant.
     Sim(SimArgs),
     /// Check the invariants on a data directory's books.
@@ -123,6 +133,72 @@ pub struct NodeArgs {
     /// Stop after this long (default: run until SIGTERM or Ctrl-C).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    /// Log only the lab's lines (the trader's sales and announcements),
+    /// problems and the summary, not the peer's own story.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Write the summary as JSON here at exit (default:
+    /// `peer-N.summary.json` in the data directory).
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+    /// Serve Prometheus metrics on http://ADDR/metrics (default: the
+    /// peer's `metrics` address in the cluster file, if any).
+    #[arg(long)]
+    pub metrics: Option<SocketAddr>,
+    /// Stop when the process with this id is no longer this one's parent
+    /// (`bazaar up` passes its own, so that no peer outlives it).
+    #[arg(long)]
+    pub parent_pid: Option<u32>,
+}
+
+/// `bazaar up`.
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// The cluster file to run.
+    #[arg(long)]
+    pub cluster: Option<PathBuf>,
+    /// Write a cluster of N peers first (into --out), as `bazaar init` does.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub peers: Option<u32>,
+    /// With --peers: the folder for `cluster.toml`, `tls/` and `data/`.
+    #[arg(long, default_value = "lab")]
+    pub out: PathBuf,
+    /// With --peers: the address every peer listens on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// With --peers: the first peer's port (metrics on the ports after the peers').
+    #[arg(long, default_value_t = 7100)]
+    pub base_port: u16,
+    /// How peers reach each other.
+    #[arg(long, default_value_t = RemoteKind::Tcp, value_parser = remote_kind())]
+    pub transport: RemoteKind,
+    /// Where the books live (default: `data/` beside the cluster file).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Stop every peer after this long (default: on Ctrl-C or SIGTERM).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// SIGKILL the current trader this often, and start it again after
+    /// --restart-after.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub kill_trader_every: Option<Duration>,
+    /// How long a killed trader stays down.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub restart_after: Duration,
+    /// Peers log only the lab's lines, problems and their summaries.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `bazaar status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The cluster file; each peer's metrics address in it is asked.
+    #[arg(long)]
+    pub cluster: PathBuf,
+    /// How long to wait for each peer before calling it unreachable.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
 }
 
 /// `bazaar bench`.

@@ -1,5 +1,10 @@
 //! `bazaar init`: a cluster file and the TLS material for quic.
 
+use std::{
+    net::IpAddr,
+    path::{Path, PathBuf},
+};
+
 use bazaar_protocol::PeerId;
 
 use bazaar_node::cluster::Cluster;
@@ -7,38 +12,56 @@ use bazaar_node::cluster::Cluster;
 use crate::cli::{Failure, InitArgs};
 
 pub(super) fn run(args: &InitArgs) -> Result<(), Failure> {
-    let path = args.out.join("cluster.toml");
-    if path.exists() && !args.force {
+    let path = write(&args.out, args.peers, args.host, args.base_port, args.force)?;
+    println!(
+        "start them all with: bazaar up --cluster {}   (or peer i alone: bazaar node --cluster {} --id i)",
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// Writes `out/cluster.toml` for `peers` peers on `host` from `base_port`
+/// (their metrics on the ports after theirs) and `out/tls/`; says what it
+/// wrote and returns the cluster file.
+pub(super) fn write(
+    out: &Path,
+    peers: u32,
+    host: IpAddr,
+    base_port: u16,
+    force: bool,
+) -> Result<PathBuf, Failure> {
+    let path = out.join("cluster.toml");
+    if path.exists() && !force {
         return Err(Failure::input(format!(
             "{} already exists: pass --force to overwrite it",
             path.display()
         )));
     }
-    let last_port = u32::from(args.base_port) + args.peers - 1;
+    let last_port = u32::from(base_port) + 2 * peers - 1;
     if last_port > u32::from(u16::MAX) {
         return Err(Failure::input(format!(
-            "--base-port {} leaves no room for {} peers (the last would be port {last_port})",
-            args.base_port, args.peers
+            "--base-port {base_port} leaves no room for {peers} peers and their metrics (the last would be port {last_port})"
         )));
     }
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| Failure::input(format!("cannot create {}: {e}", args.out.display())))?;
-    let cluster = Cluster::local(args.peers, args.host, args.base_port);
+    std::fs::create_dir_all(out)
+        .map_err(|e| Failure::input(format!("cannot create {}: {e}", out.display())))?;
+    let mut cluster = Cluster::local(peers, host, base_port);
+    for (i, peer) in cluster.peers.iter_mut().enumerate() {
+        let port = u32::from(base_port) + peers + i as u32;
+        peer.metrics = u16::try_from(port)
+            .ok()
+            .map(|port| std::net::SocketAddr::new(host, port));
+    }
     cluster.save(&path).map_err(Failure::input)?;
-    let tls = args.out.join("tls");
-    bazaar_transport::tls::write_cluster(&tls, (1..=args.peers).map(PeerId))
-        .map_err(Failure::input)?;
+    let tls = out.join("tls");
+    bazaar_transport::tls::write_cluster(&tls, (1..=peers).map(PeerId)).map_err(Failure::input)?;
     println!(
-        "wrote {} ({} peers on {}:{}..{last_port}) and TLS material in {}",
+        "wrote {} ({peers} peers on {host}:{base_port}..{}, metrics on {host}:{}..{last_port}) and TLS material in {}",
         path.display(),
-        args.peers,
-        args.host,
-        args.base_port,
+        u32::from(base_port) + peers - 1,
+        u32::from(base_port) + peers,
         tls.display()
     );
-    println!(
-        "start peer i with: bazaar node --cluster {} --id i",
-        path.display()
-    );
-    Ok(())
+    Ok(path)
 }

@@ -7,7 +7,9 @@ mod demo;
 mod init;
 mod node;
 mod sim;
+mod status;
 mod store;
+mod up;
 
 use std::{fmt, process::ExitCode};
 
@@ -15,6 +17,7 @@ use clap::Parser;
 
 pub use args::{
     BenchArgs, Cli, Command, DataDirArgs, DemoArgs, InitArgs, NodeArgs, PlantArg, SimArgs,
+    StatusArgs, UpArgs,
 };
 
 /// A failure the user should read: what went wrong, and the exit code.
@@ -69,6 +72,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo(args) => demo::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Node(args) => node::run(&args),
+        Command::Up(args) => up::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Sim(args) => sim::run(&args),
         Command::Audit(args) => store::audit(&args),
         Command::Ledger(args) => store::ledger(&args),

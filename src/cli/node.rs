@@ -1,8 +1,10 @@
-//! `bazaar node`: one peer as its own process.
+//! `bazaar node`: one peer as its own process, telling its story as it
+//! runs, serving its metrics, and printing and writing its summary at exit.
 
-use std::{path::PathBuf, sync::Arc, time::Instant};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Instant};
 
 use bazaar_protocol::PeerId;
+use bazaar_transport::Transport;
 use tokio::sync::{mpsc, watch};
 
 use bazaar_node::{
@@ -16,14 +18,26 @@ use bazaar_node::{
 
 use crate::{
     cli::{Failure, NodeArgs},
-    demo, logging,
+    logging,
+    metrics::{NodeMetrics, http},
+    node::{
+        summary::{NodeSummary, NodeTally},
+        watch::stop_reason,
+    },
+    story,
 };
 
+/// How often the transport's counters are read into the metrics.
+const REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
-    logging::init("info");
+    // The transport's own warnings (a peer unreachable while it is not up
+    // yet) are not the node's story: the peer reports outages of peers it
+    // had reached, and refused connections are counted below.
+    logging::init("info,bazaar_transport=error");
     let cluster = Cluster::load(&args.cluster).map_err(Failure::input)?;
     let id = PeerId(args.id);
-    if cluster.peer(id).is_none() {
+    let Some(entry) = cluster.peer(id).cloned() else {
         return Err(Failure::input(format!(
             "--id {id}: no such peer in {} (it has ids {})",
             args.cluster.display(),
@@ -34,7 +48,7 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
                 .collect::<Vec<_>>()
                 .join(", ")
         )));
-    }
+    };
     let beside = args.cluster.parent().map(PathBuf::from).unwrap_or_default();
     let data_dir = args.data_dir.clone().unwrap_or_else(|| beside.join("data"));
     let store = open_store(&data_dir)?;
@@ -47,84 +61,116 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
         after: args.resign_every,
         after_sales: None,
     };
+    let summary_path = args
+        .summary
+        .clone()
+        .unwrap_or_else(|| NodeSummary::default_path(&data_dir, args.id));
+    let metrics_addr = args.metrics.or(entry.metrics);
+    let metrics = NodeMetrics::new(args.id, config.role.name());
     let tls_dir = beside.join("tls");
     super::runtime()?.block_on(async {
         let transport = start_peer(args.transport, id, cluster.addresses(), &tls_dir)
             .await
             .map_err(|e| Failure::input(format!("peer {id}: {e}")))?;
+        if let Some(addr) = metrics_addr {
+            serve_metrics(addr, &metrics, &transport, id).await?;
+        }
+        let started = Instant::now();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let runtime = Runtime::new(
             Peer::new(config),
             Arc::clone(&transport),
             store,
             tx,
-            Instant::now(),
+            started,
         );
         let (stop, stopped) = watch::channel(false);
         let peer = tokio::spawn(runtime.run(stopped));
-        tracing::info!(
-            "peer {id} up on {} over {} (life {incarnation})",
+        let up = format!(
+            "peer {id} up on {} over {} (life {incarnation}{})",
             cluster.addresses()[&id],
-            args.transport
+            args.transport,
+            metrics_addr.map_or(String::new(), |a| format!(
+                ", metrics on http://{a}/metrics"
+            ))
         );
-        let until = args.duration.map(|d| tokio::time::Instant::now() + d);
-        // One listener for the whole run: a signal that arrives while no
-        // listener exists is lost, so it must not be re-made per report.
-        let shutdown = shutdown_signal();
-        tokio::pin!(shutdown);
-        loop {
+        if args.quiet {
+            tracing::debug!("{up}");
+        } else {
+            tracing::info!("{up}");
+        }
+        let mut tally = NodeTally::default();
+        let stopping = stop_reason(args.duration, args.parent_pid);
+        tokio::pin!(stopping);
+        let mut refresh = tokio::time::interval(REFRESH);
+        let why = loop {
             tokio::select! {
-                Some(report) = rx.recv() => demo::log(&report, false),
-                () = &mut shutdown => break,
-                () = sleep_until(until) => break,
+                Some(report) = rx.recv() => {
+                    tally.observe(&report);
+                    metrics.observe(&report, tally.latencies());
+                    story::tell(&report, args.quiet);
+                }
+                why = &mut stopping => break why,
+                _ = refresh.tick() => refresh_metrics(&metrics, transport.as_ref(), id),
             }
-        }
-        tracing::info!("peer {id} stopping");
+        };
+        tracing::debug!("peer {id} stopping: {why}");
         let _ = stop.send(true);
-        if let Ok(peer) = peer.await {
-            log_holdings(&peer);
+        let peer = peer
+            .await
+            .map_err(|e| Failure::run(format!("peer {id} failed: {e}")))?;
+        while let Ok(report) = rx.try_recv() {
+            tally.observe(&report);
+            story::tell(&report, args.quiet);
         }
-        tracing::debug!("peer {id}: runtime stopped, closing the transport");
+        let summary = tally.summary(&peer, incarnation.0, started.elapsed());
+        for line in summary.lines() {
+            tracing::info!("{line}");
+        }
+        log_holdings(&peer);
+        if let Err(e) = summary.write(&summary_path) {
+            tracing::warn!(
+                "peer {id}: cannot write its summary to {}: {e}",
+                summary_path.display()
+            );
+        }
         transport.shutdown().await;
-        tracing::info!("peer {id} stopped");
+        tracing::debug!("peer {id} stopped");
         Ok(())
     })
+}
+
+/// Serves the metrics on `addr`; a port in use is bad input.
+async fn serve_metrics(
+    addr: SocketAddr,
+    metrics: &Arc<NodeMetrics>,
+    transport: &Arc<dyn Transport>,
+    id: PeerId,
+) -> Result<(), Failure> {
+    let (m, t) = (Arc::clone(metrics), Arc::clone(transport));
+    let refresh = Arc::new(move || refresh_metrics(&m, t.as_ref(), id));
+    http::serve(addr, Arc::clone(metrics), refresh)
+        .await
+        .map(drop)
+        .map_err(|e| Failure::input(format!("peer {id}: cannot serve metrics on {addr}: {e}")))
+}
+
+/// Reads the transport's counters into the metrics, and says so when it
+/// refused connections that did not prove to be peers of the cluster.
+fn refresh_metrics(metrics: &NodeMetrics, transport: &dyn Transport, id: PeerId) {
+    let refused = metrics.refresh(transport.stats());
+    if refused > 0 {
+        tracing::warn!(
+            "peer {id} refused {refused} connection(s) that did not prove to be a peer of this cluster \
+             (RUST_LOG=bazaar_transport=warn says why)"
+        );
+    }
 }
 
 /// The books: SQLite in the data directory, shared by the peers of a host.
 fn open_store(dir: &std::path::Path) -> Result<Arc<dyn Store>, Failure> {
     let store = SqliteStore::open(dir).map_err(Failure::input)?;
     Ok(Arc::new(store))
-}
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// What this life of the peer received and paid, for whoever checks it

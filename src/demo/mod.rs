@@ -192,19 +192,13 @@ fn empty_book() -> bazaar_market::Book {
 
 /// Logs a report: the lab's lines at info, the rest quieter.
 pub fn log(report: &Report, quiet: bool) {
-    use Event::{Answered, Coordinator, DeskClosed, Following, Rejected, Sold, SteppedDown};
+    use Event::{Coordinator, DeskClosed, Rejected, Sold, SteppedDown};
     let peer = report.peer;
     match &report.event {
         e @ (Coordinator { .. } | Sold(_)) if !quiet => tracing::info!("{e}"),
         e @ SteppedDown { .. } if !quiet => tracing::info!("peer {peer} {e}"),
         e @ (DeskClosed { .. } | Rejected { .. }) => tracing::warn!("peer {peer}: {e}"),
-        e @ (Following { .. }
-        | Answered { .. }
-        | Coordinator { .. }
-        | Sold(_)
-        | SteppedDown { .. }) => {
-            tracing::debug!("peer {peer}: {e}");
-        }
+        e => tracing::debug!("peer {peer}: {e}"),
     }
 }
 

@@ -3,11 +3,14 @@
 
 use std::{collections::BTreeMap, fmt::Write as _, time::Duration};
 
-use bazaar_protocol::{Epoch, PeerId};
+use bazaar_protocol::{Epoch, Money, PeerId};
 
 use bazaar_node::{Event, Peer, Role, runtime::Report};
 
-use crate::stats::{Latencies, human};
+use crate::{
+    stats::{Latencies, human},
+    table::{self, PeerLine},
+};
 
 /// Counts kept while the market runs.
 #[derive(Debug, Default)]
@@ -41,7 +44,7 @@ impl Tally {
             Event::Coordinator { id, epoch } => self.coordinators.push((at, *id, *epoch)),
             Event::Rejected { .. } => self.rejected += 1,
             Event::DeskClosed { .. } => self.fenced += 1,
-            Event::Following { .. } | Event::SteppedDown { .. } => {}
+            _ => {}
         }
     }
 
@@ -61,58 +64,31 @@ impl Tally {
 
     /// The table of peers: role, requests, response times, goods, credits.
     pub fn table(&self, peers: &BTreeMap<PeerId, Peer>, roles: &BTreeMap<PeerId, Role>) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{:>5} {:<7} {:>8} {:>9} {:>9} {:>9} {:>7} {:>7} {:>10}",
-            "peer", "role", "requests", "mean", "p50", "p99", "bought", "sold", "credits"
-        );
-        let (mut requests, mut bought, mut sold, mut credits) = (0, 0, 0, 0);
-        for (&id, role) in roles {
-            let Some(peer) = peers.get(&id) else {
-                let _ = writeln!(
-                    out,
-                    "{:>5} {:<7} crashed, not brought back",
-                    id.0,
-                    role.name()
-                );
-                continue;
-            };
-            let lat = self.latencies.get(&id).cloned().unwrap_or_default();
-            let reqs = peer.buyer().map_or(0, |b| b.stats().requests);
-            let got: u64 = peer.buyer().map_or(0, |b| b.receipt().goods.values().sum());
-            let gone: u64 = peer.seller().map_or(0, |s| s.sold().values().sum());
-            let credit = peer.seller().map_or(0, |s| s.credits().cents());
-            let role = if peer.is_trading() {
-                "trader"
-            } else {
-                role.name()
-            };
-            let _ = writeln!(
-                out,
-                "{:>5} {role:<7} {reqs:>8} {:>9} {:>9} {:>9} {got:>7} {gone:>7} {:>10}",
-                id.0,
-                human(lat.mean()),
-                human(lat.quantile(0.5)),
-                human(lat.quantile(0.99)),
-                bazaar_protocol::Money(credit).to_string(),
-            );
-            requests += reqs;
-            bought += got;
-            sold += gone;
-            credits += credit;
-        }
-        let all = self.all_latencies();
-        let _ = writeln!(
-            out,
-            "{:>5} {:<7} {requests:>8} {:>9} {:>9} {:>9} {bought:>7} {sold:>7} {:>10}",
-            "all",
-            "",
-            human(all.mean()),
-            human(all.quantile(0.5)),
-            human(all.quantile(0.99)),
-            bazaar_protocol::Money(credits).to_string(),
-        );
+        let lines: Vec<PeerLine> = roles
+            .iter()
+            .map(|(&id, role)| match peers.get(&id) {
+                None => PeerLine::Missing {
+                    id: id.0,
+                    role: role.name().to_owned(),
+                    why: "crashed, not brought back".to_owned(),
+                },
+                Some(peer) => PeerLine::Figures {
+                    id: id.0,
+                    role: if peer.is_trading() {
+                        "trader".to_owned()
+                    } else {
+                        role.name().to_owned()
+                    },
+                    requests: peer.buyer().map_or(0, |b| b.stats().requests),
+                    latencies: self.latencies.get(&id).cloned().unwrap_or_default(),
+                    bought: peer.buyer().map_or(0, |b| b.receipt().goods.values().sum()),
+                    sold: peer.seller().map_or(0, |s| s.sold().values().sum()),
+                    credits: peer.seller().map_or(Money::ZERO, |s| s.credits()),
+                },
+            })
+            .collect();
+        let mut out = table::peers(&lines);
+        out.push('\n');
         let traders: Vec<String> = self
             .coordinators
             .iter()

@@ -31,8 +31,30 @@ pub struct Processes {
     recent: std::cell::RefCell<std::collections::VecDeque<(u32, String)>>,
 }
 
+/// Writes a cluster file of `n` peers on free loopback ports (and metrics
+/// addresses if `metrics`) in a fresh folder named for `test`; returns the
+/// folder and the file.
+pub fn write_cluster(test: &str, n: u32, think_ms: u64, metrics: bool) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("bazaar-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cluster = Cluster::local(n, "127.0.0.1".parse().unwrap(), 1);
+    cluster.timing.think_ms = think_ms;
+    let mut addrs = free_addrs(2 * n as usize).into_iter();
+    for peer in &mut cluster.peers {
+        peer.addr = addrs.next().unwrap();
+        let extra = addrs.next().unwrap();
+        if metrics {
+            peer.metrics = Some(extra);
+        }
+    }
+    let path = dir.join("cluster.toml");
+    cluster.save(&path).unwrap();
+    (dir, path)
+}
+
 /// Free loopback ports, found by binding and letting go.
-fn free_addrs(n: usize) -> Vec<SocketAddr> {
+pub fn free_addrs(n: usize) -> Vec<SocketAddr> {
     let listeners: Vec<TcpListener> = (0..n)
         .map(|_| TcpListener::bind("127.0.0.1:0").expect("loopback binds"))
         .collect();
@@ -43,16 +65,16 @@ impl Processes {
     /// Writes a cluster of `n` peers in a fresh folder named for `test`,
     /// with `think_ms` of thinking, and starts every peer.
     pub fn start(test: &str, n: u32, think_ms: u64) -> Self {
-        let dir = std::env::temp_dir().join(format!("bazaar-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut cluster = Cluster::local(n, "127.0.0.1".parse().unwrap(), 1);
-        cluster.timing.think_ms = think_ms;
-        for (peer, addr) in cluster.peers.iter_mut().zip(free_addrs(n as usize)) {
-            peer.addr = addr;
-        }
-        let path = dir.join("cluster.toml");
-        cluster.save(&path).unwrap();
+        Self::launch(write_cluster(test, n, think_ms, false), n)
+    }
+
+    /// The same, each peer serving its metrics at the address the cluster
+    /// file gives it.
+    pub fn start_with_metrics(test: &str, n: u32, think_ms: u64) -> Self {
+        Self::launch(write_cluster(test, n, think_ms, true), n)
+    }
+
+    fn launch((dir, path): (PathBuf, PathBuf), n: u32) -> Self {
         let (tx, lines) = mpsc::channel();
         let mut procs = Self {
             dir,
@@ -178,6 +200,11 @@ impl Processes {
     /// Where the books are.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.join("data")
+    }
+
+    /// The cluster file as written.
+    pub fn cluster(&self) -> Cluster {
+        Cluster::load(&self.cluster).unwrap()
     }
 }
 

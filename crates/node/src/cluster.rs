@@ -26,6 +26,10 @@ pub struct PeerEntry {
     /// What the peer does when it is not the trader.
     #[serde(default)]
     pub role: Role,
+    /// Where the peer serves its metrics over HTTP (`/metrics`), if it
+    /// does; `bazaar status` reads them there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Prices and commission, in cents and basis points so money stays exact.
@@ -191,6 +195,7 @@ impl Cluster {
                 id: PeerId(i),
                 addr: SocketAddr::new(host, base_port.saturating_add((i - 1) as u16)),
                 role: Role::Both,
+                metrics: None,
             })
             .collect();
         Self {
@@ -263,6 +268,15 @@ impl Cluster {
                 return Err(format!(
                     "peers {other} and {} share the address {}",
                     p.id, p.addr
+                ));
+            }
+        }
+        for p in &self.peers {
+            if let Some(other) = p.metrics.and_then(|m| addrs.insert(m, p.id)) {
+                return Err(format!(
+                    "the metrics address {} of peer {} is taken by peer {other}",
+                    p.metrics.unwrap_or(p.addr),
+                    p.id
                 ));
             }
         }
@@ -384,6 +398,22 @@ mod tests {
         assert_eq!(
             parse(text),
             Err("invalid cluster file c.toml: peers 1 and 2 share the address 127.0.0.1:1".into())
+        );
+    }
+
+    #[test]
+    fn a_metrics_address_reads_back_and_may_not_be_taken() {
+        let mut cluster = Cluster::local(2, "127.0.0.1".parse().unwrap(), 7000);
+        cluster.peers[1].metrics = Some("127.0.0.1:9100".parse().unwrap());
+        let text = toml::to_string_pretty(&cluster).unwrap();
+        assert_eq!(parse(&text), Ok(cluster));
+        let text = "[[peer]]\nid = 1\naddr = \"127.0.0.1:1\"\n[[peer]]\nid = 2\naddr = \"127.0.0.1:2\"\nmetrics = \"127.0.0.1:1\"\n";
+        assert_eq!(
+            parse(text),
+            Err(
+                "invalid cluster file c.toml: the metrics address 127.0.0.1:1 of peer 2 is taken by peer 1"
+                    .into()
+            )
         );
     }
 

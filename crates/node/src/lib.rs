@@ -26,7 +26,7 @@ pub mod store;
 mod timers;
 
 pub use peer::{
-    Action, CommitId, Event, Incarnation, Input, Peer, PeerConfig, PeerTimer, Reject, ResignPolicy,
-    Role, StoreFailure, Timing, UnknownRole,
+    Action, CommitId, ElectionCause, Event, Incarnation, Input, Peer, PeerConfig, PeerTimer,
+    Reject, ResignPolicy, Role, StoreFailure, Timing, UnknownRole,
 };
 pub use timers::TimerQueue;

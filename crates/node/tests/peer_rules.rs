@@ -9,7 +9,7 @@ use std::time::Duration;
 use bazaar_election::Timer as ElectionTimer;
 use bazaar_market::{Book, BuyerTimer, LedgerEntry, Pricing};
 use bazaar_node::{
-    Action, CommitId, Event, Input, Peer, PeerConfig, PeerTimer, Role, StoreFailure,
+    Action, CommitId, ElectionCause, Event, Input, Peer, PeerConfig, PeerTimer, Role, StoreFailure,
 };
 use bazaar_protocol::{
     Body, Buy, BuyReply, Deposited, ElectionMessage, Envelope, Epoch, Fill, Money, Offer, OfferId,
@@ -136,6 +136,10 @@ fn a_reply_leaves_only_after_its_commit_is_durable() {
     assert_eq!(
         trader.handle(ms(5), Input::Committed(CommitId(1))),
         [
+            Action::Event(Event::Committed {
+                commit: CommitId(1),
+                latency: ms(1)
+            }),
             send(&trader, 1, t + 1, Body::BuyReply(reply)),
             send(&trader, 3, t + 2, Body::Sale(notice)),
             Action::Event(Event::Sold(sale)),
@@ -239,6 +243,10 @@ fn a_fenced_commit_drops_what_it_held_and_closes_the_desk() {
                 t,
                 Body::Election(ElectionMessage::Coordinator { epoch: again })
             ),
+            Action::Event(Event::ElectionStarted {
+                cause: ElectionCause::Fenced { newest },
+                epoch
+            }),
         ]
     );
     assert_eq!(
@@ -467,6 +475,12 @@ fn a_deposit_is_acknowledged_only_after_its_commit() {
     };
     assert_eq!(
         peer.handle(ms(3), Input::Committed(CommitId(0))),
-        [send(&peer, 3, t + 1, Body::Deposited(deposited))]
+        [
+            Action::Event(Event::Committed {
+                commit: CommitId(0),
+                latency: ms(1)
+            }),
+            send(&peer, 3, t + 1, Body::Deposited(deposited))
+        ]
     );
 }

@@ -4,7 +4,9 @@ use std::{fmt, time::Duration};
 
 use bazaar_election::Timer as ElectionTimer;
 use bazaar_market::{Batch, Book, BuyerTimer, LedgerEntry, MarketError, Pricing, SellerTimer};
-use bazaar_protocol::{CodecError, Envelope, Epoch, PeerId, Product, Quantity, RequestId};
+use bazaar_protocol::{
+    CodecError, Envelope, Epoch, Fill, Offer, PeerId, Product, Quantity, RequestId, SaleNotice,
+};
 
 /// A timer a peer asks its driver to run, by name. At most one of each is
 /// pending: setting it again moves it.
@@ -165,6 +167,84 @@ pub enum Action {
     Event(Event),
 }
 
+/// Why a peer starts an election.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElectionCause {
+    /// The peer has just started.
+    StartUp,
+    /// The trader's heartbeats stopped.
+    TraderSilent {
+        /// The trader it followed.
+        trader: PeerId,
+    },
+    /// The transport could not reach the trader.
+    TraderUnreachable {
+        /// The trader it followed.
+        trader: PeerId,
+    },
+    /// A buy or a deposit went unanswered, and the trader had been quiet
+    /// for a heartbeat interval.
+    RequestUnanswered {
+        /// The trader it followed.
+        trader: PeerId,
+    },
+    /// The trader resigned.
+    TraderResigned {
+        /// The trader that resigned.
+        trader: PeerId,
+    },
+    /// This peer resigned, and no successor announced itself in time.
+    NoSuccessor,
+    /// A lower peer called an election: a live higher peer takes over.
+    LowerPeerCalled {
+        /// The peer that called it.
+        by: PeerId,
+    },
+    /// A lower peer claimed to be trader while this one lives.
+    LowerPeerClaimed {
+        /// The claimant.
+        by: PeerId,
+    },
+    /// A higher peer answered `Alive` but never announced itself.
+    NoAnnouncement,
+    /// A message carried a newer epoch than this trader's: it stepped down.
+    NewerEpoch {
+        /// The epoch it learned of.
+        epoch: Epoch,
+    },
+    /// The store has seen a newer trader than this one.
+    Fenced {
+        /// The newest epoch the store has seen.
+        newest: Epoch,
+    },
+}
+
+impl fmt::Display for ElectionCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::StartUp => f.write_str("it has just started"),
+            Self::TraderSilent { trader } => {
+                write!(f, "trader {trader} stopped sending heartbeats")
+            }
+            Self::TraderUnreachable { trader } => write!(f, "trader {trader} is unreachable"),
+            Self::RequestUnanswered { trader } => {
+                write!(f, "trader {trader} left a request unanswered")
+            }
+            Self::TraderResigned { trader } => write!(f, "trader {trader} resigned"),
+            Self::NoSuccessor => f.write_str("it resigned and nobody took over"),
+            Self::LowerPeerCalled { by } => write!(f, "lower peer {by} called an election"),
+            Self::LowerPeerClaimed { by } => {
+                write!(f, "lower peer {by} claimed to be the coordinator")
+            }
+            Self::NoAnnouncement => {
+                f.write_str("a higher peer answered but never announced itself")
+            }
+            Self::NewerEpoch { epoch } => write!(f, "it learned of the newer epoch {epoch}"),
+            Self::Fenced { newest } => write!(f, "the store has seen epoch {newest}"),
+        }
+    }
+}
+
 /// What happened, for logs and statistics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -184,16 +264,77 @@ pub enum Event {
     },
     /// The trader sold (logged by the trader, after the commit).
     Sold(LedgerEntry),
-    /// This buyer's request was answered.
+    /// This buyer asked the trader for goods (a new request; re-sends of
+    /// it are not reported).
+    Asked {
+        /// The request.
+        request: RequestId,
+        /// What it asks for.
+        product: Product,
+        /// How many units.
+        quantity: Quantity,
+        /// The trader asked.
+        trader: PeerId,
+    },
+    /// This buyer's request was answered; no fills means out of stock.
     Answered {
         /// The request.
         request: RequestId,
         /// What was asked for.
         product: Product,
-        /// Units received.
+        /// Units asked for.
+        requested: Quantity,
+        /// Units received: the sum of `fills`.
         filled: Quantity,
+        /// Where the units came from, and at what price.
+        fills: Vec<Fill>,
         /// From the first send of the request to the reply.
         latency: Duration,
+    },
+    /// This buyer was told "out of stock" too often in a row and gives up
+    /// its product for another.
+    GaveUp {
+        /// The product given up.
+        product: Product,
+    },
+    /// This seller offered a new lot to the trader (re-sends of it are not
+    /// reported).
+    Offered {
+        /// The lot.
+        offer: Offer,
+        /// The trader it went to.
+        trader: PeerId,
+    },
+    /// Some of this seller's goods sold, and it was credited (each notice
+    /// once, however often the trader sends it).
+    Credited(SaleNotice),
+    /// This peer starts an election.
+    ElectionStarted {
+        /// Why.
+        cause: ElectionCause,
+        /// The highest epoch it had seen before it started.
+        epoch: Epoch,
+    },
+    /// This trader's batch is durable; its replies and notices leave now.
+    Committed {
+        /// The commit.
+        commit: CommitId,
+        /// From asking the driver to commit to the answer.
+        latency: Duration,
+    },
+    /// A peer this one had reached cannot be reached any more. Reported once
+    /// per outage; a peer never reached yet (not started, perhaps) is not
+    /// reported.
+    OutageBegan {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// A peer whose outage was reported is heard from again.
+    OutageEnded {
+        /// The peer.
+        peer: PeerId,
+        /// How long the outage lasted, from its report to the first frame.
+        lasted: Duration,
     },
     /// This peer stopped being trader.
     SteppedDown {
@@ -233,13 +374,54 @@ impl fmt::Display for Event {
                 write!(f, "following trader {trader} (epoch {epoch})")
             }
             Self::Sold(entry) => write!(f, "{entry}"),
+            Self::Asked {
+                request,
+                product,
+                quantity,
+                trader,
+            } => write!(
+                f,
+                "{request}: asks trader {trader} for {quantity} {product}"
+            ),
+            Self::Answered {
+                request,
+                product,
+                filled: 0,
+                latency,
+                ..
+            } => write!(
+                f,
+                "{request}: {product} out of stock (answered in {latency:?})"
+            ),
             Self::Answered {
                 request,
                 product,
                 filled,
                 latency,
+                ..
             } => {
                 write!(f, "{request}: got {filled} {product} in {latency:?}")
+            }
+            Self::GaveUp { product } => write!(f, "gives up on {product}: out of stock"),
+            Self::Offered { offer, trader } => write!(
+                f,
+                "{}: offers {} {} to trader {trader}",
+                offer.id, offer.quantity, offer.product
+            ),
+            Self::Credited(notice) => write!(
+                f,
+                "sold {} {} to peer {}, credited {}",
+                notice.quantity, notice.product, notice.request.buyer, notice.credit
+            ),
+            Self::ElectionStarted { cause, epoch } => {
+                write!(f, "starts an election past epoch {epoch}: {cause}")
+            }
+            Self::Committed { commit, latency } => {
+                write!(f, "commit {} durable in {latency:?}", commit.0)
+            }
+            Self::OutageBegan { peer } => write!(f, "peer {peer} is unreachable"),
+            Self::OutageEnded { peer, lasted } => {
+                write!(f, "peer {peer} is reachable again after {lasted:?}")
             }
             Self::SteppedDown {
                 epoch,

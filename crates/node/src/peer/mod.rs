@@ -16,6 +16,7 @@ use std::{
 use bazaar_clock::LamportClock;
 use bazaar_election::{
     Action as ElectionAction, Bully, Input as ElectionInput, Message as ElectionMessage,
+    Timer as ElectionTimer,
 };
 use bazaar_market::{
     Book, Buyer, BuyerAction, BuyerInput, Persist, Seller, SellerAction, SellerInput, TraderAction,
@@ -25,7 +26,7 @@ use bazaar_protocol::{Body, Envelope, Epoch, PeerId, RequestId, Timestamp, decod
 
 pub use config::{Incarnation, PeerConfig};
 use desk::Desk;
-pub use io::{Action, CommitId, Event, Input, PeerTimer, Reject, StoreFailure};
+pub use io::{Action, CommitId, ElectionCause, Event, Input, PeerTimer, Reject, StoreFailure};
 pub use role::{Role, UnknownRole};
 pub use timing::{ResignPolicy, Timing};
 
@@ -76,6 +77,10 @@ pub struct Peer {
     next_commit: CommitId,
     /// When the followed trader last proved itself alive.
     heard_from_trader: Duration,
+    /// Peers heard from at least once: only their outages are reported.
+    reached: BTreeSet<PeerId>,
+    /// Peers whose outage is under way, with when it was reported.
+    outages: BTreeMap<PeerId, Duration>,
     now: Duration,
     out: Vec<Action>,
 }
@@ -106,6 +111,8 @@ impl Peer {
             commit: None,
             next_commit: CommitId(0),
             heard_from_trader: Duration::ZERO,
+            reached: BTreeSet::new(),
+            outages: BTreeMap::new(),
             now: Duration::ZERO,
             out: Vec::new(),
             config,
@@ -117,19 +124,15 @@ impl Peer {
     pub fn handle(&mut self, now: Duration, input: Input) -> Vec<Action> {
         self.now = self.now.max(now);
         match input {
-            Input::Start => self.elect(ElectionInput::Start),
+            Input::Start => self.elect(ElectionInput::Start, ElectionCause::StartUp),
             Input::Frame { from, bytes } => self.on_frame(from, &bytes),
             Input::Timer(timer) => self.on_timer(timer),
-            Input::Unreachable(peer) => {
-                if self.follows(peer) {
-                    self.elect(ElectionInput::LeaderLost);
-                }
-            }
+            Input::Unreachable(peer) => self.on_unreachable(peer),
             Input::Drained => self.flush(),
             Input::BooksLoaded { epoch, book } => self.on_books(epoch, *book),
             Input::Committed(commit) => self.on_committed(commit),
             Input::StoreFailed { epoch, failure } => self.on_store_failed(epoch, failure),
-            Input::Resign => self.elect(ElectionInput::Resign),
+            Input::Resign => self.resign(),
         }
         std::mem::take(&mut self.out)
     }
@@ -199,29 +202,84 @@ impl Peer {
             let claimed = envelope.from;
             return self.reject(from, Reject::Impersonation { claimed });
         }
+        self.heard_from(from);
         self.clock.observe(envelope.clock);
         self.on_body(envelope.timestamp(), envelope.body);
+    }
+
+    /// A frame from `peer` proves it reachable; an outage reported for it
+    /// is over.
+    fn heard_from(&mut self, peer: PeerId) {
+        self.reached.insert(peer);
+        if let Some(began) = self.outages.remove(&peer) {
+            let lasted = self.now.saturating_sub(began);
+            self.event(Event::OutageEnded { peer, lasted });
+        }
+    }
+
+    /// The transport cannot reach `peer`. An outage of a peer reached
+    /// before is reported once; a peer never reached (not started yet,
+    /// perhaps) is not news. An unreachable trader is lost.
+    fn on_unreachable(&mut self, peer: PeerId) {
+        if self.reached.contains(&peer) && !self.outages.contains_key(&peer) {
+            self.outages.insert(peer, self.now);
+            self.event(Event::OutageBegan { peer });
+        }
+        if self.follows(peer) {
+            let cause = ElectionCause::TraderUnreachable { trader: peer };
+            self.elect(ElectionInput::LeaderLost, cause);
+        }
     }
 
     fn on_body(&mut self, at: Timestamp, body: Body) {
         let from = at.peer;
         match body {
-            Body::Election(msg) => self.elect(ElectionInput::Message { from, msg }),
+            Body::Election(msg) => {
+                let cause = match msg {
+                    ElectionMessage::Election { epoch } | ElectionMessage::Alive { epoch }
+                        if from > self.id() =>
+                    {
+                        ElectionCause::NewerEpoch { epoch }
+                    }
+                    ElectionMessage::Alive { epoch } => ElectionCause::NewerEpoch { epoch },
+                    ElectionMessage::Election { .. } => ElectionCause::LowerPeerCalled { by: from },
+                    ElectionMessage::Coordinator { .. } => {
+                        ElectionCause::LowerPeerClaimed { by: from }
+                    }
+                    ElectionMessage::Resign { .. } => {
+                        ElectionCause::TraderResigned { trader: from }
+                    }
+                };
+                self.elect(ElectionInput::Message { from, msg }, cause);
+            }
             Body::Heartbeat { epoch } => self.on_heartbeat(from, epoch),
             Body::Offer(offer) => self.desk_takes(TraderInput::Offer { at, offer }),
             Body::Buy(buy) => self.desk_takes(TraderInput::Buy { at, buy }),
             Body::Deposited(deposited) => self.seller_takes(SellerInput::Deposited(deposited)),
-            Body::Sale(notice) => self.seller_takes(SellerInput::Sale(notice)),
+            Body::Sale(notice) => {
+                let counted = self.seller.as_ref().map(|s| s.stats().notices);
+                self.seller_takes(SellerInput::Sale(notice));
+                if self.seller.as_ref().map(|s| s.stats().notices) > counted {
+                    self.event(Event::Credited(notice));
+                }
+            }
             Body::BuyReply(reply) => {
                 if let Some(first_sent) = self.asked_at.remove(&reply.id) {
                     self.event(Event::Answered {
                         request: reply.id,
                         product: reply.product,
+                        requested: reply.requested,
                         filled: reply.filled(),
+                        fills: reply.fills.clone(),
                         latency: self.now.saturating_sub(first_sent),
                     });
                 }
+                let abandoned = self.buyer.as_ref().map(|b| b.stats().wants_abandoned);
+                let product = reply.product;
                 self.buyer_takes(BuyerInput::Reply(reply));
+                if self.buyer.as_ref().map(|b| b.stats().wants_abandoned) > abandoned {
+                    self.event(Event::GaveUp { product });
+                }
             }
         }
     }
@@ -238,16 +296,17 @@ impl Peer {
             // A heartbeat repeats its trader's claim: a newer trader whose
             // announcement we missed is followed (or bullied), and a stale
             // one is answered with the newer epoch so it steps down.
-            self.elect(ElectionInput::Message {
-                from,
-                msg: ElectionMessage::Coordinator { epoch },
-            });
+            let msg = ElectionMessage::Coordinator { epoch };
+            let cause = ElectionCause::LowerPeerClaimed { by: from };
+            self.elect(ElectionInput::Message { from, msg }, cause);
         }
     }
 
     fn on_timer(&mut self, timer: PeerTimer) {
         match timer {
-            PeerTimer::Election(t) => self.elect(ElectionInput::Timer(t)),
+            PeerTimer::Election(t) => {
+                self.elect(ElectionInput::Timer(t), ElectionCause::NoAnnouncement)
+            }
             PeerTimer::Buyer(t) => self.buyer_takes(BuyerInput::Timer(t)),
             PeerTimer::Seller(t) => self.seller_takes(SellerInput::Timer(t)),
             PeerTimer::Heartbeat => {
@@ -260,18 +319,21 @@ impl Peer {
                     });
                 }
             }
-            PeerTimer::TraderSilent => {
-                if self.trader.is_some_and(|(t, _)| t != self.id()) {
-                    self.elect(ElectionInput::LeaderLost);
-                } else if self.trader.is_none() && self.election.is_resigned() {
+            PeerTimer::TraderSilent => match self.trader {
+                Some((trader, _)) if trader != self.id() => {
+                    let cause = ElectionCause::TraderSilent { trader };
+                    self.elect(ElectionInput::LeaderLost, cause);
+                }
+                None if self.election.is_resigned() => {
                     // It resigned and nobody took over (every other peer
                     // down, or resigned too): run again.
-                    self.elect(ElectionInput::Start);
+                    self.elect(ElectionInput::Start, ElectionCause::NoSuccessor);
                 }
-            }
+                _ => {}
+            },
             PeerTimer::Resign => {
                 if self.desk.is_some() {
-                    self.elect(ElectionInput::Resign);
+                    self.resign();
                 }
             }
         }
@@ -279,8 +341,31 @@ impl Peer {
 
     // --- the election -----------------------------------------------------
 
-    fn elect(&mut self, input: ElectionInput<PeerId>) {
-        for action in self.election.handle(input) {
+    /// The trader resigns; it starts no election (it abstains from the one
+    /// that follows).
+    fn resign(&mut self) {
+        self.elect(ElectionInput::Resign, ElectionCause::NoSuccessor);
+    }
+
+    /// Hands `input` to the election and performs what it asks. If that
+    /// starts an election of this peer's (or claims the trade outright, as
+    /// the highest live peer does), it is reported with `cause`: what the
+    /// caller knows made it start.
+    fn elect(&mut self, input: ElectionInput<PeerId>, cause: ElectionCause) {
+        let was_electing = self.election.is_electing();
+        let seen = self.election.epoch();
+        // An election that waited in vain for a coordinator starts over.
+        let starts_over = matches!(input, ElectionInput::Timer(ElectionTimer::AwaitCoordinator));
+        let actions = self.election.handle(input);
+        let claimed = actions
+            .iter()
+            .any(|a| matches!(a, ElectionAction::BecameLeader { .. }));
+        let started = if starts_over {
+            self.election.is_electing()
+        } else {
+            !was_electing && (self.election.is_electing() || claimed)
+        };
+        for action in actions {
             match action {
                 ElectionAction::Send { to, msg } => self.send(to, Body::Election(msg)),
                 ElectionAction::SetTimer { timer, after } => {
@@ -302,6 +387,9 @@ impl Peer {
                     self.tell_roles(None);
                 }
             }
+        }
+        if started {
+            self.event(Event::ElectionStarted { cause, epoch: seen });
         }
     }
 
@@ -412,6 +500,7 @@ impl Peer {
         self.next_commit = CommitId(id.0 + 1);
         self.commit = Some(InFlight {
             id,
+            asked: self.now,
             held: persist.then,
         });
         self.out.push(Action::Commit {
@@ -439,6 +528,8 @@ impl Peer {
         let Some(in_flight) = self.commit.take_if(|c| c.id == commit) else {
             return; // A commit of a term since ended.
         };
+        let latency = self.now.saturating_sub(in_flight.asked);
+        self.event(Event::Committed { commit, latency });
         for action in in_flight.held {
             self.release(action);
         }
@@ -455,7 +546,7 @@ impl Peer {
                 if let Some(desk) = self.desk.as_mut() {
                     desk.count_sale();
                     if due.is_some_and(|k| desk.sales() >= k) {
-                        self.elect(ElectionInput::Resign);
+                        self.resign();
                     }
                 }
             }
@@ -475,7 +566,10 @@ impl Peer {
         self.close_desk();
         self.event(Event::DeskClosed { epoch, failure });
         if let StoreFailure::Fenced { newest } = failure {
-            self.elect(ElectionInput::EpochSeen(newest));
+            self.elect(
+                ElectionInput::EpochSeen(newest),
+                ElectionCause::Fenced { newest },
+            );
         }
     }
 
@@ -509,7 +603,17 @@ impl Peer {
         for action in buyer.handle(input) {
             match action {
                 BuyerAction::Send { to, buy } => {
-                    self.asked_at.entry(buy.id).or_insert(self.now);
+                    if let std::collections::btree_map::Entry::Vacant(first) =
+                        self.asked_at.entry(buy.id)
+                    {
+                        first.insert(self.now);
+                        self.event(Event::Asked {
+                            request: buy.id,
+                            product: buy.product,
+                            quantity: buy.quantity,
+                            trader: to,
+                        });
+                    }
                     self.send(to, Body::Buy(buy));
                 }
                 BuyerAction::SetTimer { timer, after } => {
@@ -530,9 +634,17 @@ impl Peer {
         let Some(seller) = self.seller.as_mut() else {
             return;
         };
-        for action in seller.handle(input) {
+        let lots = seller.stats().offers;
+        let actions = seller.handle(input);
+        let new_lot = seller.stats().offers > lots;
+        for action in actions {
             match action {
-                SellerAction::Send { to, offer } => self.send(to, Body::Offer(offer)),
+                SellerAction::Send { to, offer } => {
+                    if new_lot {
+                        self.event(Event::Offered { offer, trader: to });
+                    }
+                    self.send(to, Body::Offer(offer));
+                }
                 SellerAction::SetTimer { timer, after } => {
                     self.out.push(Action::SetTimer {
                         timer: PeerTimer::Seller(timer),
@@ -557,9 +669,13 @@ impl Peer {
         if self.trader.is_none_or(|(t, _)| t == self.id()) {
             return;
         }
+        let Some((trader, _)) = self.trader else {
+            return;
+        };
         let quiet = self.now.saturating_sub(self.heard_from_trader);
         if quiet >= self.config.timing.heartbeat_interval {
-            self.elect(ElectionInput::LeaderLost);
+            let cause = ElectionCause::RequestUnanswered { trader };
+            self.elect(ElectionInput::LeaderLost, cause);
         }
     }
 
@@ -600,5 +716,7 @@ impl Peer {
 #[derive(Debug)]
 struct InFlight {
     id: CommitId,
+    /// When the driver was asked to commit it.
+    asked: Duration,
     held: Vec<TraderAction>,
 }

@@ -1,0 +1,63 @@
+//! `bazaar up`: the lab's parent program.
+
+use std::path::PathBuf;
+
+use bazaar_node::cluster::Cluster;
+
+use crate::{
+    cli::{Failure, UpArgs},
+    up::{self, NodeCommand, UpOptions},
+};
+
+pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
+    let cluster_path = match (&args.cluster, args.peers) {
+        (Some(path), None) => path.clone(),
+        (None, Some(n)) => super::init::write(&args.out, n, args.host, args.base_port, true)?,
+        (None, None) => {
+            return Err(Failure::input(
+                "say which cluster: --cluster FILE, or --peers N to write one first",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(Failure::input(
+                "--cluster and --peers: give one (--peers writes a new cluster file)",
+            ));
+        }
+    };
+    let cluster = Cluster::load(&cluster_path).map_err(Failure::input)?;
+    let beside = cluster_path.parent().map(PathBuf::from).unwrap_or_default();
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| beside.join("data"));
+    let program = std::env::current_exe()
+        .map_err(|e| Failure::run(format!("cannot find the bazaar binary: {e}")))?;
+    let mut node_args = vec![
+        "--cluster".to_owned(),
+        cluster_path.display().to_string(),
+        "--transport".to_owned(),
+        args.transport.name().to_owned(),
+        "--data-dir".to_owned(),
+        data_dir.display().to_string(),
+    ];
+    if args.quiet {
+        node_args.push("--quiet".to_owned());
+    }
+    let options = UpOptions {
+        command: NodeCommand {
+            program,
+            args: node_args,
+        },
+        peers: cluster.ids().iter().map(|id| id.0).collect(),
+        data_dir,
+        duration: args.duration,
+        kill_trader_every: args.kill_trader_every,
+        restart_after: args.restart_after,
+    };
+    let outcome = super::runtime()?
+        .block_on(up::run(&options))
+        .map_err(Failure::run)?;
+    println!("{}", outcome.report);
+    if outcome.passed {
+        Ok(())
+    } else {
+        Err(Failure::run("the audit failed (see above)"))
+    }
+}
