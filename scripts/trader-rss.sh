@@ -37,4 +37,4 @@ while :; do
     [ "$now" -ge "$duration" ] && break
 done
 wait "${pids[@]}" 2>/dev/null || true
-"$bazaar" audit --data-dir "$dir/data" | tail -1
+"$bazaar" audit --data-dir "$dir/data" | grep -E "^(audit|VIOLATION)"
