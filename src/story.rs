@@ -112,8 +112,12 @@ pub fn line(report: &Report) -> (Loudness, String) {
                 human(*lasted)
             ),
         ),
-        e @ (Event::DeskClosed { .. } | Event::Rejected { .. }) => {
-            (Loudness::Problem, format!("peer {peer}: {e}"))
+        e @ (Event::DeskClosed { .. }
+        | Event::Rejected { .. }
+        | Event::StoreUnavailable { .. }
+        | Event::CutOff { .. }) => (Loudness::Problem, format!("peer {peer}: {e}")),
+        e @ (Event::BooksReloaded { .. } | Event::BooksLeased { .. }) => {
+            (Loudness::Story, format!("peer {peer} {e}"))
         }
         e @ Event::Committed { .. } => (Loudness::Detail, format!("peer {peer}: {e}")),
     }

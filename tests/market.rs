@@ -123,34 +123,66 @@ async fn a_restarted_higher_peer_takes_over_again_over_tcp() {
     }
 }
 
-/// A trader cut off from most of the market keeps a buyer, and the rest
-/// elect another trader, which fences it in the shared store: from then on
-/// the stale trader cannot sell. Once the partition heals, the bully rule
-/// settles on the highest peer and every account still balances.
+/// A partition leaves the trader with one buyer, and the other four peers
+/// elect peer 5. The trader still hears from a peer, so it keeps its lease
+/// on the books and trades on; peer 5's claim waits for the lease (the
+/// store refuses it) instead of deposing the trader through the store.
+/// Once the partition heals, the bully rule settles on the highest peer and
+/// every account still balances.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stale_trader_is_fenced_and_the_market_still_balances_over_mem() {
+async fn the_side_holding_the_books_keeps_trading_through_a_partition_over_mem() {
     let mut h = Harness::start(TransportKind::Mem, configs(6)).await;
-    let first = h.wait_for_trader(6).await;
+    h.wait_for_trader(6).await;
     h.wait_for_sales(10).await;
     let hub = h.market.hub().expect("mem has a hub").clone();
     hub.partition([
         vec![PeerId(6), PeerId(1)],
         vec![PeerId(2), PeerId(3), PeerId(4), PeerId(5)],
     ]);
+    h.wait_for("peer 5's claim to wait for the lease", |r| {
+        (r.peer == PeerId(5) && matches!(r.event, Event::BooksLeased { .. })).then_some(())
+    })
+    .await;
+    h.wait_for("the trader to answer buyer 1 during the partition", |r| {
+        (r.peer == PeerId(1) && matches!(r.event, Event::Answered { .. })).then_some(())
+    })
+    .await;
+    hub.heal();
+    h.wait_for("buyer 3 to be served again after the heal", |r| {
+        (r.peer == PeerId(3) && matches!(r.event, Event::Answered { .. })).then_some(())
+    })
+    .await;
+    h.stop_and_audit().await;
+}
+
+/// A trader cut off from every other peer gives up its term; once its
+/// lease runs out the others elect peer 5, which opens the books and
+/// sells. After the heal peer 6 bullies its way back with a newer epoch,
+/// and every account still balances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trader_cut_off_from_every_peer_gives_way_over_mem() {
+    let mut h = Harness::start(TransportKind::Mem, configs(6)).await;
+    let first = h.wait_for_trader(6).await;
+    h.wait_for_sales(10).await;
+    let hub = h.market.hub().expect("mem has a hub").clone();
+    hub.partition([
+        vec![PeerId(6)],
+        vec![PeerId(1), PeerId(2), PeerId(3), PeerId(4), PeerId(5)],
+    ]);
+    h.wait_for("the cut-off trader to give up its term", |r| {
+        (r.peer == PeerId(6) && matches!(r.event, Event::CutOff { .. })).then_some(())
+    })
+    .await;
     let interim = h.wait_for_trader(5).await;
     assert!(interim > first);
-    h.wait_for("the stale trader to be fenced", |r| {
-        (r.peer == PeerId(6) && matches!(r.event, Event::DeskClosed { .. })).then_some(())
+    h.wait_for("peer 5 to sell", |r| {
+        (r.peer == PeerId(5) && matches!(r.event, Event::Sold(_))).then_some(())
     })
     .await;
     hub.heal();
     h.wait_for("peer 6 to lead again after the heal", |r| match r.event {
         Event::Coordinator { id, epoch } if id == PeerId(6) && epoch > interim => Some(()),
         _ => None,
-    })
-    .await;
-    h.wait_for("buyer 1 to be served again", |r| {
-        (r.peer == PeerId(1) && matches!(r.event, Event::Answered { .. })).then_some(())
     })
     .await;
     h.stop_and_audit().await;

@@ -10,7 +10,7 @@ use std::{
 };
 
 use bazaar_market::{Book, Pricing};
-use bazaar_node::store::{SqliteStore, Store, StoreError};
+use bazaar_node::store::{Claim, SqliteStore, Store, StoreError};
 use bazaar_protocol::{Buy, Epoch, Offer, OfferId, PeerId, Product, RequestId, Timestamp};
 use serde::Serialize;
 
@@ -63,7 +63,7 @@ pub fn measure(dir: &Path, sales: u64) -> Result<HistoryResult, StoreError> {
     let store = SqliteStore::open(dir)?;
     let connect_ms = ms(connecting.elapsed());
     let opening = Instant::now();
-    let book = store.open(Epoch(2), &Pricing::default())?;
+    let book = store.open(Claim::unleased(Epoch(2)), &Pricing::default())?;
     let open_ms = ms(opening.elapsed());
     assert_eq!(book.totals().sales, sales, "the books hold the history");
     let book_bytes = postcard::to_stdvec(&book).map_or(0, |b| b.len() as u64);
@@ -84,7 +84,7 @@ pub fn measure(dir: &Path, sales: u64) -> Result<HistoryResult, StoreError> {
 /// sale, with each seller restocking in turn; returns the batches written.
 fn write(store: &SqliteStore, sales: u64) -> Result<u64, StoreError> {
     let epoch = Epoch(1);
-    let mut book: Book = store.open(epoch, &Pricing::default())?;
+    let mut book: Book = store.open(Claim::unleased(epoch), &Pricing::default())?;
     let mut clock = 0u64;
     let mut seq = 0u64;
     let mut offer_seq = 0u64;

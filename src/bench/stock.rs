@@ -10,7 +10,7 @@ use std::sync::{
 use bazaar_market::{Batch, Book, Pricing};
 use bazaar_protocol::{Epoch, Offer, OfferId, PeerId, Product, Quantity};
 
-use bazaar_node::store::{Store, StoreError};
+use bazaar_node::store::{Claim, Store, StoreError};
 
 /// Units in each stock lot: more than any run can sell.
 const LOT: Quantity = 1_000_000_000;
@@ -59,8 +59,9 @@ impl StockedStore {
 }
 
 impl Store for StockedStore {
-    fn open(&self, epoch: Epoch, pricing: &Pricing) -> Result<Book, StoreError> {
-        let mut book = self.inner.open(epoch, pricing)?;
+    fn open(&self, claim: Claim, pricing: &Pricing) -> Result<Book, StoreError> {
+        let epoch = claim.epoch;
+        let mut book = self.inner.open(claim, pricing)?;
         let mut stock = self.stock.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(batch) = stock.as_ref() {
             self.inner.commit(epoch, batch)?;
@@ -68,6 +69,14 @@ impl Store for StockedStore {
             *stock = None;
         }
         Ok(book)
+    }
+
+    fn reload(&self, epoch: Epoch) -> Result<Book, StoreError> {
+        self.inner.reload(epoch)
+    }
+
+    fn renew(&self, epoch: Epoch, lease: std::time::Duration) -> Result<(), StoreError> {
+        self.inner.renew(epoch, lease)
     }
 
     fn commit(&self, epoch: Epoch, batch: &Batch) -> Result<(), StoreError> {

@@ -253,11 +253,17 @@ impl NodeMetrics {
                 self.trading.set(0);
                 let kind = match failure {
                     StoreFailure::Fenced { .. } => "fenced",
+                    StoreFailure::Leased { .. } => "leased",
                     StoreFailure::Unavailable => "unavailable",
                     StoreFailure::Corrupt => "corrupt",
                 };
                 self.store_errors
                     .get_or_create(&vec![("failure".to_owned(), kind.to_owned())])
+                    .inc();
+            }
+            Event::StoreUnavailable { .. } => {
+                self.store_errors
+                    .get_or_create(&vec![("failure".to_owned(), "unavailable".to_owned())])
                     .inc();
             }
             Event::Committed { latency, .. } => self.commits.observe(latency.as_secs_f64()),

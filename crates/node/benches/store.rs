@@ -13,7 +13,7 @@ use std::{
 };
 
 use bazaar_market::{Batch, Book, Pricing};
-use bazaar_node::store::{MemStore, SqliteStore, Store};
+use bazaar_node::store::{Claim, MemStore, SqliteStore, Store};
 use bazaar_protocol::{Buy, Epoch, Offer, OfferId, PeerId, Product, RequestId, Timestamp};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 
@@ -103,13 +103,17 @@ fn commit(c: &mut Criterion) {
     for buys in [1u64, 16, 64] {
         group.throughput(Throughput::Elements(buys));
         let sqlite = SqliteStore::open(&bench_dir(&format!("commit-{buys}"))).expect("a store");
-        let book = sqlite.open(Epoch(1), &Pricing::default()).expect("opened");
+        let book = sqlite
+            .open(Claim::unleased(Epoch(1)), &Pricing::default())
+            .expect("opened");
         let mut market = Market::new(book, buys);
         group.bench_with_input(BenchmarkId::new("sqlite", buys), &buys, |b, _| {
             b.iter_custom(|iters| commits(&sqlite, &mut market, iters));
         });
         let mem = MemStore::new();
-        let book = mem.open(Epoch(1), &Pricing::default()).expect("opened");
+        let book = mem
+            .open(Claim::unleased(Epoch(1)), &Pricing::default())
+            .expect("opened");
         let mut market = Market::new(book, buys);
         group.bench_with_input(BenchmarkId::new("memory", buys), &buys, |b, _| {
             b.iter_custom(|iters| commits(&mem, &mut market, iters));
@@ -124,7 +128,9 @@ fn load(c: &mut Criterion) {
     let dir = bench_dir("load");
     {
         let store = SqliteStore::open(&dir).expect("a store");
-        let book = store.open(Epoch(1), &Pricing::default()).expect("opened");
+        let book = store
+            .open(Claim::unleased(Epoch(1)), &Pricing::default())
+            .expect("opened");
         let mut market = Market::new(book, 64);
         commits(&store, &mut market, 1_000);
     }
@@ -135,7 +141,9 @@ fn load(c: &mut Criterion) {
         b.iter(|| {
             epoch = epoch.next();
             let store = SqliteStore::open(&dir).expect("a store");
-            let book = store.open(epoch, &Pricing::default()).expect("opened");
+            let book = store
+                .open(Claim::unleased(epoch), &Pricing::default())
+                .expect("opened");
             assert_eq!(book.totals().sales, 64_000);
         });
     });
@@ -147,7 +155,9 @@ fn load(c: &mut Criterion) {
 fn latency() {
     for buys in [1u64, 16, 64] {
         let store = SqliteStore::open(&bench_dir(&format!("latency-{buys}"))).expect("a store");
-        let book = store.open(Epoch(1), &Pricing::default()).expect("opened");
+        let book = store
+            .open(Claim::unleased(Epoch(1)), &Pricing::default())
+            .expect("opened");
         let mut market = Market::new(book, buys);
         let mut times: Vec<Duration> = (0..2_000)
             .map(|_| commits(&store, &mut market, 1))

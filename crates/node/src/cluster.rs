@@ -93,6 +93,8 @@ pub struct TimingSettings {
     pub think_ms: u64,
     /// "Out of stock" answers in a row after which a buyer picks another product.
     pub patience: u32,
+    /// How long a trader's lease on the books lasts unless renewed.
+    pub lease_ms: u64,
 }
 
 impl Default for TimingSettings {
@@ -113,6 +115,7 @@ impl From<Timing> for TimingSettings {
             request_timeout_ms: ms(t.request_timeout),
             think_ms: ms(t.think),
             patience: t.patience,
+            lease_ms: ms(t.lease),
         }
     }
 }
@@ -130,6 +133,7 @@ impl From<TimingSettings> for Timing {
             request_timeout: ms(t.request_timeout_ms),
             think: ms(t.think_ms),
             patience: t.patience.max(1),
+            lease: ms(t.lease_ms),
         }
     }
 }
@@ -287,6 +291,7 @@ impl Cluster {
             ("alive_timeout_ms", t.alive_timeout_ms),
             ("coordinator_timeout_ms", t.coordinator_timeout_ms),
             ("request_timeout_ms", t.request_timeout_ms),
+            ("lease_ms", t.lease_ms),
         ] {
             if value == 0 {
                 return Err(format!("timing.{name} is 0: it must be at least 1 ms"));

@@ -13,7 +13,10 @@ use bytes::Bytes;
 use futures::FutureExt;
 use tokio::sync::{mpsc, watch};
 
-use crate::{Action, Event, Input, Peer, PeerTimer, TimerQueue, store::Store};
+use crate::{
+    Action, Event, Input, Peer, PeerTimer, TimerQueue,
+    store::{Claim, Store},
+};
 
 /// Something a running peer reports to whoever watches the market.
 #[derive(Debug, Clone)]
@@ -151,14 +154,46 @@ impl Runtime {
             }
             Action::SetTimer { timer, after } => self.timers.set(timer, self.now() + after),
             Action::CancelTimer(timer) => self.timers.cancel(&timer),
-            Action::LoadBooks { epoch, pricing } => {
+            Action::LoadBooks {
+                epoch,
+                trader,
+                lease,
+                pricing,
+            } => {
+                let claim = Claim {
+                    epoch,
+                    trader,
+                    lease,
+                };
+                self.call_store(move |store| {
+                    Some(match store.open(claim, &pricing) {
+                        Ok(book) => Input::BooksLoaded {
+                            epoch,
+                            book: Box::new(book),
+                        },
+                        Err(e) => e.into_input(trader, epoch),
+                    })
+                });
+            }
+            Action::ReloadBooks { epoch } => {
                 let id = self.peer.id();
-                self.call_store(move |store| match store.open(epoch, &pricing) {
-                    Ok(book) => Input::BooksLoaded {
-                        epoch,
-                        book: Box::new(book),
-                    },
-                    Err(e) => e.into_input(id, epoch),
+                self.call_store(move |store| {
+                    Some(match store.reload(epoch) {
+                        Ok(book) => Input::BooksLoaded {
+                            epoch,
+                            book: Box::new(book),
+                        },
+                        Err(e) => e.into_input(id, epoch),
+                    })
+                });
+            }
+            Action::RenewLease { epoch, lease } => {
+                let id = self.peer.id();
+                self.call_store(move |store| {
+                    store
+                        .renew(epoch, lease)
+                        .err()
+                        .map(|e| e.into_input(id, epoch))
                 });
             }
             Action::Commit {
@@ -167,9 +202,11 @@ impl Runtime {
                 batch,
             } => {
                 let id = self.peer.id();
-                self.call_store(move |store| match store.commit(epoch, &batch) {
-                    Ok(()) => Input::Committed(commit),
-                    Err(e) => e.into_input(id, epoch),
+                self.call_store(move |store| {
+                    Some(match store.commit(epoch, &batch) {
+                        Ok(()) => Input::Committed(commit),
+                        Err(e) => e.into_input(id, epoch),
+                    })
                 });
             }
             Action::Event(event) => {
@@ -188,16 +225,18 @@ impl Runtime {
     /// that waits on a disk runs on tokio's blocking pool while this peer
     /// goes on receiving: the trader's next batch gathers during the fsync
     /// (group commit), and no async worker stalls.
-    fn call_store(&mut self, call: impl FnOnce(&dyn Store) -> Input + Send + 'static) {
+    fn call_store(&mut self, call: impl FnOnce(&dyn Store) -> Option<Input> + Send + 'static) {
         if self.store.blocks() {
             let store = Arc::clone(&self.store);
             let answers = self.stored.0.clone();
             tokio::task::spawn_blocking(move || {
-                // The peer may have stopped meanwhile; its answer is moot.
-                let _ = answers.send(call(store.as_ref()));
+                if let Some(answer) = call(store.as_ref()) {
+                    // The peer may have stopped meanwhile; its answer is moot.
+                    let _ = answers.send(answer);
+                }
             });
-        } else {
-            self.inputs.push_back(call(self.store.as_ref()));
+        } else if let Some(answer) = call(self.store.as_ref()) {
+            self.inputs.push_back(answer);
         }
     }
 }

@@ -211,6 +211,8 @@ fn a_fenced_commit_drops_what_it_held_and_closes_the_desk() {
         [
             Action::CancelTimer(PeerTimer::Heartbeat),
             Action::CancelTimer(PeerTimer::Resign),
+            Action::CancelTimer(PeerTimer::Lease),
+            Action::CancelTimer(PeerTimer::Books),
             Action::Event(Event::DeskClosed { epoch, failure }),
             Action::Event(Event::SteppedDown {
                 epoch,
@@ -219,11 +221,17 @@ fn a_fenced_commit_drops_what_it_held_and_closes_the_desk() {
             Action::CancelTimer(PeerTimer::TraderSilent),
             Action::LoadBooks {
                 epoch: again,
+                trader: PeerId(4),
+                lease: ms(500),
                 pricing: Pricing::default()
             },
             Action::SetTimer {
                 timer: PeerTimer::Heartbeat,
                 after: ms(50)
+            },
+            Action::SetTimer {
+                timer: PeerTimer::Lease,
+                after: ms(100)
             },
             send(
                 &trader,
@@ -257,21 +265,148 @@ fn a_fenced_commit_drops_what_it_held_and_closes_the_desk() {
     assert!(!trader.is_trading(), "the new term waits for its books");
 }
 
+/// The connection died during a commit: it may or may not have landed.
+/// What it held is dropped, the books are loaded again from the store, and
+/// the buyer's retry is answered from what the store holds: filled once.
 #[test]
-fn an_unavailable_store_closes_the_desk_without_an_election() {
+fn an_unknown_commit_outcome_drops_what_it_held_and_reloads_the_books() {
     let (mut trader, epoch) = trader_with_fish();
     trader.handle(ms(4), frame(1, 1, Body::Buy(buy(1, 1, 2))));
-    committed_batch(&trader.handle(ms(4), Input::Drained), CommitId(1));
+    let batch = committed_batch(&trader.handle(ms(4), Input::Drained), CommitId(1));
     let failure = StoreFailure::Unavailable;
     assert_eq!(
         trader.handle(ms(5), Input::StoreFailed { epoch, failure }),
         [
-            Action::CancelTimer(PeerTimer::Heartbeat),
-            Action::CancelTimer(PeerTimer::Resign),
-            Action::Event(Event::DeskClosed { epoch, failure }),
+            Action::Event(Event::StoreUnavailable { epoch, down: ms(0) }),
+            Action::SetTimer {
+                timer: PeerTimer::Books,
+                after: ms(50)
+            },
         ]
     );
     assert_eq!(trader.handle(ms(6), Input::Committed(CommitId(1))), []);
+    assert_eq!(
+        trader.handle(ms(55), Input::Timer(PeerTimer::Books)),
+        [Action::ReloadBooks { epoch }]
+    );
+    // The commit had landed: the store's books hold the sale.
+    let mut stored = Book::new(Pricing::default()).unwrap();
+    stored
+        .apply(&bazaar_market::Batch {
+            deposits: vec![offer(3, 1, 10)],
+            ..Default::default()
+        })
+        .unwrap();
+    stored.apply(&batch).unwrap();
+    let book = Box::new(stored);
+    assert_eq!(
+        trader.handle(ms(56), Input::BooksLoaded { epoch, book }),
+        [Action::Event(Event::BooksReloaded { epoch })]
+    );
+    let retried = trader.handle(ms(57), frame(1, 2, Body::Buy(buy(1, 1, 2))));
+    let replies: Vec<_> = sent_bodies(&retried);
+    assert!(
+        matches!(&replies[..], [(PeerId(1), Body::BuyReply(r))] if r.filled() == 2),
+        "{retried:?}"
+    );
+    assert_eq!(trader.book().unwrap().totals().sales, 1, "filled once");
+}
+
+#[test]
+fn a_store_down_for_a_whole_lease_ends_the_term() {
+    let (mut trader, epoch) = trader_with_fish();
+    let failure = StoreFailure::Unavailable;
+    trader.handle(ms(10), Input::StoreFailed { epoch, failure });
+    trader.handle(ms(60), Input::Timer(PeerTimer::Books));
+    let actions = trader.handle(ms(510), Input::StoreFailed { epoch, failure });
+    assert!(
+        actions.contains(&Action::Event(Event::SteppedDown {
+            epoch,
+            resigned: true
+        })),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn a_trader_that_hears_from_a_peer_renews_its_lease() {
+    let (mut trader, epoch) = trader_with_fish();
+    trader.handle(ms(80), frame(1, 1, Body::Following { epoch }));
+    assert_eq!(
+        trader.handle(ms(100), Input::Timer(PeerTimer::Lease)),
+        [
+            Action::RenewLease {
+                epoch,
+                lease: ms(500)
+            },
+            Action::SetTimer {
+                timer: PeerTimer::Lease,
+                after: ms(100)
+            },
+        ]
+    );
+}
+
+/// Cut off from every other peer, a trader gives up its term so that the
+/// connected peers can take over once its lease runs out.
+#[test]
+fn a_trader_cut_off_from_every_peer_gives_up_its_term() {
+    let (mut trader, epoch) = trader_with_fish();
+    let actions = trader.handle(ms(300), Input::Timer(PeerTimer::Lease));
+    assert_eq!(
+        actions[0],
+        Action::Event(Event::CutOff {
+            epoch,
+            quiet: ms(298)
+        })
+    );
+    assert!(
+        actions.contains(&Action::Event(Event::SteppedDown {
+            epoch,
+            resigned: true
+        })),
+        "{actions:?}"
+    );
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::RenewLease { .. }))
+    );
+}
+
+/// A live trader holds the books: the new claimant keeps its claim (and
+/// its followers), and tries again when the lease runs out.
+#[test]
+fn a_claim_on_leased_books_waits_for_the_lease() {
+    let mut peer = Peer::new(PeerConfig::simple(3, 3, Role::Idle));
+    let epoch = loads(&peer.handle(ms(0), Input::Start)).unwrap();
+    let failure = StoreFailure::Leased {
+        holder: PeerId(6),
+        retry_after: ms(300),
+    };
+    assert_eq!(
+        peer.handle(ms(1), Input::StoreFailed { epoch, failure }),
+        [
+            Action::Event(Event::BooksLeased {
+                epoch,
+                holder: PeerId(6),
+                retry_after: ms(300)
+            }),
+            Action::SetTimer {
+                timer: PeerTimer::Books,
+                after: ms(300)
+            },
+        ]
+    );
+    assert_eq!(
+        peer.trader(),
+        Some((PeerId(3), epoch)),
+        "it keeps its claim"
+    );
+    assert_eq!(
+        loads(&peer.handle(ms(301), Input::Timer(PeerTimer::Books))),
+        Some(epoch)
+    );
 }
 
 /// Peer 2 of 3 (buyer and seller) following trader 3 of epoch 5, with its
@@ -283,6 +418,22 @@ fn follower() -> Peer {
     peer.handle(ms(1), frame(3, 1, Body::Election(coordinator)));
     peer.handle(ms(51), Input::Timer(PeerTimer::Buyer(BuyerTimer::Think)));
     peer
+}
+
+#[test]
+fn a_follower_that_sent_nothing_lately_answers_a_heartbeat() {
+    let mut peer = follower();
+    let t = peer.time();
+    assert_eq!(
+        peer.handle(ms(200), frame(3, 2, Body::Heartbeat { epoch: Epoch(5) })),
+        [
+            Action::SetTimer {
+                timer: PeerTimer::TraderSilent,
+                after: ms(200)
+            },
+            send(&peer, 3, t + 2, Body::Following { epoch: Epoch(5) }),
+        ]
+    );
 }
 
 #[test]

@@ -42,6 +42,7 @@ fn body() -> impl Strategy<Value = Body> {
         epoch().prop_map(|epoch| Body::Election(ElectionMessage::Coordinator { epoch })),
         epoch().prop_map(|epoch| Body::Election(ElectionMessage::Resign { epoch })),
         epoch().prop_map(|epoch| Body::Heartbeat { epoch }),
+        epoch().prop_map(|epoch| Body::Following { epoch }),
         (offer(), product(), any::<u32>()).prop_map(|(id, product, quantity)| {
             Body::Offer(Offer {
                 id,

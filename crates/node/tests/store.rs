@@ -10,7 +10,7 @@ use std::{
 
 use bazaar_market::{Batch, Book, LedgerEntry, Pricing, Trader, TraderInput};
 use bazaar_node::store::{
-    CheckpointPolicy, MemStore, SqliteStore, Store, StoreError, audit_report, ledger_lines,
+    CheckpointPolicy, Claim, MemStore, SqliteStore, Store, StoreError, audit_report, ledger_lines,
 };
 use bazaar_protocol::{Buy, Epoch, Money, Offer, OfferId, PeerId, Product, RequestId, Timestamp};
 use proptest::prelude::*;
@@ -88,7 +88,11 @@ fn buy(buyer: u32, seq: u64, product: Product, quantity: u32) -> Buy {
 /// it made, in order.
 fn trade(store: &dyn Store, epoch: Epoch) -> (Trader, Vec<LedgerEntry>) {
     let mut sales = Vec::new();
-    let mut trader = Trader::new(store.open(epoch, &Pricing::default()).unwrap());
+    let mut trader = Trader::new(
+        store
+            .open(Claim::unleased(epoch), &Pricing::default())
+            .unwrap(),
+    );
     let mut clock = 0;
     let mut tick = |peer: u32| {
         clock += 1;
@@ -138,7 +142,9 @@ fn a_new_instance_loads_the_books_committed_by_another() {
     // A new process: a new instance on the same folder, a new epoch.
     let store = SqliteStore::open(&dir).unwrap();
     assert_eq!(store.epoch().unwrap(), Epoch(1));
-    let loaded = store.open(Epoch(2), &Pricing::default()).unwrap();
+    let loaded = store
+        .open(Claim::unleased(Epoch(2)), &Pricing::default())
+        .unwrap();
     assert_eq!(&loaded, trader.book());
     assert_eq!(store.books().unwrap().as_ref(), Some(trader.book()));
     assert_eq!(store.epoch().unwrap(), Epoch(2));
@@ -168,12 +174,14 @@ fn a_never_opened_store_is_empty_and_keeps_its_first_pricing() {
         commission_bps: 250,
         ..Pricing::default()
     };
-    let book = store.open(Epoch(1), &pricing).unwrap();
+    let book = store.open(Claim::unleased(Epoch(1)), &pricing).unwrap();
     assert_eq!(book, Book::new(pricing).unwrap());
     drop(store);
     // The next trader gets the stored prices, as from the memory store.
     let store = SqliteStore::open(&dir).unwrap();
-    let book = store.open(Epoch(2), &Pricing::default()).unwrap();
+    let book = store
+        .open(Claim::unleased(Epoch(2)), &Pricing::default())
+        .unwrap();
     assert_eq!(book.pricing(), &pricing);
 }
 
@@ -181,16 +189,20 @@ fn a_never_opened_store_is_empty_and_keeps_its_first_pricing() {
 fn an_older_epoch_cannot_commit_after_a_newer_one_opened() {
     let dir = TempDir::new("fence-one");
     let store = SqliteStore::open(&dir).unwrap();
-    store.open(Epoch(1), &Pricing::default()).unwrap();
+    store
+        .open(Claim::unleased(Epoch(1)), &Pricing::default())
+        .unwrap();
     store.commit(Epoch(1), &Batch::default()).unwrap();
-    store.open(Epoch(2), &Pricing::default()).unwrap();
+    store
+        .open(Claim::unleased(Epoch(2)), &Pricing::default())
+        .unwrap();
     let refused = store.commit(Epoch(1), &Batch::default()).unwrap_err();
     assert_eq!(
         refused.to_string(),
         "epoch 1 is fenced: the store has seen epoch 2"
     );
     assert!(matches!(
-        store.open(Epoch(2), &Pricing::default()),
+        store.open(Claim::unleased(Epoch(2)), &Pricing::default()),
         Err(StoreError::Fenced {
             epoch: Epoch(2),
             newest: Epoch(2)
@@ -219,7 +231,9 @@ fn a_deposed_trader_in_another_process_cannot_sell() {
     let dir = TempDir::new("fence-two");
     let old = SqliteStore::open(&dir).unwrap();
     let new = SqliteStore::open(&dir).unwrap();
-    let mut old_book = old.open(Epoch(1), &Pricing::default()).unwrap();
+    let mut old_book = old
+        .open(Claim::unleased(Epoch(1)), &Pricing::default())
+        .unwrap();
     let stock = old_book.serve(
         &mut [(Timestamp::new(1, PeerId(2)), offer(2, 1, Product::Fish, 5))],
         &mut [],
@@ -227,7 +241,9 @@ fn a_deposed_trader_in_another_process_cannot_sell() {
     old.commit(Epoch(1), &stock).unwrap();
 
     // The new trader opens the same folder and sells.
-    let mut new_book = new.open(Epoch(2), &Pricing::default()).unwrap();
+    let mut new_book = new
+        .open(Claim::unleased(Epoch(2)), &Pricing::default())
+        .unwrap();
     assert_eq!(new_book, old_book);
     let sold = new_book.serve(
         &mut [],
@@ -249,14 +265,16 @@ fn a_deposed_trader_in_another_process_cannot_sell() {
     }
     // Nor can it come back with the epoch it did not win.
     assert!(matches!(
-        old.open(Epoch(2), &Pricing::default()),
+        old.open(Claim::unleased(Epoch(2)), &Pricing::default()),
         Err(StoreError::Fenced { .. })
     ));
     assert_eq!(old.epoch().unwrap(), Epoch(2));
     assert_eq!(old.books().unwrap(), Some(new_book.clone()));
 
     // When it wins a later election it sees the other's sale.
-    let reloaded = old.open(Epoch(3), &Pricing::default()).unwrap();
+    let reloaded = old
+        .open(Claim::unleased(Epoch(3)), &Pricing::default())
+        .unwrap();
     assert_eq!(reloaded, new_book);
     assert!(matches!(
         new.commit(Epoch(2), &Batch::default()),
@@ -286,7 +304,9 @@ fn racing_traders_in_threads_never_interleave_their_batches() {
                         if epoch % 2 != u64::from(me - 1) {
                             epoch += 1;
                         }
-                        let Ok(mut book) = store.open(Epoch(epoch), &Pricing::default()) else {
+                        let Ok(mut book) =
+                            store.open(Claim::unleased(Epoch(epoch)), &Pricing::default())
+                        else {
                             continue;
                         };
                         for _ in 0..3 {
@@ -325,7 +345,9 @@ fn racing_traders_in_threads_never_interleave_their_batches() {
 fn a_batch_that_does_not_fit_is_rejected_and_nothing_is_written() {
     let dir = TempDir::new("rejected");
     let store = SqliteStore::open(&dir).unwrap();
-    let mut book = store.open(Epoch(1), &Pricing::default()).unwrap();
+    let mut book = store
+        .open(Claim::unleased(Epoch(1)), &Pricing::default())
+        .unwrap();
     let first = book.serve(
         &mut [(Timestamp::new(1, PeerId(1)), offer(1, 1, Product::Boar, 2))],
         &mut [],
@@ -557,8 +579,8 @@ proptest! {
         let mem = MemStore::checkpointing_every(3);
         let mut sqlite = SqliteStore::open_with(&dir, EVERY_THIRD_BATCH).unwrap();
         let mut epoch = Epoch(1);
-        let mut book = mem.open(epoch, &Pricing::default()).unwrap();
-        prop_assert_eq!(&sqlite.open(epoch, &Pricing::default()).unwrap(), &book);
+        let mut book = mem.open(Claim::unleased(epoch), &Pricing::default()).unwrap();
+        prop_assert_eq!(&sqlite.open(Claim::unleased(epoch), &Pricing::default()).unwrap(), &book);
         let mut offers = Vec::new();
         let mut buys = Vec::new();
         let mut clock = 0;
@@ -588,8 +610,8 @@ proptest! {
                     epoch = epoch.next();
                     drop(sqlite);
                     sqlite = SqliteStore::open_with(&dir, EVERY_THIRD_BATCH).unwrap();
-                    let by_mem = mem.open(epoch, &Pricing::default()).unwrap();
-                    let by_sqlite = sqlite.open(epoch, &Pricing::default()).unwrap();
+                    let by_mem = mem.open(Claim::unleased(epoch), &Pricing::default()).unwrap();
+                    let by_sqlite = sqlite.open(Claim::unleased(epoch), &Pricing::default()).unwrap();
                     prop_assert_eq!(&by_mem, &book);
                     prop_assert_eq!(&by_sqlite, &book);
                 }
@@ -643,7 +665,9 @@ fn a_version_1_store_is_upgraded_and_its_audit_still_passes() {
     assert_eq!(ledger_lines(&dir).unwrap().len(), 45);
 
     // The next trader opens the upgraded books and trades on.
-    let book = store.open(Epoch(8), &Pricing::default()).unwrap();
+    let book = store
+        .open(Claim::unleased(Epoch(8)), &Pricing::default())
+        .unwrap();
     assert_eq!(book.totals().sales, 45);
     let mut trader = Trader::new(book);
     trader.handle(TraderInput::Buy {
@@ -688,7 +712,9 @@ fn the_books_open_from_the_newest_checkpoint_and_the_batches_after_it() {
 
     let store = SqliteStore::open_with(&dir, EVERY_THIRD_BATCH).unwrap();
     assert_eq!(
-        &store.open(Epoch(2), &Pricing::default()).unwrap(),
+        &store
+            .open(Claim::unleased(Epoch(2)), &Pricing::default())
+            .unwrap(),
         trader.book()
     );
     let err = audit_report(&dir).unwrap_err().to_string();

@@ -16,6 +16,14 @@ pub enum Body {
         /// The trader's epoch.
         epoch: Epoch,
     },
+    /// A peer follows the trader of this epoch: the answer to a heartbeat
+    /// from a peer that has sent the trader nothing else lately, so that a
+    /// trader knows it is not cut off. A peer that gave up its term cut off
+    /// from the others also sends it to all, to be heard again.
+    Following {
+        /// The trader's epoch.
+        epoch: Epoch,
+    },
     /// A seller deposits goods with the trader (the seed's message 5).
     Offer(Offer),
     /// The trader has recorded a deposit.

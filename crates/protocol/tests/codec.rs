@@ -53,6 +53,7 @@ fn body() -> impl Strategy<Value = Body> {
     prop_oneof![
         election().prop_map(Body::Election),
         epoch().prop_map(|epoch| Body::Heartbeat { epoch }),
+        epoch().prop_map(|epoch| Body::Following { epoch }),
         (offer_id(), product(), any::<u32>()).prop_map(|(id, product, quantity)| Body::Offer(
             Offer {
                 id,

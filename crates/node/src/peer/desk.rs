@@ -9,6 +9,9 @@ pub(crate) struct Desk {
     epoch: Epoch,
     state: State,
     sales: u64,
+    /// Whether the books were open in this term before: a load now is a
+    /// reload, after a commit whose outcome is unknown.
+    opened: bool,
 }
 
 #[derive(Debug)]
@@ -26,7 +29,21 @@ impl Desk {
             epoch,
             state: State::Loading(Vec::new()),
             sales: 0,
+            opened: false,
         }
+    }
+
+    /// Drops the books, to load them again from the store: they may be
+    /// ahead of it, or behind. Requests that arrive meanwhile wait.
+    pub(crate) fn reload(&mut self) {
+        if matches!(self.state, State::Open(_)) {
+            self.state = State::Loading(Vec::new());
+        }
+    }
+
+    /// Whether the books were open before in this term.
+    pub(crate) const fn was_open(&self) -> bool {
+        self.opened
     }
 
     pub(crate) const fn epoch(&self) -> Epoch {
@@ -64,6 +81,7 @@ impl Desk {
             .flat_map(|input| trader.handle(input))
             .collect();
         self.state = State::Open(Box::new(trader));
+        self.opened = true;
         actions
     }
 

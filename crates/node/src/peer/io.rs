@@ -24,6 +24,12 @@ pub enum PeerTimer {
     TraderSilent,
     /// Time for the trader to resign.
     Resign,
+    /// Time for the trader to renew its lease on the books, or to give up
+    /// its term if it has heard from no other peer.
+    Lease,
+    /// Time for the trader to try the store again: its books were leased
+    /// to another peer, or the store was unavailable.
+    Books,
 }
 
 /// One event for [`Peer::handle`](crate::Peer::handle).
@@ -75,6 +81,14 @@ pub enum StoreFailure {
         /// The newest epoch the store has seen.
         newest: Epoch,
     },
+    /// Another peer holds the books' lease: a live trader uses them. The
+    /// claim may be tried again after `retry_after`.
+    Leased {
+        /// The trader holding the lease.
+        holder: PeerId,
+        /// When the lease runs out, by the store's clock.
+        retry_after: Duration,
+    },
     /// The store could not be read or written (a disk, a connection). A
     /// commit's outcome is unknown: it may have landed.
     Unavailable,
@@ -86,6 +100,13 @@ impl fmt::Display for StoreFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Fenced { newest } => write!(f, "the store has seen epoch {newest}"),
+            Self::Leased {
+                holder,
+                retry_after,
+            } => write!(
+                f,
+                "the books are leased to peer {holder} for {retry_after:?} more"
+            ),
             Self::Unavailable => f.write_str("the store is unavailable"),
             Self::Corrupt => f.write_str("the stored books are damaged"),
         }
@@ -150,8 +171,27 @@ pub enum Action {
     LoadBooks {
         /// The new trader's epoch.
         epoch: Epoch,
+        /// The new trader: the lease's holder.
+        trader: PeerId,
+        /// How long the lease lasts unless renewed.
+        lease: Duration,
         /// The prices of books never written before.
         pricing: Pricing,
+    },
+    /// Load the books again for the term of `epoch`, after a commit whose
+    /// outcome is unknown; answer with [`Input::BooksLoaded`] or
+    /// [`Input::StoreFailed`].
+    ReloadBooks {
+        /// The trader's epoch.
+        epoch: Epoch,
+    },
+    /// Extend the lease of the term of `epoch` by `lease` from now; answer
+    /// only a failure, with [`Input::StoreFailed`].
+    RenewLease {
+        /// The trader's epoch.
+        epoch: Epoch,
+        /// How long from now.
+        lease: Duration,
     },
     /// Commit a batch in one transaction; answer with [`Input::Committed`]
     /// or [`Input::StoreFailed`]. Its replies wait until then.
@@ -195,6 +235,9 @@ pub enum ElectionCause {
     },
     /// This peer resigned, and no successor announced itself in time.
     NoSuccessor,
+    /// It gave up its term cut off from every other peer, and hears from
+    /// them again.
+    Reconnected,
     /// A lower peer called an election: a live higher peer takes over.
     LowerPeerCalled {
         /// The peer that called it.
@@ -232,6 +275,7 @@ impl fmt::Display for ElectionCause {
             }
             Self::TraderResigned { trader } => write!(f, "trader {trader} resigned"),
             Self::NoSuccessor => f.write_str("it resigned and nobody took over"),
+            Self::Reconnected => f.write_str("it hears from other peers again after being cut off"),
             Self::LowerPeerCalled { by } => write!(f, "lower peer {by} called an election"),
             Self::LowerPeerClaimed { by } => {
                 write!(f, "lower peer {by} claimed to be the coordinator")
@@ -343,6 +387,38 @@ pub enum Event {
         /// Whether it resigned (rather than being deposed or fenced).
         resigned: bool,
     },
+    /// The books were loaded again after a commit whose outcome was
+    /// unknown: the trader serves on from what the store holds.
+    BooksReloaded {
+        /// The trader's epoch.
+        epoch: Epoch,
+    },
+    /// Another peer holds the books' lease: this trader waits for it to run
+    /// out, and its followers with it.
+    BooksLeased {
+        /// This trader's epoch.
+        epoch: Epoch,
+        /// The lease's holder.
+        holder: PeerId,
+        /// How long until the store lets this trader try again.
+        retry_after: Duration,
+    },
+    /// The store failed this trader's call: what a commit in flight held is
+    /// dropped, and the books are loaded again.
+    StoreUnavailable {
+        /// The trader's epoch.
+        epoch: Epoch,
+        /// How long the store has been failing.
+        down: Duration,
+    },
+    /// The trader has heard from no other peer for a heartbeat timeout:
+    /// cut off, it gives up its term.
+    CutOff {
+        /// The term it gives up.
+        epoch: Epoch,
+        /// How long it heard from nobody.
+        quiet: Duration,
+    },
     /// The store refused or failed this trader's load or commit: its desk
     /// closed, and what it held for the commit is dropped.
     DeskClosed {
@@ -434,6 +510,25 @@ impl fmt::Display for Event {
             Self::DeskClosed { epoch, failure } => {
                 write!(f, "deposed: the store refused epoch {epoch}: {failure}")
             }
+            Self::BooksReloaded { epoch } => {
+                write!(f, "reloaded the books of epoch {epoch} from the store")
+            }
+            Self::BooksLeased {
+                epoch,
+                holder,
+                retry_after,
+            } => write!(
+                f,
+                "waiting for the books (epoch {epoch}): leased to peer {holder} for {retry_after:?} more"
+            ),
+            Self::StoreUnavailable { epoch, down } => write!(
+                f,
+                "the store failed (epoch {epoch}, for {down:?}): dropped what the last commit held, loading the books again"
+            ),
+            Self::CutOff { epoch, quiet } => write!(
+                f,
+                "heard from no other peer for {quiet:?}: giving up the term of epoch {epoch}"
+            ),
             Self::Rejected { from, reason } => {
                 write!(f, "refused a message from peer {from}: {reason}")
             }

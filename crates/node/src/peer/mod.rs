@@ -77,6 +77,17 @@ pub struct Peer {
     next_commit: CommitId,
     /// When the followed trader last proved itself alive.
     heard_from_trader: Duration,
+    /// When this peer last sent its trader anything: a follower that has
+    /// sent nothing lately answers a heartbeat.
+    sent_to_trader: Duration,
+    /// When any other peer was last heard from: a trader that hears from
+    /// none is cut off, and gives up its term.
+    heard_from_any: Duration,
+    /// Since when the store has been failing this trader's calls.
+    store_down_since: Option<Duration>,
+    /// Whether it gave up a term cut off from every other peer: it stays
+    /// out of elections until it hears from one again.
+    cut_off: bool,
     /// Peers heard from at least once: only their outages are reported.
     reached: BTreeSet<PeerId>,
     /// Peers whose outage is under way, with when it was reported.
@@ -111,6 +122,10 @@ impl Peer {
             commit: None,
             next_commit: CommitId(0),
             heard_from_trader: Duration::ZERO,
+            sent_to_trader: Duration::ZERO,
+            heard_from_any: Duration::ZERO,
+            store_down_since: None,
+            cut_off: false,
             reached: BTreeSet::new(),
             outages: BTreeMap::new(),
             now: Duration::ZERO,
@@ -210,6 +225,11 @@ impl Peer {
     /// A frame from `peer` proves it reachable; an outage reported for it
     /// is over.
     fn heard_from(&mut self, peer: PeerId) {
+        self.heard_from_any = self.now;
+        if std::mem::take(&mut self.cut_off) && self.election.is_resigned() {
+            // Back in touch: a candidate again, and the bully rule decides.
+            self.elect(ElectionInput::Start, ElectionCause::Reconnected);
+        }
         self.reached.insert(peer);
         if let Some(began) = self.outages.remove(&peer) {
             let lasted = self.now.saturating_sub(began);
@@ -253,6 +273,8 @@ impl Peer {
                 self.elect(ElectionInput::Message { from, msg }, cause);
             }
             Body::Heartbeat { epoch } => self.on_heartbeat(from, epoch),
+            // Proof enough that the trader is not cut off: heard_from.
+            Body::Following { .. } => {}
             Body::Offer(offer) => self.desk_takes(TraderInput::Offer { at, offer }),
             Body::Buy(buy) => self.desk_takes(TraderInput::Buy { at, buy }),
             Body::Deposited(deposited) => self.seller_takes(SellerInput::Deposited(deposited)),
@@ -292,6 +314,10 @@ impl Peer {
                 timer: PeerTimer::TraderSilent,
                 after,
             });
+            let quiet = self.now.saturating_sub(self.sent_to_trader);
+            if quiet >= self.config.timing.heartbeat_interval {
+                self.send(from, Body::Following { epoch });
+            }
         } else {
             // A heartbeat repeats its trader's claim: a newer trader whose
             // announcement we missed is followed (or bullied), and a stale
@@ -319,15 +345,31 @@ impl Peer {
                     });
                 }
             }
+            PeerTimer::Lease => self.on_lease_due(),
+            PeerTimer::Books => self.retry_books(),
             PeerTimer::TraderSilent => match self.trader {
                 Some((trader, _)) if trader != self.id() => {
                     let cause = ElectionCause::TraderSilent { trader };
                     self.elect(ElectionInput::LeaderLost, cause);
                 }
                 None if self.election.is_resigned() => {
-                    // It resigned and nobody took over (every other peer
-                    // down, or resigned too): run again.
-                    self.elect(ElectionInput::Start, ElectionCause::NoSuccessor);
+                    if self.cut_off {
+                        // Still cut off from every other peer: a term now
+                        // would take the books from whoever trades beyond
+                        // the cut. Let the others hear from it (another
+                        // peer cut off alike rejoins on hearing it), and
+                        // look again later.
+                        let epoch = self.election.epoch();
+                        self.broadcast(&Body::Following { epoch });
+                        self.out.push(Action::SetTimer {
+                            timer: PeerTimer::TraderSilent,
+                            after: self.config.timing.heartbeat_timeout,
+                        });
+                    } else {
+                        // It resigned and nobody took over (every other
+                        // peer down, or resigned too): run again.
+                        self.elect(ElectionInput::Start, ElectionCause::NoSuccessor);
+                    }
                 }
                 _ => {}
             },
@@ -411,13 +453,19 @@ impl Peer {
         let id = self.id();
         self.trader = Some((id, epoch));
         self.desk = Some(Desk::loading(epoch));
+        self.store_down_since = None;
+        // The term starts heard: isolation is judged from here.
+        self.heard_from_any = self.now;
         self.out.push(Action::CancelTimer(PeerTimer::TraderSilent));
-        let pricing = self.config.pricing;
-        self.out.push(Action::LoadBooks { epoch, pricing });
+        self.load_books(epoch);
         let interval = self.config.timing.heartbeat_interval;
         self.out.push(Action::SetTimer {
             timer: PeerTimer::Heartbeat,
             after: interval,
+        });
+        self.out.push(Action::SetTimer {
+            timer: PeerTimer::Lease,
+            after: self.renew_every(),
         });
         if let Some(after) = self.config.resign.after {
             self.out.push(Action::SetTimer {
@@ -484,13 +532,74 @@ impl Peer {
         let Some(desk) = self.desk.as_mut().filter(|d| d.epoch() == epoch) else {
             return; // A load for a term since ended.
         };
+        let reloaded = desk.was_open();
         let answers = desk.open(book);
+        self.store_down_since = None;
         // The lab's announcement waits for the books: a claim the store
         // refuses (a restarted peer's forgotten epoch) never trades, and
         // saying "I am the new coordinator" for it would mislead.
-        let id = self.id();
-        self.event(Event::Coordinator { id, epoch });
+        if reloaded {
+            self.event(Event::BooksReloaded { epoch });
+        } else {
+            let id = self.id();
+            self.event(Event::Coordinator { id, epoch });
+        }
         self.answer(answers);
+    }
+
+    /// Asks the driver for the books of the term of `epoch`: a first load
+    /// (fence, lease) or, once they were open, a reload.
+    fn load_books(&mut self, epoch: Epoch) {
+        let reload = self.desk.as_ref().is_some_and(Desk::was_open);
+        if reload {
+            self.out.push(Action::ReloadBooks { epoch });
+        } else {
+            self.out.push(Action::LoadBooks {
+                epoch,
+                trader: self.id(),
+                lease: self.config.timing.lease,
+                pricing: self.config.pricing,
+            });
+        }
+    }
+
+    /// The Books timer: try the store again, if still waiting on it.
+    fn retry_books(&mut self) {
+        if let Some(epoch) = self.desk.as_ref().filter(|d| !d.is_open()).map(Desk::epoch) {
+            self.load_books(epoch);
+        }
+    }
+
+    /// How often a trader renews its lease: five times a lease.
+    fn renew_every(&self) -> Duration {
+        (self.config.timing.lease / 5).max(Duration::from_millis(1))
+    }
+
+    /// The Lease timer. A trader that has heard from another peer within a
+    /// heartbeat timeout renews its lease on the books; one cut off from
+    /// every other peer gives up its term, so that the connected peers can
+    /// take over once the lease runs out (the store refuses them until
+    /// then).
+    fn on_lease_due(&mut self) {
+        let Some((epoch, open)) = self.desk.as_ref().map(|d| (d.epoch(), d.was_open())) else {
+            return;
+        };
+        let quiet = self.now.saturating_sub(self.heard_from_any);
+        if self.members.len() > 1 && quiet >= self.config.timing.heartbeat_timeout {
+            self.event(Event::CutOff { epoch, quiet });
+            self.resign();
+            self.cut_off = true;
+            return;
+        }
+        // A claim still waiting for the books holds no lease to renew.
+        if open {
+            let lease = self.config.timing.lease;
+            self.out.push(Action::RenewLease { epoch, lease });
+        }
+        self.out.push(Action::SetTimer {
+            timer: PeerTimer::Lease,
+            after: self.renew_every(),
+        });
     }
 
     /// Asks the driver to commit a batch, and holds what it answers until
@@ -554,22 +663,67 @@ impl Peer {
         }
     }
 
-    /// The store refused or failed this term's load or commit: nothing held
-    /// may leave, and the desk closes. Fenced, the election learns the
-    /// epoch the store holds, steps down and runs again past it; otherwise
-    /// the peer stays a candidate, and the newer trader's heartbeat (or the
-    /// next election) decides who leads.
+    /// The store refused or failed one of this term's calls.
+    ///
+    /// - Fenced: a newer trader opened the books. Nothing held may leave,
+    ///   the desk closes, and the election learns the epoch the store holds,
+    ///   steps down and runs again past it.
+    /// - Leased: a live trader holds the books. This peer keeps its claim
+    ///   and its followers, and tries again when the lease runs out.
+    /// - Unavailable: the outcome of a commit in flight is unknown. What it
+    ///   held is dropped (buyers retry, and are answered from the books the
+    ///   store holds), and the books are loaded again, every heartbeat
+    ///   interval; a store down for a whole lease ends the term, so that a
+    ///   peer that can reach it may take over.
+    /// - Corrupt: the books cannot be trusted; the desk closes.
     fn on_store_failed(&mut self, epoch: Epoch, failure: StoreFailure) {
         if self.desk.as_ref().is_none_or(|d| d.epoch() != epoch) {
             return;
         }
-        self.close_desk();
-        self.event(Event::DeskClosed { epoch, failure });
-        if let StoreFailure::Fenced { newest } = failure {
-            self.elect(
-                ElectionInput::EpochSeen(newest),
-                ElectionCause::Fenced { newest },
-            );
+        match failure {
+            StoreFailure::Fenced { newest } => {
+                self.close_desk();
+                self.event(Event::DeskClosed { epoch, failure });
+                self.elect(
+                    ElectionInput::EpochSeen(newest),
+                    ElectionCause::Fenced { newest },
+                );
+            }
+            StoreFailure::Leased {
+                holder,
+                retry_after,
+            } => {
+                self.event(Event::BooksLeased {
+                    epoch,
+                    holder,
+                    retry_after,
+                });
+                self.out.push(Action::SetTimer {
+                    timer: PeerTimer::Books,
+                    after: retry_after.max(Duration::from_millis(1)),
+                });
+            }
+            StoreFailure::Unavailable => {
+                self.commit = None;
+                if let Some(desk) = self.desk.as_mut() {
+                    desk.reload();
+                }
+                let since = *self.store_down_since.get_or_insert(self.now);
+                let down = self.now.saturating_sub(since);
+                self.event(Event::StoreUnavailable { epoch, down });
+                if down >= self.config.timing.lease {
+                    self.resign();
+                } else {
+                    self.out.push(Action::SetTimer {
+                        timer: PeerTimer::Books,
+                        after: self.config.timing.heartbeat_interval,
+                    });
+                }
+            }
+            StoreFailure::Corrupt => {
+                self.close_desk();
+                self.event(Event::DeskClosed { epoch, failure });
+            }
         }
     }
 
@@ -582,6 +736,8 @@ impl Peer {
         if self.desk.take().is_some() {
             self.out.push(Action::CancelTimer(PeerTimer::Heartbeat));
             self.out.push(Action::CancelTimer(PeerTimer::Resign));
+            self.out.push(Action::CancelTimer(PeerTimer::Lease));
+            self.out.push(Action::CancelTimer(PeerTimer::Books));
         }
     }
 
@@ -689,6 +845,9 @@ impl Peer {
         if to == self.id() {
             self.on_body(at, body);
         } else {
+            if self.follows(to) {
+                self.sent_to_trader = self.now;
+            }
             let envelope = Envelope::new(self.id(), at.time, body);
             self.out.push(Action::Send { to, envelope });
         }

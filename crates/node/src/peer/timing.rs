@@ -30,6 +30,11 @@ pub struct Timing {
     pub think: Duration,
     /// "Out of stock" answers in a row before a buyer picks another product.
     pub patience: u32,
+    /// How long a trader's lease on the books lasts unless renewed. It
+    /// renews it five times a lease while it hears from another peer; cut
+    /// off from every other peer for a heartbeat timeout, it gives up its
+    /// term, and another peer can open the books once the lease runs out.
+    pub lease: Duration,
 }
 
 impl Default for Timing {
@@ -46,6 +51,7 @@ impl Default for Timing {
             request_timeout: Duration::from_millis(300),
             think: Duration::from_millis(50),
             patience: 3,
+            lease: Duration::from_millis(500),
         }
     }
 }
@@ -67,6 +73,7 @@ impl Timing {
                 coordinator_timeout: t.election.coordinator_timeout * k,
             },
             request_timeout: t.request_timeout * k,
+            lease: t.lease * k,
             ..t
         }
     }

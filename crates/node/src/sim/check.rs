@@ -227,6 +227,13 @@ pub(crate) struct Settled {
 /// has not resigned; no buy first sent before `deadline` is unanswered,
 /// but the trader's own.
 pub(crate) fn settled(peers: &[Settled], deadline: Duration) -> Result<(), Broken> {
+    // A peer alone is cut off from every other: it gives up any term it
+    // takes (nobody could trade with it anyway), and waits for company.
+    if let [alone] = peers
+        && alone.leader.is_none()
+    {
+        return Ok(());
+    }
     let leaders: BTreeSet<Option<(PeerId, Epoch)>> = peers.iter().map(|p| p.leader).collect();
     let [Some((trader, epoch))] = leaders.iter().copied().collect::<Vec<_>>()[..] else {
         let views: Vec<String> = peers

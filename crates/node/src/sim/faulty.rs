@@ -1,12 +1,12 @@
 //! Stand-ins that misbehave on purpose, for the planted bugs: they live in
 //! the simulator so that the product never carries the bug.
 
-use std::sync::Mutex;
+use std::{sync::Mutex, time::Duration};
 
 use bazaar_market::{Batch, Book, Pricing};
 use bazaar_protocol::Epoch;
 
-use crate::store::{MemStore, Store, StoreError};
+use crate::store::{Claim, MemStore, Store, StoreError};
 
 /// A store that forgot fencing: it commits a batch from any epoch as if it
 /// came from the newest one.
@@ -14,8 +14,16 @@ use crate::store::{MemStore, Store, StoreError};
 pub(crate) struct Unfenced(pub(crate) MemStore);
 
 impl Store for Unfenced {
-    fn open(&self, epoch: Epoch, pricing: &Pricing) -> Result<Book, StoreError> {
-        self.0.open(epoch, pricing)
+    fn open(&self, claim: Claim, pricing: &Pricing) -> Result<Book, StoreError> {
+        self.0.open(claim, pricing)
+    }
+
+    fn reload(&self, epoch: Epoch) -> Result<Book, StoreError> {
+        self.0.reload(epoch)
+    }
+
+    fn renew(&self, epoch: Epoch, lease: Duration) -> Result<(), StoreError> {
+        self.0.renew(epoch, lease)
     }
 
     fn commit(&self, _epoch: Epoch, batch: &Batch) -> Result<(), StoreError> {
@@ -77,7 +85,8 @@ impl Checkpointed {
 }
 
 impl Store for ForgetfulCheckpoints {
-    fn open(&self, epoch: Epoch, pricing: &Pricing) -> Result<Book, StoreError> {
+    fn open(&self, claim: Claim, pricing: &Pricing) -> Result<Book, StoreError> {
+        let epoch = claim.epoch;
         let mut state = self.state();
         if epoch <= state.epoch {
             let newest = state.epoch;
@@ -90,6 +99,27 @@ impl Store for ForgetfulCheckpoints {
         let book = state.rebuilt()?.expect("the checkpoint was just made");
         state.current = Some(book.clone());
         Ok(book)
+    }
+
+    fn reload(&self, epoch: Epoch) -> Result<Book, StoreError> {
+        let mut state = self.state();
+        if epoch != state.epoch {
+            let newest = state.epoch;
+            return Err(StoreError::Fenced { epoch, newest });
+        }
+        let book = state.rebuilt()?.expect("opened before");
+        state.current = Some(book.clone());
+        Ok(book)
+    }
+
+    /// Holds no lease: this stand-in is about checkpoints.
+    fn renew(&self, epoch: Epoch, _lease: Duration) -> Result<(), StoreError> {
+        let state = self.state();
+        if epoch != state.epoch {
+            let newest = state.epoch;
+            return Err(StoreError::Fenced { epoch, newest });
+        }
+        Ok(())
     }
 
     fn commit(&self, epoch: Epoch, batch: &Batch) -> Result<(), StoreError> {
@@ -132,8 +162,12 @@ mod tests {
     #[test]
     fn the_unfenced_store_takes_a_deposed_epoch() {
         let store = Unfenced::default();
-        store.open(Epoch(4), &Pricing::default()).unwrap();
-        store.open(Epoch(9), &Pricing::default()).unwrap();
+        store
+            .open(Claim::unleased(Epoch(4)), &Pricing::default())
+            .unwrap();
+        store
+            .open(Claim::unleased(Epoch(9)), &Pricing::default())
+            .unwrap();
         assert!(store.commit(Epoch(4), &Batch::default()).is_ok());
         assert!(MemStore::new().commit(Epoch(4), &Batch::default()).is_err());
     }

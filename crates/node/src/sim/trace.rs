@@ -151,6 +151,12 @@ impl fmt::Display for Step {
                 Action::LoadBooks { epoch, .. } => {
                     write!(f, "load the books at epoch {epoch}")?;
                 }
+                Action::ReloadBooks { epoch } => {
+                    write!(f, "reload the books of epoch {epoch}")?;
+                }
+                Action::RenewLease { epoch, lease } => {
+                    write!(f, "renew the lease of epoch {epoch} for {lease:?}")?;
+                }
                 Action::Commit {
                     commit: CommitId(seq),
                     epoch,

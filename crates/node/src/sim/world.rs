@@ -8,6 +8,10 @@
 
 use std::{
     collections::{BTreeMap, VecDeque},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -30,7 +34,7 @@ const CHECKPOINT_EVERY: usize = 8;
 use crate::{
     Action, CommitId, Event as PeerEvent, Incarnation, Input, Peer, PeerConfig, PeerTimer, Role,
     TimerQueue,
-    store::{MemStore, Store, StoreError},
+    store::{Claim, MemStore, Store, StoreClock, StoreError},
 };
 
 /// Counts of what happened in a run.
@@ -115,6 +119,8 @@ pub(crate) struct World {
     book: Book,
     /// What the store accepted, as the simulator saw it.
     accepted: check::Accepted,
+    /// Simulated milliseconds, the store's clock.
+    store_clock: Arc<AtomicU64>,
     agenda: BTreeMap<(Duration, u64), Due>,
     next_due: u64,
     network: Network,
@@ -156,7 +162,10 @@ impl World {
             .collect();
         // Checkpoints every few batches, so that most failovers open the
         // books from a checkpoint and a tail.
-        let memory = MemStore::checkpointing_every(CHECKPOINT_EVERY);
+        let store_clock = Arc::new(AtomicU64::new(0));
+        let reads = Arc::clone(&store_clock);
+        let clock = StoreClock::from_fn(move || reads.load(Ordering::Relaxed));
+        let memory = MemStore::with(CHECKPOINT_EVERY, clock);
         let store: Box<dyn Store> = match options.plant {
             Some(Plant::IgnoreFencing) => Box::new(Unfenced(memory.clone())),
             Some(Plant::CheckpointDropsBatch) => {
@@ -173,6 +182,7 @@ impl World {
             store,
             book,
             accepted: check::Accepted::default(),
+            store_clock,
             agenda: BTreeMap::new(),
             next_due: 0,
             network: Network::new(options.faults),
@@ -200,11 +210,19 @@ impl World {
             if at > end {
                 break;
             }
-            self.now = at;
+            self.set_now(at);
             self.step()?;
         }
-        self.now = end;
+        self.set_now(end);
         self.check_settled()
+    }
+
+    /// Moves simulated time, which the store's leases run on too.
+    fn set_now(&mut self, at: Duration) {
+        self.now = at;
+        let ms = u64::try_from(at.as_millis()).unwrap_or(u64::MAX);
+        self.store_clock
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn next_moment(&self) -> Option<Duration> {
@@ -329,19 +347,32 @@ impl World {
                 self.node_mut(peer).timers.set(*timer, now + *after)
             }
             Action::CancelTimer(timer) => self.node_mut(peer).timers.cancel(timer),
-            Action::LoadBooks { epoch, pricing } => {
-                queue.push_back(match self.store.open(*epoch, pricing) {
-                    Ok(book) => Input::BooksLoaded {
-                        epoch: *epoch,
-                        book: Box::new(book),
-                    },
-                    Err(e @ StoreError::Fenced { .. }) => Input::StoreFailed {
-                        epoch: *epoch,
-                        failure: e.failure(),
-                    },
-                    Err(e) => return Err(format!("store: peer {peer} cannot load the books: {e}")),
-                });
+            Action::LoadBooks {
+                epoch,
+                trader,
+                lease,
+                pricing,
+            } => {
+                let claim = Claim {
+                    epoch: *epoch,
+                    trader: *trader,
+                    lease: *lease,
+                };
+                let loaded = self.store.open(claim, pricing);
+                queue.push_back(self.loaded(peer, *epoch, loaded)?);
             }
+            Action::ReloadBooks { epoch } => {
+                let loaded = self.store.reload(*epoch);
+                queue.push_back(self.loaded(peer, *epoch, loaded)?);
+            }
+            Action::RenewLease { epoch, lease } => match self.store.renew(*epoch, *lease) {
+                Ok(()) => {}
+                Err(e @ StoreError::Fenced { .. }) => queue.push_back(Input::StoreFailed {
+                    epoch: *epoch,
+                    failure: e.failure(),
+                }),
+                Err(e) => return Err(format!("store: peer {peer} cannot renew its lease: {e}")),
+            },
             Action::Commit {
                 commit,
                 epoch,
@@ -377,6 +408,29 @@ impl World {
             },
         }
         Ok(())
+    }
+
+    /// What a peer is told of its load or reload of the books: fencing and
+    /// leases are the store's answers; anything else breaks the run.
+    fn loaded(
+        &self,
+        peer: PeerId,
+        epoch: Epoch,
+        loaded: Result<Book, StoreError>,
+    ) -> Result<Input, Broken> {
+        match loaded {
+            Ok(book) => Ok(Input::BooksLoaded {
+                epoch,
+                book: Box::new(book),
+            }),
+            Err(e @ (StoreError::Fenced { .. } | StoreError::Leased { .. })) => {
+                Ok(Input::StoreFailed {
+                    epoch,
+                    failure: e.failure(),
+                })
+            }
+            Err(e) => Err(format!("store: peer {peer} cannot load the books: {e}")),
+        }
     }
 
     /// Encodes an envelope and hands it to the network.

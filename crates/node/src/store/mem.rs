@@ -4,26 +4,71 @@
 use std::{
     num::NonZeroUsize,
     sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
 };
 
 use bazaar_market::{Batch, Book, Pricing};
 use bazaar_protocol::Epoch;
 
-use super::{Store, StoreError};
+use super::{Claim, Lease, Store, StoreError};
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
 
 /// An in-memory [`Store`]. Clones share the same books.
 ///
 /// Like the durable stores it keeps a checkpoint of the live state and the
 /// batches committed after it, and opening the books costs the checkpoint
 /// plus that tail: its memory does not grow with the market's history.
-#[derive(Debug, Clone, Default)]
+/// Its leases run on its [`StoreClock`]: the process's monotonic clock, or
+/// a simulated one.
+#[derive(Clone)]
 pub struct MemStore {
     inner: Arc<Mutex<Inner>>,
+    clock: StoreClock,
+}
+
+impl std::fmt::Debug for MemStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemStore").finish_non_exhaustive()
+    }
+}
+
+impl Default for MemStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The clock a [`MemStore`] keeps its leases by: milliseconds since some
+/// start, never going back.
+#[derive(Clone)]
+pub struct StoreClock(Arc<dyn Fn() -> u64 + Send + Sync>);
+
+impl StoreClock {
+    /// The process's monotonic clock, from now.
+    pub fn monotonic() -> Self {
+        let start = std::time::Instant::now();
+        Self(Arc::new(move || {
+            u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+        }))
+    }
+
+    /// A clock that reads `now` (milliseconds): a simulator's.
+    pub fn from_fn(now: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+
+    fn now_ms(&self) -> u64 {
+        (self.0)()
+    }
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     epoch: Epoch,
+    lease: Lease,
     /// The books as of the last checkpoint, once any trader opened them.
     checkpoint: Option<Book>,
     /// Batches committed since the checkpoint.
@@ -46,6 +91,17 @@ impl Inner {
                 detail: detail.clone(),
             }),
         }
+    }
+
+    /// Refuses any epoch but the newest opened (and any before an open).
+    fn current_term(&self, epoch: Epoch) -> Result<(), StoreError> {
+        if epoch != self.epoch || self.checkpoint.is_none() {
+            return Err(StoreError::Fenced {
+                epoch,
+                newest: self.epoch,
+            });
+        }
+        Ok(())
     }
 
     /// The books rebuilt as an opening trader gets them: the checkpoint,
@@ -77,12 +133,19 @@ impl MemStore {
     /// An empty store that checkpoints every `batches` batches (at least
     /// one).
     pub fn checkpointing_every(batches: usize) -> Self {
+        Self::with(batches, StoreClock::monotonic())
+    }
+
+    /// An empty store that checkpoints every `batches` batches and keeps
+    /// its leases by `clock`.
+    pub fn with(batches: usize, clock: StoreClock) -> Self {
         let inner = Inner {
             every: NonZeroUsize::new(batches.max(1)),
             ..Inner::default()
         };
         Self {
             inner: Arc::new(Mutex::new(inner)),
+            clock,
         }
     }
 
@@ -111,33 +174,53 @@ impl MemStore {
 }
 
 impl Store for MemStore {
-    fn open(&self, epoch: Epoch, pricing: &Pricing) -> Result<Book, StoreError> {
+    fn open(&self, claim: Claim, pricing: &Pricing) -> Result<Book, StoreError> {
+        let now = self.clock.now_ms();
         let mut inner = self.lock();
         inner.whole()?;
-        if epoch <= inner.epoch {
+        if claim.epoch <= inner.epoch {
             return Err(StoreError::Fenced {
-                epoch,
+                epoch: claim.epoch,
                 newest: inner.epoch,
             });
         }
+        inner.lease.admits(claim.trader, now)?;
         if inner.checkpoint.is_none() {
             inner.checkpoint = Some(Book::new(*pricing)?);
         }
-        inner.epoch = epoch;
+        inner.epoch = claim.epoch;
+        inner.lease = Lease {
+            holder: claim.trader,
+            until_ms: now.saturating_add(millis(claim.lease)),
+        };
         let book = inner.rebuilt()?.expect("the checkpoint was just made");
         inner.current = Some(book.clone());
         Ok(book)
     }
 
+    fn reload(&self, epoch: Epoch) -> Result<Book, StoreError> {
+        let mut inner = self.lock();
+        inner.whole()?;
+        inner.current_term(epoch)?;
+        let book = inner
+            .rebuilt()?
+            .expect("a store that accepts an epoch was opened");
+        inner.current = Some(book.clone());
+        Ok(book)
+    }
+
+    fn renew(&self, epoch: Epoch, lease: Duration) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        let mut inner = self.lock();
+        inner.current_term(epoch)?;
+        inner.lease.until_ms = now.saturating_add(millis(lease));
+        Ok(())
+    }
+
     fn commit(&self, epoch: Epoch, batch: &Batch) -> Result<(), StoreError> {
         let mut inner = self.lock();
         inner.whole()?;
-        if epoch != inner.epoch {
-            return Err(StoreError::Fenced {
-                epoch,
-                newest: inner.epoch,
-            });
-        }
+        inner.current_term(epoch)?;
         let current = inner
             .current
             .as_mut()
@@ -178,9 +261,13 @@ mod tests {
     #[test]
     fn an_older_epoch_cannot_commit_after_a_newer_one_opened() {
         let store = MemStore::new();
-        store.open(Epoch(1), &Pricing::default()).unwrap();
+        store
+            .open(Claim::unleased(Epoch(1)), &Pricing::default())
+            .unwrap();
         store.commit(Epoch(1), &Batch::default()).unwrap();
-        store.open(Epoch(2), &Pricing::default()).unwrap();
+        store
+            .open(Claim::unleased(Epoch(2)), &Pricing::default())
+            .unwrap();
         let refused = store.commit(Epoch(1), &Batch::default()).unwrap_err();
         assert_eq!(
             refused.to_string(),
@@ -191,9 +278,11 @@ mod tests {
     #[test]
     fn an_epoch_opens_once() {
         let store = MemStore::new();
-        store.open(Epoch(3), &Pricing::default()).unwrap();
+        store
+            .open(Claim::unleased(Epoch(3)), &Pricing::default())
+            .unwrap();
         assert!(matches!(
-            store.open(Epoch(3), &Pricing::default()),
+            store.open(Claim::unleased(Epoch(3)), &Pricing::default()),
             Err(StoreError::Fenced {
                 epoch: Epoch(3),
                 newest: Epoch(3)
@@ -205,7 +294,9 @@ mod tests {
     fn the_books_open_from_the_checkpoint_and_the_batches_after_it() {
         use bazaar_protocol::{Offer, OfferId, PeerId, Product};
         let store = MemStore::checkpointing_every(2);
-        store.open(Epoch(1), &Pricing::default()).unwrap();
+        store
+            .open(Claim::unleased(Epoch(1)), &Pricing::default())
+            .unwrap();
         let mut batches = Vec::new();
         for seq in 1..=5 {
             let offer = Offer {
@@ -226,14 +317,21 @@ mod tests {
         assert_eq!((store.checkpoints(), store.tail_len()), (2, 1));
         let whole = Book::from_batches(Pricing::default(), &batches).unwrap();
         assert_eq!(store.books().unwrap(), Some(whole.clone()));
-        assert_eq!(store.open(Epoch(2), &Pricing::default()).unwrap(), whole);
+        assert_eq!(
+            store
+                .open(Claim::unleased(Epoch(2)), &Pricing::default())
+                .unwrap(),
+            whole
+        );
     }
 
     #[test]
     fn clones_share_the_books() {
         let store = MemStore::new();
         let other = store.clone();
-        store.open(Epoch(1), &Pricing::default()).unwrap();
+        store
+            .open(Claim::unleased(Epoch(1)), &Pricing::default())
+            .unwrap();
         assert_eq!(other.epoch().unwrap(), Epoch(1));
         assert!(other.books().unwrap().is_some());
     }

@@ -15,7 +15,7 @@ use std::{path::PathBuf, time::Duration};
 use bazaar_market::{Batch, Book, MarketError, Pricing};
 use bazaar_protocol::{Epoch, PeerId};
 
-pub use mem::MemStore;
+pub use mem::{MemStore, StoreClock};
 #[cfg(feature = "sqlite")]
 pub use report::{audit_report, for_each_ledger_line, ledger_lines};
 #[cfg(feature = "sqlite")]
@@ -25,18 +25,41 @@ use crate::{Input, StoreFailure};
 
 /// Durable books shared by every peer that may become trader.
 ///
-/// Fencing: [`Store::open`] records the new trader's epoch, and from then on
-/// the store refuses every commit from an older epoch, so a deposed trader
-/// that has not heard of its successor cannot sell anything.
+/// Fencing is the safety rule: [`Store::open`] records the new trader's
+/// epoch, and from then on the store refuses every commit from an older
+/// epoch, so a deposed trader that has not heard of its successor cannot
+/// sell anything. The lease is the liveness rule: the trader that opened
+/// the books holds them for a while, renewed while it hears from other
+/// peers ([`Store::renew`]), and no other peer can open them until the
+/// lease runs out, so that two sides of a partition do not depose each
+/// other through the store. Lease times are the store's own clock (the
+/// database's), never a peer's.
 pub trait Store: Send + Sync {
-    /// Fences the store at `epoch` and loads the books: what a new trader
-    /// does before it serves anyone. A store never written starts empty
-    /// with `pricing`.
+    /// Fences the store at the claim's epoch, gives the claimant the lease,
+    /// and loads the books: what a new trader does before it serves
+    /// anyone. A store never written starts empty with `pricing`.
     ///
     /// # Errors
-    /// [`StoreError::Fenced`] if the store has seen `epoch` or a newer one;
+    /// [`StoreError::Fenced`] if the store has seen the epoch or a newer
+    /// one; [`StoreError::Leased`] while another peer's lease runs;
     /// [`StoreError::Corrupt`] or [`StoreError::Io`] if it cannot be read.
-    fn open(&self, epoch: Epoch, pricing: &Pricing) -> Result<Book, StoreError>;
+    fn open(&self, claim: Claim, pricing: &Pricing) -> Result<Book, StoreError>;
+
+    /// Loads the books again for the term of `epoch`, the newest: what a
+    /// trader does when it cannot know whether its last commit landed (the
+    /// connection died during it).
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`] if a newer trader has opened the store;
+    /// [`StoreError::Corrupt`] or [`StoreError::Io`].
+    fn reload(&self, epoch: Epoch) -> Result<Book, StoreError>;
+
+    /// Extends the lease of the term of `epoch` to `lease` from now.
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`] if a newer trader has opened the store;
+    /// [`StoreError::Io`].
+    fn renew(&self, epoch: Epoch, lease: Duration) -> Result<(), StoreError>;
 
     /// Commits one batch in one transaction, durably, before the trader
     /// sends anything of it.
@@ -63,6 +86,62 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::Corrupt`] or [`StoreError::Io`].
     fn epoch(&self) -> Result<Epoch, StoreError>;
+}
+
+/// A peer's claim on the books: the epoch it was elected in, who it is,
+/// and how long its lease lasts unless renewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    /// The new trader's epoch.
+    pub epoch: Epoch,
+    /// The new trader.
+    pub trader: PeerId,
+    /// How long the lease lasts from the open.
+    pub lease: Duration,
+}
+
+impl Claim {
+    /// A claim with no lease, for tools and tests that open the books
+    /// outside a running market.
+    pub const fn unleased(epoch: Epoch) -> Self {
+        Self {
+            epoch,
+            trader: PeerId(0),
+            lease: Duration::ZERO,
+        }
+    }
+}
+
+/// Who holds the books' lease, and until when by the store's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lease {
+    pub(crate) holder: PeerId,
+    /// Milliseconds on the store's clock.
+    pub(crate) until_ms: u64,
+}
+
+impl Default for Lease {
+    /// Nobody's, long run out.
+    fn default() -> Self {
+        Self {
+            holder: PeerId(0),
+            until_ms: 0,
+        }
+    }
+}
+
+impl Lease {
+    /// Whether `claimant` may open the books at `now_ms`: the lease has
+    /// run out, or it holds it.
+    pub(crate) fn admits(&self, claimant: PeerId, now_ms: u64) -> Result<(), StoreError> {
+        if self.until_ms <= now_ms || self.holder == claimant {
+            return Ok(());
+        }
+        Err(StoreError::Leased {
+            holder: self.holder,
+            retry_after: Duration::from_millis(self.until_ms - now_ms),
+        })
+    }
 }
 
 /// When a durable store writes a checkpoint of the books (in the same
@@ -113,6 +192,15 @@ pub enum StoreError {
         /// The newest epoch the store has seen.
         newest: Epoch,
     },
+    /// Another peer holds the lease of the books: the store is in use by a
+    /// live trader. Try again after `retry_after`.
+    #[error("the books are leased to peer {holder} for {retry_after:?} more")]
+    Leased {
+        /// The trader holding the lease.
+        holder: PeerId,
+        /// When the lease runs out, by the store's clock.
+        retry_after: Duration,
+    },
     /// The batch does not fit the books (a bug, never a network fault).
     #[error("batch rejected: {0}")]
     Rejected(#[from] MarketError),
@@ -139,6 +227,13 @@ impl StoreError {
     pub const fn failure(&self) -> StoreFailure {
         match *self {
             Self::Fenced { newest, .. } => StoreFailure::Fenced { newest },
+            Self::Leased {
+                holder,
+                retry_after,
+            } => StoreFailure::Leased {
+                holder,
+                retry_after,
+            },
             Self::Io { .. } => StoreFailure::Unavailable,
             Self::Rejected(_) | Self::Corrupt { .. } => StoreFailure::Corrupt,
         }
@@ -149,7 +244,7 @@ impl StoreError {
     /// a peer: anything but fencing is logged here in the store's own
     /// words, since the peer keeps only the kind.
     pub fn into_input(self, peer: PeerId, epoch: Epoch) -> Input {
-        if !matches!(self, Self::Fenced { .. }) {
+        if !matches!(self, Self::Fenced { .. } | Self::Leased { .. }) {
             tracing::warn!("peer {peer}: store failed for epoch {epoch}: {self}");
         }
         Input::StoreFailed {

@@ -26,7 +26,9 @@ CREATE TABLE meta (
     fish_cents     INTEGER,
     salt_cents     INTEGER,
     boar_cents     INTEGER,
-    commission_bps INTEGER
+    commission_bps INTEGER,
+    lease_holder   INTEGER NOT NULL DEFAULT 0,
+    lease_until_ms INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE batches (
@@ -105,6 +107,9 @@ CREATE VIEW ledger AS
 /// Upgrades a store of schema version 1 (no checkpoints) to version 2; the
 /// caller writes the first checkpoint in the same transaction.
 pub(super) const MIGRATE_1_TO_2: &str = "
+ALTER TABLE meta ADD COLUMN lease_holder INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE meta ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;
+
 CREATE INDEX offers_by_batch ON offers (batch);
 CREATE INDEX requests_by_batch ON requests (batch);
 CREATE INDEX sales_by_batch ON sales (batch);
@@ -118,3 +123,7 @@ CREATE TABLE checkpoints (
 
 UPDATE meta SET schema_version = 2 WHERE id = 1;
 ";
+
+/// The store's clock, the database's own: milliseconds since the Unix
+/// epoch, as SQLite reads the host's clock.
+pub(super) const NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";

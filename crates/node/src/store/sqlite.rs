@@ -16,10 +16,14 @@ use std::{
 };
 
 use bazaar_market::{Batch, Book, Pricing};
-use bazaar_protocol::{Epoch, Money, Product};
+use bazaar_protocol::{Epoch, Money, PeerId, Product};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use super::{CheckpointPolicy, Store, StoreError, schema};
+use super::{CheckpointPolicy, Claim, Lease, Store, StoreError, schema};
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
 
 /// How long a process waits for another one's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -64,6 +68,10 @@ pub(super) struct Meta {
     pub(super) epoch: Epoch,
     /// The market's prices, once a trader has opened the store.
     pub(super) pricing: Option<Pricing>,
+    /// Who holds the books' lease, and until when.
+    pub(super) lease: Lease,
+    /// The store's clock when the row was read, milliseconds.
+    pub(super) now_ms: u64,
 }
 
 impl SqliteStore {
@@ -165,7 +173,8 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn open(&self, epoch: Epoch, pricing: &Pricing) -> Result<Book, StoreError> {
+    fn open(&self, claim: Claim, pricing: &Pricing) -> Result<Book, StoreError> {
+        let epoch = claim.epoch;
         let path = &self.path;
         let sql = |e| sql_error(path, e);
         let mut inner = self.lock();
@@ -180,6 +189,7 @@ impl Store for SqliteStore {
                 newest: meta.epoch,
             });
         }
+        meta.lease.admits(claim.trader, meta.now_ms)?;
         let pricing = match meta.pricing {
             Some(stored) => stored,
             None => {
@@ -198,11 +208,64 @@ impl Store for SqliteStore {
                 *pricing
             }
         };
-        tx.execute("UPDATE meta SET epoch = ?1 WHERE id = 1", [epoch.0])
-            .map_err(sql)?;
+        tx.execute(
+            "UPDATE meta SET epoch = ?1, lease_holder = ?2, lease_until_ms = ?3 WHERE id = 1",
+            params![
+                epoch.0,
+                claim.trader.0,
+                meta.now_ms.saturating_add(millis(claim.lease))
+            ],
+        )
+        .map_err(sql)?;
         let book = current(&tx, path, pricing, cache)?.book.clone();
         tx.commit().map_err(sql)?;
         Ok(book)
+    }
+
+    fn reload(&self, epoch: Epoch) -> Result<Book, StoreError> {
+        let path = &self.path;
+        let sql = |e| sql_error(path, e);
+        let mut inner = self.lock();
+        let Inner { conn, cache } = &mut *inner;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(sql)?;
+        let meta = read_meta(&tx, path)?;
+        let (true, Some(pricing)) = (epoch == meta.epoch, meta.pricing) else {
+            return Err(StoreError::Fenced {
+                epoch,
+                newest: meta.epoch,
+            });
+        };
+        // The commit whose outcome is unknown left the cache behind or
+        // ahead: read the books from the database.
+        *cache = None;
+        let book = current(&tx, path, pricing, cache)?.book.clone();
+        tx.finish().map_err(sql)?;
+        Ok(book)
+    }
+
+    fn renew(&self, epoch: Epoch, lease: Duration) -> Result<(), StoreError> {
+        let path = &self.path;
+        let sql = |e| sql_error(path, e);
+        let mut inner = self.lock();
+        let tx = inner
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let meta = read_meta(&tx, path)?;
+        if epoch != meta.epoch {
+            return Err(StoreError::Fenced {
+                epoch,
+                newest: meta.epoch,
+            });
+        }
+        tx.execute(
+            "UPDATE meta SET lease_until_ms = ?1 WHERE id = 1",
+            [meta.now_ms.saturating_add(millis(lease))],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)
     }
 
     fn commit(&self, epoch: Epoch, batch: &Batch) -> Result<(), StoreError> {
@@ -523,24 +586,31 @@ pub(super) fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreErr
 
 /// Reads the one `meta` row.
 pub(super) fn read_meta(conn: &Connection, path: &Path) -> Result<Meta, StoreError> {
+    let query = format!(
+        "SELECT epoch, fish_cents, salt_cents, boar_cents, commission_bps, lease_holder, \
+         lease_until_ms, {} FROM meta WHERE id = 1",
+        schema::NOW_MS
+    );
     let row = conn
-        .query_row(
-            "SELECT epoch, fish_cents, salt_cents, boar_cents, commission_bps FROM meta \
-             WHERE id = 1",
-            [],
-            |row| {
-                Ok((
+        .query_row(&query, [], |row| {
+            Ok((
+                (
                     row.get::<_, u64>(0)?,
                     row.get::<_, Option<u64>>(1)?,
                     row.get::<_, Option<u64>>(2)?,
                     row.get::<_, Option<u64>>(3)?,
                     row.get::<_, Option<u32>>(4)?,
-                ))
-            },
-        )
+                ),
+                (
+                    row.get::<_, u32>(5)?,
+                    row.get::<_, u64>(6)?,
+                    row.get::<_, u64>(7)?,
+                ),
+            ))
+        })
         .optional()
         .map_err(|e| sql_error(path, e))?;
-    let Some((epoch, fish, salt, boar, bps)) = row else {
+    let Some(((epoch, fish, salt, boar, bps), (holder, until_ms, now_ms))) = row else {
         return Err(StoreError::Corrupt {
             path: path.to_owned(),
             detail: "the meta row is missing".into(),
@@ -564,6 +634,11 @@ pub(super) fn read_meta(conn: &Connection, path: &Path) -> Result<Meta, StoreErr
     Ok(Meta {
         epoch: Epoch(epoch),
         pricing,
+        lease: Lease {
+            holder: PeerId(holder),
+            until_ms,
+        },
+        now_ms,
     })
 }
 
