@@ -222,7 +222,7 @@ fn a_fenced_commit_drops_what_it_held_and_closes_the_desk() {
             Action::LoadBooks {
                 epoch: again,
                 trader: PeerId(4),
-                lease: ms(500),
+                lease: ms(300),
                 pricing: Pricing::default()
             },
             Action::SetTimer {
@@ -231,7 +231,7 @@ fn a_fenced_commit_drops_what_it_held_and_closes_the_desk() {
             },
             Action::SetTimer {
                 timer: PeerTimer::Lease,
-                after: ms(100)
+                after: ms(60)
             },
             send(
                 &trader,
@@ -318,7 +318,7 @@ fn a_store_down_for_a_whole_lease_ends_the_term() {
     let failure = StoreFailure::Unavailable;
     trader.handle(ms(10), Input::StoreFailed { epoch, failure });
     trader.handle(ms(60), Input::Timer(PeerTimer::Books));
-    let actions = trader.handle(ms(510), Input::StoreFailed { epoch, failure });
+    let actions = trader.handle(ms(320), Input::StoreFailed { epoch, failure });
     assert!(
         actions.contains(&Action::Event(Event::SteppedDown {
             epoch,
@@ -337,11 +337,11 @@ fn a_trader_that_hears_from_a_peer_renews_its_lease() {
         [
             Action::RenewLease {
                 epoch,
-                lease: ms(500)
+                lease: ms(300)
             },
             Action::SetTimer {
                 timer: PeerTimer::Lease,
-                after: ms(100)
+                after: ms(60)
             },
         ]
     );

@@ -143,7 +143,9 @@ fn the_crash_knob_crashes_and_restarts_peers() {
         },
         ..options(5)
     };
-    let elections: u64 = (0..8).map(|seed| run_one(seed, &options).tally.elections).sum();
+    let elections: u64 = (0..8)
+        .map(|seed| run_one(seed, &options).tally.elections)
+        .sum();
     assert!(elections > 8, "{elections} elections in 8 runs");
 }
 

@@ -51,7 +51,7 @@ impl Default for Timing {
             request_timeout: Duration::from_millis(300),
             think: Duration::from_millis(50),
             patience: 3,
-            lease: Duration::from_millis(500),
+            lease: Duration::from_millis(300),
         }
     }
 }

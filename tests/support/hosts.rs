@@ -1,0 +1,351 @@
+//! Hosts in network namespaces: one namespace per peer, each with its own
+//! address on a bridge that lives in a namespace of its own (so no address
+//! exists outside them), plus one namespace for the database server. The
+//! test cuts links, partitions hosts with blackhole routes, and deletes
+//! every namespace (and so every interface) when it is done, also when it
+//! fails. Needs root and `ip` (iproute2); without them the tests that use
+//! it say so and skip (never under `CI`, where they fail instead).
+
+use std::{
+    collections::BTreeMap,
+    io::{BufRead, BufReader},
+    net::Ipv4Addr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use super::processes::{BAZAAR, PATIENCE};
+
+/// The hosts' subnet, inside the namespaces only.
+const SUBNET: [u8; 3] = [10, 213, 0];
+
+/// The database host's last octet.
+pub const DB_HOST: u8 = 100;
+
+/// A line a peer logged, and when the test read it.
+pub type Line = (u32, Instant, String);
+
+/// Peers on hosts of their own.
+pub struct Hosts {
+    prefix: String,
+    n: u32,
+    pub dir: PathBuf,
+    pub cluster: PathBuf,
+    nodes: BTreeMap<u32, Child>,
+    extra: Vec<String>,
+    pub lines: mpsc::Receiver<Line>,
+    tx: mpsc::Sender<Line>,
+    blackholes: Vec<(u32, Ipv4Addr)>,
+}
+
+/// Why the hosts cannot be made here.
+pub fn unavailable() -> Option<String> {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        return Some("network namespaces need root".into());
+    }
+    let ip = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ip {
+        return Some("no `ip netns` (iproute2) on this machine".into());
+    }
+    None
+}
+
+/// Runs `ip ARGS`, panicking with its words if it fails.
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip runs");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Deletes the namespaces left by earlier runs whose process is gone.
+fn sweep_stale() {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or_default();
+        let Some(pid) = name
+            .strip_prefix("bzr")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = Command::new("ip").args(["netns", "del", name]).status();
+        }
+    }
+}
+
+impl Hosts {
+    /// Makes `n` peer hosts and the database host, connected by one
+    /// bridge, and a cluster file for them with `think_ms` of thinking.
+    pub fn create(test: &str, n: u32, think_ms: u64) -> Self {
+        sweep_stale();
+        let pid = std::process::id();
+        let prefix = format!("bzr{pid}");
+        let dir = std::env::temp_dir().join(format!("bazaar-hosts-{test}-{pid}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (tx, lines) = mpsc::channel();
+        let hosts = Self {
+            prefix,
+            n,
+            dir: dir.clone(),
+            cluster: dir.join("cluster.toml"),
+            nodes: BTreeMap::new(),
+            extra: Vec::new(),
+            lines,
+            tx,
+            blackholes: Vec::new(),
+        };
+        let switch = hosts.ns_named("sw");
+        ip(&["netns", "add", &switch]);
+        ip(&["-n", &switch, "link", "add", "br0", "type", "bridge"]);
+        ip(&["-n", &switch, "link", "set", "br0", "up"]);
+        let mut hosts_and_db: Vec<(String, u8)> = (1..=n).map(|i| (hosts.ns(i), i as u8)).collect();
+        hosts_and_db.push((hosts.ns_named("db"), DB_HOST));
+        for (ns, octet) in &hosts_and_db {
+            ip(&["netns", "add", ns]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            let inside = format!("{}h{octet}", hosts.prefix);
+            let outside = format!("{}s{octet}", hosts.prefix);
+            ip(&[
+                "link", "add", &inside, "type", "veth", "peer", "name", &outside,
+            ]);
+            ip(&["link", "set", &inside, "netns", ns]);
+            ip(&["link", "set", &outside, "netns", &switch]);
+            ip(&["-n", ns, "link", "set", &inside, "name", "eth0"]);
+            let addr = format!("{}/24", Self::address(*octet));
+            ip(&["-n", ns, "addr", "add", &addr, "dev", "eth0"]);
+            ip(&["-n", ns, "link", "set", "eth0", "up"]);
+            ip(&["-n", &switch, "link", "set", &outside, "master", "br0"]);
+            ip(&["-n", &switch, "link", "set", &outside, "up"]);
+        }
+        let mut cluster = bazaar_node::cluster::Cluster::local(n, "127.0.0.1".parse().unwrap(), 1);
+        cluster.timing.think_ms = think_ms;
+        for peer in &mut cluster.peers {
+            peer.addr = std::net::SocketAddr::new(Self::address(peer.id.0 as u8).into(), 7100);
+        }
+        cluster.save(&hosts.cluster).unwrap();
+        hosts
+    }
+
+    /// The address of the host with this last octet.
+    pub fn address(octet: u8) -> Ipv4Addr {
+        Ipv4Addr::new(SUBNET[0], SUBNET[1], SUBNET[2], octet)
+    }
+
+    /// The namespace of peer `id`'s host.
+    pub fn ns(&self, id: u32) -> String {
+        format!("{}-h{id}", self.prefix)
+    }
+
+    /// The namespace named `what` of this run.
+    pub fn ns_named(&self, what: &str) -> String {
+        format!("{}-{what}", self.prefix)
+    }
+
+    /// Flags every `bazaar node` gets, such as `--store URL`.
+    pub fn node_flags(&mut self, flags: &[&str]) {
+        self.extra = flags.iter().map(|f| (*f).to_owned()).collect();
+    }
+
+    /// Starts (or restarts) peer `id` on its host. Each host keeps its own
+    /// data directory (its count of lives, its summary); the books are
+    /// wherever the node flags say (`--store URL`), or else in one SQLite
+    /// data directory that the hosts share through the file system.
+    pub fn spawn(&mut self, id: u32) {
+        let own = self.extra.iter().any(|f| f == "--store");
+        let data = if own {
+            self.dir.join(format!("data-{id}"))
+        } else {
+            self.dir.join("data")
+        };
+        let parent = std::process::id().to_string();
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.ns(id), BAZAAR, "node"])
+            .args(["--cluster", self.cluster.to_str().unwrap()])
+            .args(["--id", &id.to_string()])
+            .args(["--data-dir", data.to_str().unwrap()])
+            .args(["--parent-pid", &parent])
+            .args(&self.extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("bazaar starts in its namespace");
+        let stderr = child.stderr.take().unwrap();
+        let lines = self.tx.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if lines.send((id, Instant::now(), line)).is_err() {
+                    break;
+                }
+            }
+        });
+        self.nodes.insert(id, child);
+    }
+
+    /// Starts every peer.
+    pub fn spawn_all(&mut self) {
+        for id in 1..=self.n {
+            self.spawn(id);
+        }
+    }
+
+    /// Waits for a line of `who` (any peer if `None`) containing `text`;
+    /// every line read meanwhile is kept in `seen`.
+    pub fn wait_for(&self, who: Option<u32>, text: &str, seen: &mut Vec<Line>) -> Line {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                let tail: Vec<String> = seen
+                    .iter()
+                    .rev()
+                    .take(40)
+                    .rev()
+                    .map(|(id, _, l)| format!("[{id}] {l}"))
+                    .collect();
+                panic!(
+                    "no peer {who:?} logged {text:?} in time; last lines:\n{}",
+                    tail.join("\n")
+                );
+            };
+            seen.push(line.clone());
+            if who.is_none_or(|w| w == line.0) && line.2.contains(text) {
+                return line;
+            }
+        }
+    }
+
+    /// Every line logged until `for_` has passed.
+    pub fn collect(&self, for_: Duration, seen: &mut Vec<Line>) -> Vec<Line> {
+        let until = Instant::now() + for_;
+        let mut got = Vec::new();
+        while let Ok(line) = self
+            .lines
+            .recv_timeout(until.saturating_duration_since(Instant::now()))
+        {
+            seen.push(line.clone());
+            got.push(line);
+        }
+        got
+    }
+
+    /// Takes peer `id`'s host off the network, or puts it back.
+    pub fn link(&self, id: u32, up: bool) {
+        let state = if up { "up" } else { "down" };
+        ip(&["-n", &self.ns(id), "link", "set", "eth0", state]);
+    }
+
+    /// Cuts every host of `a` off from every host of `b` (both still reach
+    /// the database host).
+    pub fn partition(&mut self, a: &[u32], b: &[u32]) {
+        for (from, to) in a
+            .iter()
+            .flat_map(|&x| b.iter().map(move |&y| (x, y)))
+            .chain(b.iter().flat_map(|&y| a.iter().map(move |&x| (y, x))))
+        {
+            let addr = Self::address(to as u8);
+            ip(&[
+                "-n",
+                &self.ns(from),
+                "route",
+                "add",
+                "blackhole",
+                &format!("{addr}/32"),
+            ]);
+            self.blackholes.push((from, addr));
+        }
+    }
+
+    /// Undoes every partition.
+    pub fn heal(&mut self) {
+        for (from, addr) in std::mem::take(&mut self.blackholes) {
+            ip(&[
+                "-n",
+                &self.ns(from),
+                "route",
+                "del",
+                "blackhole",
+                &format!("{addr}/32"),
+            ]);
+        }
+    }
+
+    /// SIGKILL: no goodbye.
+    pub fn kill(&mut self, id: u32) {
+        if let Some(mut child) = self.nodes.remove(&id) {
+            // `ip netns exec` runs bazaar in its place (exec), so the
+            // child's PID is the peer's.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM to every peer, then waits for each to exit.
+    pub fn terminate_all(&mut self) {
+        for child in self.nodes.values() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+        let deadline = Instant::now() + PATIENCE;
+        for (id, mut child) in std::mem::take(&mut self.nodes) {
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    assert!(status.success(), "peer {id} did not stop cleanly: {status}");
+                    break;
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("peer {id} ignored SIGTERM");
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Runs `bazaar ARGS` on the database host's side of things (the
+    /// root namespace reaches files, a namespace reaches the network).
+    pub fn bazaar_in(&self, ns: &str, args: &[&str]) -> (bool, String) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, BAZAAR])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    }
+}
+
+impl Drop for Hosts {
+    fn drop(&mut self) {
+        for (_, mut child) in std::mem::take(&mut self.nodes) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let mut names: Vec<String> = (1..=self.n).map(|i| self.ns(i)).collect();
+        names.push(self.ns_named("db"));
+        names.push(self.ns_named("sw"));
+        for ns in names {
+            let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+        }
+    }
+}
