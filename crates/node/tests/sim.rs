@@ -125,6 +125,36 @@ fn the_delay_knob_reorders_by_spreading_deliveries() {
     assert_ne!(narrow.digest, wide.digest);
 }
 
+/// Partitions alone, with the books in one store both sides reach: the
+/// lease keeps the side without the books from deposing the trader through
+/// the store, so within one partition the books are opened at most twice
+/// (the connected side's trader, and one successor if the trader was cut
+/// off from everyone), and the side holding them keeps trading.
+#[test]
+fn partitions_with_a_shared_store_do_not_ping_pong_the_books() {
+    let options = SimOptions {
+        faults: Faults {
+            partitions: true,
+            ..Faults::NONE
+        },
+        ..options(5)
+    };
+    let (mut partitions, mut sales, mut most) = (0, 0, 0);
+    for seed in 0..40 {
+        let report = run_one(seed, &options);
+        assert!(report.passed(), "{report}");
+        partitions += report.tally.partitions;
+        sales += report.tally.partitioned_sales;
+        most = most.max(report.tally.most_opens_in_a_partition);
+    }
+    assert!(partitions > 40, "{partitions} partitions");
+    assert!(
+        most <= 2,
+        "the books were opened {most} times within one partition"
+    );
+    assert!(sales > 0, "nobody traded during a partition");
+}
+
 #[test]
 fn the_crash_knob_crashes_and_restarts_peers() {
     let t = with(Faults {

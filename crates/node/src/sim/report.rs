@@ -144,4 +144,8 @@ fn add(total: &mut Tally, t: &Tally) {
     total.restarts += t.restarts;
     total.partitions += t.partitions;
     total.resignations += t.resignations;
+    total.partitioned_sales += t.partitioned_sales;
+    total.most_opens_in_a_partition = total
+        .most_opens_in_a_partition
+        .max(t.most_opens_in_a_partition);
 }

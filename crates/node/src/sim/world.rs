@@ -64,6 +64,14 @@ pub struct Tally {
     pub partitions: u64,
     /// Resignations asked of traders.
     pub resignations: u64,
+    /// Sales made while the network was partitioned.
+    pub partitioned_sales: u64,
+    /// The most times the books were opened (a new trader's term began)
+    /// within one partition: two sides deposing each other through the
+    /// store would open them again and again.
+    pub most_opens_in_a_partition: u64,
+    /// Opens of the books in the partition under way.
+    opens_in_this_partition: u64,
 }
 
 /// Something due at a moment of simulated time.
@@ -359,6 +367,12 @@ impl World {
                     lease: *lease,
                 };
                 let loaded = self.store.open(claim, pricing);
+                if loaded.is_ok() && self.network.is_partitioned() {
+                    let t = &mut self.tally;
+                    t.opens_in_this_partition += 1;
+                    t.most_opens_in_a_partition =
+                        t.most_opens_in_a_partition.max(t.opens_in_this_partition);
+                }
                 queue.push_back(self.loaded(peer, *epoch, loaded)?);
             }
             Action::ReloadBooks { epoch } => {
@@ -395,7 +409,12 @@ impl World {
             }
             Action::Event(event) => match event {
                 PeerEvent::Coordinator { .. } => self.tally.elections += 1,
-                PeerEvent::Sold(_) => self.tally.sales += 1,
+                PeerEvent::Sold(_) => {
+                    self.tally.sales += 1;
+                    if self.network.is_partitioned() {
+                        self.tally.partitioned_sales += 1;
+                    }
+                }
                 PeerEvent::SteppedDown { resigned: true, .. } => {
                     self.node_mut(peer).resigned = true
                 }
@@ -598,6 +617,7 @@ impl World {
                 let all: Vec<PeerId> = self.nodes.iter().map(|n| n.config.id).collect();
                 if let Some(side) = self.network.partition(&mut self.rng, &all) {
                     self.tally.partitions += 1;
+                    self.tally.opens_in_this_partition = 0;
                     let side: Vec<String> = side.iter().map(ToString::to_string).collect();
                     let text = format!("partition: peers {} apart from the rest", side.join(","));
                     self.record(None, What::World(text), 0, Vec::new());
