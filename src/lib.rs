@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cli;
 pub mod demo;
+pub mod hosts;
 pub mod logging;
 pub mod metrics;
 pub mod node;

@@ -13,7 +13,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::hosts::{Hosts, Line, unavailable};
+use std::path::Path;
+
+use bazaar::hosts::{Hosts, Line, unavailable};
+use support::processes::BAZAAR;
 
 /// Lines of `peers` in `lines` containing `text`.
 fn count(lines: &[Line], peers: &[u32], text: &str) -> usize {
@@ -52,65 +55,83 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
         eprintln!("skipped: {why}");
         return;
     }
-    let mut hosts = Hosts::create("six", 6, 20);
+    let mut hosts = Hosts::create(Path::new(BAZAAR), "six", 6, 20).expect("the hosts are made");
     hosts.spawn_all();
     let mut seen = Vec::new();
-    hosts.wait_for(
-        Some(6),
-        "My ID is 6, and I am the new coordinator",
-        &mut seen,
-    );
-    hosts.wait_for(Some(6), " bought ", &mut seen);
+    hosts
+        .wait_for(
+            Some(6),
+            "My ID is 6, and I am the new coordinator",
+            &mut seen,
+        )
+        .expect("the line came");
+    hosts
+        .wait_for(Some(6), " bought ", &mut seen)
+        .expect("the line came");
 
     // The trader's link is cut: peer 5 takes over from the same books.
     let cut = Instant::now();
-    hosts.link(6, false);
-    let (_, announced, _) = hosts.wait_for(
-        Some(5),
-        "My ID is 5, and I am the new coordinator",
-        &mut seen,
-    );
-    let (_, sold, _) = hosts.wait_for(Some(5), " bought ", &mut seen);
+    hosts.link(6, false).unwrap();
+    let (_, announced, _) = hosts
+        .wait_for(
+            Some(5),
+            "My ID is 5, and I am the new coordinator",
+            &mut seen,
+        )
+        .expect("the line came");
+    let (_, sold, _) = hosts
+        .wait_for(Some(5), " bought ", &mut seen)
+        .expect("the line came");
     eprintln!(
         "link cut: peer 5 announced after {:?}, sold after {:?}",
         announced - cut,
         sold - cut
     );
-    hosts.link(6, true);
-    hosts.wait_for(
-        Some(6),
-        "My ID is 6, and I am the new coordinator",
-        &mut seen,
-    );
-    hosts.wait_for(Some(6), " bought ", &mut seen);
+    hosts.link(6, true).unwrap();
+    hosts
+        .wait_for(
+            Some(6),
+            "My ID is 6, and I am the new coordinator",
+            &mut seen,
+        )
+        .expect("the line came");
+    hosts
+        .wait_for(Some(6), " bought ", &mut seen)
+        .expect("the line came");
 
     // The trader is killed: the same.
     let killed = Instant::now();
     hosts.kill(6);
-    let (_, announced, _) = hosts.wait_for(
-        Some(5),
-        "My ID is 5, and I am the new coordinator",
-        &mut seen,
-    );
-    let (_, sold, _) = hosts.wait_for(Some(5), " bought ", &mut seen);
+    let (_, announced, _) = hosts
+        .wait_for(
+            Some(5),
+            "My ID is 5, and I am the new coordinator",
+            &mut seen,
+        )
+        .expect("the line came");
+    let (_, sold, _) = hosts
+        .wait_for(Some(5), " bought ", &mut seen)
+        .expect("the line came");
     eprintln!(
         "SIGKILL: peer 5 announced after {:?}, sold after {:?}",
         announced - killed,
         sold - killed
     );
     hosts.spawn(6);
-    hosts.wait_for(
-        Some(6),
-        "My ID is 6, and I am the new coordinator",
-        &mut seen,
-    );
+    hosts
+        .wait_for(
+            Some(6),
+            "My ID is 6, and I am the new coordinator",
+            &mut seen,
+        )
+        .expect("the line came");
 
     // A partition: the side holding the books (with the trader) trades on;
     // the other side's claim waits for the lease instead of deposing it.
     let before = hosts.collect(Duration::from_secs(3), &mut seen);
-    hosts.partition(&[1, 2, 3], &[4, 5, 6]);
+    hosts.partition(&[1, 2, 3], &[4, 5, 6]).unwrap();
     let during = hosts.collect(Duration::from_secs(5), &mut seen);
-    hosts.heal();
+    hosts.heal().unwrap();
     let after = hosts.collect(Duration::from_secs(3), &mut seen);
     // The trading side's own buyers: peer 5 (peers 4 and 6 sell and trade).
     let rate = |lines: &[Line], secs: f64| count(lines, &[6], "peer 5 bought ") as f64 / secs;
@@ -137,7 +158,11 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
         "after the heal peer 6 trades"
     );
 
-    hosts.terminate_all();
+    assert_eq!(
+        hosts.terminate_all(),
+        Vec::<u32>::new(),
+        "every peer stopped cleanly"
+    );
     let data = hosts.dir.join("data");
     let (passed, report) = hosts.bazaar_in(
         &hosts.ns(1),

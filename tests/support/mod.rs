@@ -3,7 +3,6 @@
 
 #![allow(dead_code)] // Each test file uses its own share of these.
 
-pub mod hosts;
 pub mod processes;
 
 use std::time::Duration;

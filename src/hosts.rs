@@ -1,10 +1,10 @@
-//! Hosts in network namespaces: one namespace per peer, each with its own
-//! address on a bridge that lives in a namespace of its own (so no address
-//! exists outside them), plus one namespace for the database server. The
-//! test cuts links, partitions hosts with blackhole routes, and deletes
-//! every namespace (and so every interface) when it is done, also when it
-//! fails. Needs root and `ip` (iproute2); without them the tests that use
-//! it say so and skip (never under `CI`, where they fail instead).
+//! Hosts in network namespaces, for tests and experiments that need peers
+//! on several machines: one namespace per peer, each with its own address
+//! on a bridge that lives in a namespace of its own (so no address exists
+//! outside them), plus one namespace for a database server. Links can be
+//! cut, delayed (`tc netem`) and partitioned (blackhole routes); every
+//! namespace (and so every interface) is deleted when the [`Hosts`] value
+//! is dropped, also when the caller fails. Needs root and iproute2.
 
 use std::{
     collections::BTreeMap,
@@ -17,7 +17,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::processes::{BAZAAR, PATIENCE};
+/// A bound on every wait, against hangs; never a performance claim.
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The hosts' subnet, inside the namespaces only.
 const SUBNET: [u8; 3] = [10, 213, 0];
@@ -30,12 +31,16 @@ pub type Line = (u32, Instant, String);
 
 /// Peers on hosts of their own.
 pub struct Hosts {
+    bazaar: PathBuf,
     prefix: String,
     n: u32,
+    /// The folder of the cluster file and the data directories.
     pub dir: PathBuf,
+    /// The cluster file.
     pub cluster: PathBuf,
     nodes: BTreeMap<u32, Child>,
     extra: Vec<String>,
+    /// Every line the peers log, as it comes.
     pub lines: mpsc::Receiver<Line>,
     tx: mpsc::Sender<Line>,
     blackholes: Vec<(u32, Ipv4Addr)>,
@@ -60,15 +65,38 @@ pub fn unavailable() -> Option<String> {
     None
 }
 
-/// Runs `ip ARGS`, panicking with its words if it fails.
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("ip runs");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// A command that set up or changed the hosts failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{command}: {detail}")]
+pub struct HostsError {
+    /// The command, as typed.
+    pub command: String,
+    /// What it said.
+    pub detail: String,
+}
+
+/// Runs `PROGRAM ARGS`, failing with its words.
+fn run(program: &str, args: &[&str]) -> Result<(), HostsError> {
+    let command = format!("{program} {}", args.join(" "));
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| HostsError {
+            command: command.clone(),
+            detail: e.to_string(),
+        })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(HostsError {
+            command,
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
+}
+
+fn ip(args: &[&str]) -> Result<(), HostsError> {
+    run("ip", args)
 }
 
 /// Deletes the namespaces left by earlier runs whose process is gone.
@@ -93,16 +121,21 @@ fn sweep_stale() {
 
 impl Hosts {
     /// Makes `n` peer hosts and the database host, connected by one
-    /// bridge, and a cluster file for them with `think_ms` of thinking.
-    pub fn create(test: &str, n: u32, think_ms: u64) -> Self {
+    /// bridge, and a cluster file for them with `think_ms` of thinking;
+    /// peers run the `bazaar` binary at `bazaar`.
+    ///
+    /// # Errors
+    /// A [`HostsError`] naming the command that failed.
+    pub fn create(bazaar: &Path, name: &str, n: u32, think_ms: u64) -> Result<Self, HostsError> {
         sweep_stale();
         let pid = std::process::id();
         let prefix = format!("bzr{pid}");
-        let dir = std::env::temp_dir().join(format!("bazaar-hosts-{test}-{pid}"));
+        let dir = std::env::temp_dir().join(format!("bazaar-hosts-{name}-{pid}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let (tx, lines) = mpsc::channel();
         let hosts = Self {
+            bazaar: bazaar.to_owned(),
             prefix,
             n,
             dir: dir.clone(),
@@ -114,35 +147,38 @@ impl Hosts {
             blackholes: Vec::new(),
         };
         let switch = hosts.ns_named("sw");
-        ip(&["netns", "add", &switch]);
-        ip(&["-n", &switch, "link", "add", "br0", "type", "bridge"]);
-        ip(&["-n", &switch, "link", "set", "br0", "up"]);
+        ip(&["netns", "add", &switch])?;
+        ip(&["-n", &switch, "link", "add", "br0", "type", "bridge"])?;
+        ip(&["-n", &switch, "link", "set", "br0", "up"])?;
         let mut hosts_and_db: Vec<(String, u8)> = (1..=n).map(|i| (hosts.ns(i), i as u8)).collect();
         hosts_and_db.push((hosts.ns_named("db"), DB_HOST));
         for (ns, octet) in &hosts_and_db {
-            ip(&["netns", "add", ns]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            ip(&["netns", "add", ns])?;
+            ip(&["-n", ns, "link", "set", "lo", "up"])?;
             let inside = format!("{}h{octet}", hosts.prefix);
             let outside = format!("{}s{octet}", hosts.prefix);
             ip(&[
                 "link", "add", &inside, "type", "veth", "peer", "name", &outside,
-            ]);
-            ip(&["link", "set", &inside, "netns", ns]);
-            ip(&["link", "set", &outside, "netns", &switch]);
-            ip(&["-n", ns, "link", "set", &inside, "name", "eth0"]);
+            ])?;
+            ip(&["link", "set", &inside, "netns", ns])?;
+            ip(&["link", "set", &outside, "netns", &switch])?;
+            ip(&["-n", ns, "link", "set", &inside, "name", "eth0"])?;
             let addr = format!("{}/24", Self::address(*octet));
-            ip(&["-n", ns, "addr", "add", &addr, "dev", "eth0"]);
-            ip(&["-n", ns, "link", "set", "eth0", "up"]);
-            ip(&["-n", &switch, "link", "set", &outside, "master", "br0"]);
-            ip(&["-n", &switch, "link", "set", &outside, "up"]);
+            ip(&["-n", ns, "addr", "add", &addr, "dev", "eth0"])?;
+            ip(&["-n", ns, "link", "set", "eth0", "up"])?;
+            ip(&["-n", &switch, "link", "set", &outside, "master", "br0"])?;
+            ip(&["-n", &switch, "link", "set", &outside, "up"])?;
         }
         let mut cluster = bazaar_node::cluster::Cluster::local(n, "127.0.0.1".parse().unwrap(), 1);
         cluster.timing.think_ms = think_ms;
         for peer in &mut cluster.peers {
             peer.addr = std::net::SocketAddr::new(Self::address(peer.id.0 as u8).into(), 7100);
         }
-        cluster.save(&hosts.cluster).unwrap();
-        hosts
+        cluster.save(&hosts.cluster).map_err(|e| HostsError {
+            command: "write the cluster file".into(),
+            detail: e.to_string(),
+        })?;
+        Ok(hosts)
     }
 
     /// The address of the host with this last octet.
@@ -178,7 +214,9 @@ impl Hosts {
         };
         let parent = std::process::id().to_string();
         let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.ns(id), BAZAAR, "node"])
+            .args(["netns", "exec", &self.ns(id)])
+            .arg(&self.bazaar)
+            .arg("node")
             .args(["--cluster", self.cluster.to_str().unwrap()])
             .args(["--id", &id.to_string()])
             .args(["--data-dir", data.to_str().unwrap()])
@@ -207,28 +245,17 @@ impl Hosts {
         }
     }
 
-    /// Waits for a line of `who` (any peer if `None`) containing `text`;
-    /// every line read meanwhile is kept in `seen`.
-    pub fn wait_for(&self, who: Option<u32>, text: &str, seen: &mut Vec<Line>) -> Line {
+    /// Waits up to [`PATIENCE`] for a line of `who` (any peer if `None`)
+    /// containing `text`; every line read meanwhile is kept in `seen`.
+    /// `None` if it never came.
+    pub fn wait_for(&self, who: Option<u32>, text: &str, seen: &mut Vec<Line>) -> Option<Line> {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = self.lines.recv_timeout(left) else {
-                let tail: Vec<String> = seen
-                    .iter()
-                    .rev()
-                    .take(40)
-                    .rev()
-                    .map(|(id, _, l)| format!("[{id}] {l}"))
-                    .collect();
-                panic!(
-                    "no peer {who:?} logged {text:?} in time; last lines:\n{}",
-                    tail.join("\n")
-                );
-            };
+            let line = self.lines.recv_timeout(left).ok()?;
             seen.push(line.clone());
             if who.is_none_or(|w| w == line.0) && line.2.contains(text) {
-                return line;
+                return Some(line);
             }
         }
     }
@@ -248,14 +275,50 @@ impl Hosts {
     }
 
     /// Takes peer `id`'s host off the network, or puts it back.
-    pub fn link(&self, id: u32, up: bool) {
+    ///
+    /// # Errors
+    /// A [`HostsError`] if `ip` refuses.
+    pub fn link(&self, id: u32, up: bool) -> Result<(), HostsError> {
         let state = if up { "up" } else { "down" };
-        ip(&["-n", &self.ns(id), "link", "set", "eth0", state]);
+        ip(&["-n", &self.ns(id), "link", "set", "eth0", state])
+    }
+
+    /// Delays every packet leaving each host (peers and database) by
+    /// `delay` (`tc netem`), so that a round trip between two hosts takes
+    /// twice that more; `Duration::ZERO` removes the delay.
+    ///
+    /// # Errors
+    /// A [`HostsError`] if `tc` is missing or refuses.
+    pub fn delay(&self, delay: Duration) -> Result<(), HostsError> {
+        let mut all: Vec<String> = (1..=self.n).map(|i| self.ns(i)).collect();
+        all.push(self.ns_named("db"));
+        for ns in all {
+            let _ = run(
+                "ip",
+                &[
+                    "netns", "exec", &ns, "tc", "qdisc", "del", "dev", "eth0", "root",
+                ],
+            );
+            if !delay.is_zero() {
+                let us = format!("{}us", delay.as_micros());
+                run(
+                    "ip",
+                    &[
+                        "netns", "exec", &ns, "tc", "qdisc", "add", "dev", "eth0", "root", "netem",
+                        "delay", &us,
+                    ],
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// Cuts every host of `a` off from every host of `b` (both still reach
     /// the database host).
-    pub fn partition(&mut self, a: &[u32], b: &[u32]) {
+    ///
+    /// # Errors
+    /// A [`HostsError`] if `ip` refuses.
+    pub fn partition(&mut self, a: &[u32], b: &[u32]) -> Result<(), HostsError> {
         for (from, to) in a
             .iter()
             .flat_map(|&x| b.iter().map(move |&y| (x, y)))
@@ -269,23 +332,29 @@ impl Hosts {
                 "add",
                 "blackhole",
                 &format!("{addr}/32"),
-            ]);
+            ])?;
             self.blackholes.push((from, addr));
         }
+        Ok(())
     }
 
     /// Undoes every partition.
-    pub fn heal(&mut self) {
+    ///
+    /// # Errors
+    /// A [`HostsError`] if `ip` refuses.
+    pub fn heal(&mut self) -> Result<(), HostsError> {
         for (from, addr) in std::mem::take(&mut self.blackholes) {
+            let ns = self.ns(from);
             ip(&[
                 "-n",
-                &self.ns(from),
+                &ns,
                 "route",
                 "del",
                 "blackhole",
                 &format!("{addr}/32"),
-            ]);
+            ])?;
         }
+        Ok(())
     }
 
     /// SIGKILL: no goodbye.
@@ -298,37 +367,47 @@ impl Hosts {
         }
     }
 
-    /// SIGTERM to every peer, then waits for each to exit.
-    pub fn terminate_all(&mut self) {
+    /// SIGTERM to every peer, then waits for each to exit; returns the
+    /// peers that did not stop cleanly (killed after [`PATIENCE`]).
+    pub fn terminate_all(&mut self) -> Vec<u32> {
         for child in self.nodes.values() {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status();
         }
         let deadline = Instant::now() + PATIENCE;
+        let mut unclean = Vec::new();
         for (id, mut child) in std::mem::take(&mut self.nodes) {
             loop {
                 if let Ok(Some(status)) = child.try_wait() {
-                    assert!(status.success(), "peer {id} did not stop cleanly: {status}");
+                    if !status.success() {
+                        unclean.push(id);
+                    }
                     break;
                 }
                 if Instant::now() > deadline {
                     let _ = child.kill();
-                    panic!("peer {id} ignored SIGTERM");
+                    let _ = child.wait();
+                    unclean.push(id);
+                    break;
                 }
                 thread::sleep(Duration::from_millis(20));
             }
         }
+        unclean
     }
 
-    /// Runs `bazaar ARGS` on the database host's side of things (the
-    /// root namespace reaches files, a namespace reaches the network).
+    /// Runs `bazaar ARGS` in namespace `ns` (to reach a host's network);
+    /// returns whether it succeeded and what it printed.
     pub fn bazaar_in(&self, ns: &str, args: &[&str]) -> (bool, String) {
-        let out = Command::new("ip")
-            .args(["netns", "exec", ns, BAZAAR])
+        let Ok(out) = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .arg(&self.bazaar)
             .args(args)
             .output()
-            .unwrap();
+        else {
+            return (false, format!("cannot run {}", self.bazaar.display()));
+        };
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         (out.status.success(), text)
