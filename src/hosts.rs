@@ -301,13 +301,23 @@ impl Hosts {
             );
             if !delay.is_zero() {
                 let us = format!("{}us", delay.as_micros());
+                // A kernel built without sch_netem says only "Specified
+                // qdisc kind is unknown": say what that means.
                 run(
                     "ip",
                     &[
                         "netns", "exec", &ns, "tc", "qdisc", "add", "dev", "eth0", "root", "netem",
                         "delay", &us,
                     ],
-                )?;
+                )
+                .map_err(|mut e| {
+                    if e.detail.contains("qdisc kind is unknown") {
+                        e.detail = "this kernel has no sch_netem (tc netem), so links cannot \
+                                    be delayed"
+                            .into();
+                    }
+                    e
+                })?;
             }
         }
         Ok(())

@@ -59,6 +59,8 @@ fn tiny_plan() -> Plan {
             })
             .collect(),
         history: vec![2_000, 12_000],
+        remote: Vec::new(),
+        remote_trade: Duration::ZERO,
     }
 }
 

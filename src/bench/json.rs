@@ -52,6 +52,12 @@ pub fn to_json(results: &BenchResults) -> Value {
             "connect_ms": results.history.iter().map(|h| (h.sales.to_string(), json!(h.connect_ms))).collect::<Map<String, Value>>(),
             "runs": results.history,
         },
+        "remote": {
+            "skipped": results.remote_skipped,
+            "buy_p50_us": results.remote.iter().map(|r| (r.delay_us.to_string(), json!(r.buy.p50_us))).collect::<Map<String, Value>>(),
+            "failover_ms": results.remote.iter().map(|r| (r.delay_us.to_string(), json!(r.failover_ms))).collect::<Map<String, Value>>(),
+            "runs": results.remote,
+        },
         "echo": results.echo,
         "latency": results.latency,
         "load": results.load,

@@ -11,6 +11,7 @@ mod json;
 mod latency;
 mod load;
 mod plot;
+mod remote;
 mod report;
 mod results;
 mod scenarios;
@@ -29,6 +30,7 @@ pub use echo::EchoError;
 pub use history::HistoryResult;
 pub use json::to_json;
 pub use plot::{PlotError, Plots};
+pub use remote::RemoteResult;
 pub use report::markdown;
 pub use results::{BenchResults, EchoResult, Election, LatencyResult, LoadResult, Sample, Summary};
 pub use scenarios::{
@@ -182,6 +184,8 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         bar.inc(1);
     }
 
+    let (remote, remote_skipped) = remote_experiment(plan, &bar).await?;
+
     let mut load = Vec::new();
     for (i, scenario) in plan.load.iter().enumerate() {
         bar.set_message(scenario.name.clone());
@@ -200,11 +204,50 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         latency,
         load,
         history,
+        remote,
+        remote_skipped,
         elapsed_s: started.elapsed().as_secs_f64(),
         load_average,
     };
     write_outputs(options, &results)?;
     Ok(results)
+}
+
+/// The remote-latency experiment, when the plan has delays and this
+/// machine can make network namespaces; otherwise why not.
+async fn remote_experiment(
+    plan: &Plan,
+    bar: &ProgressBar,
+) -> Result<(Vec<RemoteResult>, Option<String>), BenchError> {
+    if plan.remote.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    if let Some(why) = crate::hosts::unavailable() {
+        bar.inc(1);
+        return Ok((Vec::new(), Some(why)));
+    }
+    bar.set_message("local against remote: hosts in network namespaces");
+    let bazaar = std::env::current_exe().map_err(|source| BenchError::Write {
+        path: PathBuf::from("the bazaar binary"),
+        source,
+    })?;
+    let delays: Vec<Duration> = plan
+        .remote
+        .iter()
+        .map(|&us| Duration::from_micros(us))
+        .collect();
+    let trade = plan.remote_trade;
+    let ran = tokio::task::spawn_blocking(move || remote::run(&bazaar, &delays, trade, &[]))
+        .await
+        .map_err(|e| BenchError::Write {
+            path: PathBuf::from("network namespaces"),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    bar.inc(1);
+    match ran {
+        Ok(ran) => Ok(ran),
+        Err(e) => Ok((Vec::new(), Some(e.to_string()))),
+    }
 }
 
 /// Writes `report.md` and the plots into `out`, and the JSON if asked.

@@ -35,6 +35,8 @@ pub struct Plots {
     pub throughput: Option<String>,
     /// Open time and live state against the length of history.
     pub history: Option<String>,
+    /// Response time against the delay between hosts.
+    pub remote: Option<String>,
 }
 
 const SIZE: (u32, u32) = (800, 460);
@@ -66,6 +68,11 @@ pub fn draw_all(results: &BenchResults, dir: &Path) -> Result<Plots, PlotError> 
             guard(dir.join(name), |path| over_time(path, r))?;
             *slot = Some(name.into());
         }
+    }
+    if results.remote.len() >= 2 {
+        let name = "remote.svg";
+        guard(dir.join(name), |path| remote(path, &results.remote))?;
+        plots.remote = Some(name.into());
     }
     if results.history.len() >= 2 {
         let name = "history.svg";
@@ -312,6 +319,50 @@ fn history(path: &Path, rows: &[super::HistoryResult]) -> Drawn {
         .label("live state")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     chart.draw_secondary_series(size.into_iter().map(|p| Circle::new(p, 4, RED.filled())))?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// Buy response time (p50, p99) against the delay each way between hosts.
+fn remote(path: &Path, rows: &[super::RemoteResult]) -> Drawn {
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max_delay = rows.iter().map(|r| r.delay_us).max().unwrap_or(1) as f64;
+    let y = decades(rows.iter().flat_map(|r| [r.buy.p50_us, r.buy.p99_us]));
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Buy response time against the delay between hosts", FONT)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..max_delay.max(1.0) * 1.05, y.log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("delay each way, µs")
+        .y_desc("response time, µs (log)")
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    let lines: [(&str, RGBColor, fn(&super::RemoteResult) -> f64); 2] = [
+        ("p50", BLUE, |r| r.buy.p50_us),
+        ("p99", RED, |r| r.buy.p99_us),
+    ];
+    for (label, color, value) in lines {
+        let points: Vec<(f64, f64)> = rows.iter().map(|r| (r.delay_us as f64, value(r))).collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 4, color.filled())),
+        )?;
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)

@@ -126,6 +126,10 @@ pub struct BenchResults {
     pub load: Vec<LoadResult>,
     /// The history experiments, shortest history first.
     pub history: Vec<super::HistoryResult>,
+    /// The remote-latency experiment, smallest delay first.
+    pub remote: Vec<super::RemoteResult>,
+    /// Why the remote-latency experiment did not run, if it did not.
+    pub remote_skipped: Option<String>,
     /// Seconds the whole run took.
     pub elapsed_s: f64,
     /// The machine's load average at the start, where the system tells it.

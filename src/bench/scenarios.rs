@@ -125,6 +125,11 @@ pub struct Plan {
     pub load: Vec<LoadScenario>,
     /// The history experiment: the lengths of history, in sales.
     pub history: Vec<u64>,
+    /// The remote-latency experiment: the delays added to each host's
+    /// packets, in microseconds (empty: not run).
+    pub remote: Vec<u64>,
+    /// How long the market trades at each delay before the kill.
+    pub remote_trade: Duration,
 }
 
 /// Every transport, in report order.
@@ -236,13 +241,16 @@ impl Plan {
             latency,
             load,
             history,
+            remote: vec![0, 500, 5_000],
+            remote_trade: Duration::from_secs(if quick { 2 } else { 5 }),
         }
     }
 
     /// How many steps the progress bar counts: five floors, then each
     /// experiment.
     pub fn steps(&self) -> u64 {
-        (5 + self.latency.len() + self.load.len() + self.history.len()) as u64
+        let remote = usize::from(!self.remote.is_empty());
+        (5 + self.latency.len() + self.load.len() + self.history.len() + remote) as u64
     }
 }
 

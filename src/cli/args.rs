@@ -216,6 +216,23 @@ pub struct BenchArgs {
     /// Seed for every random choice of buyers and sellers.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Run only these experiments (comma-separated; the floors always
+    /// run): latency, load, history, remote.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub only: Vec<Experiment>,
+}
+
+/// One kind of experiment of `bazaar bench`, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Experiment {
+    /// Response times of sequential buyers in each circumstance.
+    Latency,
+    /// Throughput under load.
+    Load,
+    /// Opening the books against the length of history.
+    History,
+    /// Local against remote: hosts in network namespaces (root).
+    Remote,
 }
 
 /// `bazaar sim`.

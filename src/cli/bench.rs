@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use crate::{
     bench::{self, BenchOptions, Plan},
-    cli::{BenchArgs, Failure},
+    cli::{BenchArgs, Experiment, Failure},
     logging,
 };
 
@@ -12,8 +12,24 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
     // The markets' logs (unreachable peers while a trader is killed, on
     // purpose) would drown the progress bar: errors only.
     logging::init("error");
+    let mut plan = Plan::new(args.quick);
+    if !args.only.is_empty() {
+        let keep = |e: Experiment| args.only.contains(&e);
+        if !keep(Experiment::Latency) {
+            plan.latency.clear();
+        }
+        if !keep(Experiment::Load) {
+            plan.load.clear();
+        }
+        if !keep(Experiment::History) {
+            plan.history.clear();
+        }
+        if !keep(Experiment::Remote) {
+            plan.remote.clear();
+        }
+    }
     let options = BenchOptions {
-        plan: Plan::new(args.quick),
+        plan,
         out: args.out.clone(),
         json: args.json.clone(),
         seed: args.seed,

@@ -16,8 +16,8 @@ use std::{fmt, process::ExitCode};
 use clap::Parser;
 
 pub use args::{
-    BenchArgs, Cli, Command, DataDirArgs, DemoArgs, InitArgs, NodeArgs, PlantArg, SimArgs,
-    StatusArgs, UpArgs,
+    BenchArgs, Cli, Command, DataDirArgs, DemoArgs, Experiment, InitArgs, NodeArgs, PlantArg,
+    SimArgs, StatusArgs, UpArgs,
 };
 
 /// A failure the user should read: what went wrong, and the exit code.
