@@ -329,6 +329,9 @@ fn history(path: &Path, rows: &[super::HistoryResult]) -> Drawn {
     Ok(())
 }
 
+/// One statistic of a remote-latency run.
+type RemoteStatistic = fn(&super::RemoteResult) -> f64;
+
 /// Buy response time (p50, p99) against the delay each way between hosts.
 fn remote(path: &Path, rows: &[super::RemoteResult]) -> Drawn {
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
@@ -347,7 +350,7 @@ fn remote(path: &Path, rows: &[super::RemoteResult]) -> Drawn {
         .y_desc("response time, µs (log)")
         .y_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
-    let lines: [(&str, RGBColor, fn(&super::RemoteResult) -> f64); 2] = [
+    let lines: [(&str, RGBColor, RemoteStatistic); 2] = [
         ("p50", BLUE, |r| r.buy.p50_us),
         ("p99", RED, |r| r.buy.p99_us),
     ];
