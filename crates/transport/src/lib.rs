@@ -20,6 +20,7 @@ mod shared;
 mod stats;
 mod transport;
 
+pub mod link;
 pub mod mem;
 pub mod quic;
 pub mod tcp;
