@@ -15,7 +15,6 @@ mod error;
 mod hello;
 mod inbox;
 mod incoming;
-mod queue;
 mod shared;
 mod stats;
 mod transport;
