@@ -223,7 +223,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, remotes: Arc<Re
 /// Reads the hello of an incoming connection and hands the connection to
 /// the task of the peer it names, which answers or refuses it.
 async fn handshake(
-    stream: TcpStream,
+    mut stream: TcpStream,
     remote: SocketAddr,
     shared: Arc<Shared>,
     remotes: Arc<Remotes>,
@@ -232,29 +232,38 @@ async fn handshake(
         debug!(peer = %shared.local, %remote, "TCP_NODELAY: {e}");
     }
     let timeout = shared.config.hello_timeout;
-    let read = tokio::time::timeout(timeout, read_hello(stream, shared.config.max_frame_len));
+    let read = tokio::time::timeout(
+        timeout,
+        read_hello(&mut stream, shared.config.max_frame_len),
+    );
     let rejected = match read.await {
         Err(_) => format!("no hello within {timeout:?}"),
         Ok(Err(None)) => return,
         Ok(Err(Some(reason))) => reason,
-        Ok(Ok((from, accepted))) => {
-            if from != shared.local && remotes.accepted(from, accepted) {
-                return;
+        Ok(Ok(from)) => {
+            if from != shared.local {
+                match remotes.accepted(from, Accepted { stream }) {
+                    Ok(()) => return,
+                    Err(Accepted { stream: back }) => stream = back,
+                }
             }
             format!("hello names peer {from}, who is not in the peer list")
         }
     };
+    // Counted before the connection closes, so that whoever sees it close
+    // also sees it counted.
     Counters::add(&shared.counters.rejected, 1);
     warn!(peer = %shared.local, %remote, "closing tcp connection: {rejected}");
+    drop(stream);
 }
 
-/// The peer an incoming connection's hello names, with the connection and
-/// what was read after the hello; `Err(None)` if it closed first,
-/// `Err(Some(why))` if it sent something else.
+/// The peer an incoming connection's hello names, once nothing was read
+/// after the hello; `Err(None)` if it closed first, `Err(Some(why))` if it
+/// sent something else.
 async fn read_hello(
-    mut stream: TcpStream,
+    stream: &mut TcpStream,
     max_frame_len: usize,
-) -> Result<(PeerId, Accepted), Option<String>> {
+) -> Result<PeerId, Option<String>> {
     let mut codec = hello::codec(max_frame_len);
     let mut rbuf = BytesMut::with_capacity(1024);
     loop {
@@ -268,7 +277,7 @@ async fn read_hello(
                         rbuf.len()
                     )));
                 }
-                return Ok((from, Accepted { stream }));
+                return Ok(from);
             }
             Ok(None) => {}
             Err(e) => return Err(Some(format!("bad hello: {e}"))),

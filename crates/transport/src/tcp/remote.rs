@@ -155,16 +155,16 @@ impl Remotes {
         Ok(())
     }
 
-    /// Hands a connection whose hello named `from` to `from`'s task.
-    /// Returns `false` if `from` is not a peer we have a link to.
-    pub(super) fn accepted(&self, from: PeerId, accepted: Accepted) -> bool {
+    /// Hands a connection whose hello named `from` to `from`'s task, or
+    /// gives it back if `from` is not a peer we have a link to.
+    pub(super) fn accepted(&self, from: PeerId, accepted: Accepted) -> Result<(), Accepted> {
         let Some(remote) = self.by_peer.get(&from) else {
-            return false;
+            return Err(accepted);
         };
         if remote.accepted.try_send(accepted).is_err() {
             debug!(peer = %self.shared.local, %from, "too many connections waiting; closing one");
         }
-        true
+        Ok(())
     }
 
     /// Stops every task and closes every connection; queued frames are
