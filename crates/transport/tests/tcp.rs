@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 use async_trait::async_trait;
 use bazaar_transport::{PeerId, TcpTransport, Transport, TransportConfig, TransportError};
 use bytes::Bytes;
-use common::{Net, WAIT, id, next_frame, quick_config};
+use common::{Net, WAIT, id, next_frame, patient_config};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -75,7 +75,7 @@ async fn closed_by_peer(stream: &mut TcpStream) -> bool {
 /// Writes `bytes` to peer 1 of a fresh cluster from a raw socket, checks
 /// that the connection is closed, and that 2 and 1 still talk.
 async fn raw_bytes_close_only_that_connection(bytes: &[u8]) {
-    let peers = TcpTransport::loopback_cluster(&[id(1), id(2)], &quick_config())
+    let peers = TcpTransport::loopback_cluster(&[id(1), id(2)], &patient_config())
         .await
         .expect("cluster");
     let (a, b) = (&peers[&id(1)], &peers[&id(2)]);
@@ -152,7 +152,7 @@ async fn tcp_port_in_use_is_a_bind_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_frames_queued_together_are_all_delivered() {
-    let peers = TcpTransport::loopback_cluster(&[id(1), id(2)], &quick_config())
+    let peers = TcpTransport::loopback_cluster(&[id(1), id(2)], &patient_config())
         .await
         .expect("cluster");
     let (a, b) = (&peers[&id(1)], &peers[&id(2)]);
@@ -212,11 +212,7 @@ async fn beside_a_raw_peer(real: u32, raw: u32) -> (TcpTransport, TcpListener) {
         (id(real), binding.local_addr()),
         (id(raw), listener.local_addr().expect("addr")),
     ]);
-    let config = TransportConfig {
-        connect_timeout: WAIT,
-        ..quick_config()
-    };
-    (binding.start(id(real), peers, config), listener)
+    (binding.start(id(real), peers, patient_config()), listener)
 }
 
 /// Accepts the real peer's dial and reads its hello (not answered yet).

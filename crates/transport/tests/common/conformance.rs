@@ -5,11 +5,13 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use bazaar_transport::{Event, PeerId, Transport, TransportConfig, TransportError};
 use bytes::Bytes;
 
-use super::{Net, WAIT, id, next_event, next_frame, number_of, numbered, quick_config};
+use super::{
+    Net, WAIT, id, next_event, next_frame, number_of, numbered, patient_config, quick_config,
+};
 
 /// Frames from one peer to another arrive complete and in the order sent.
 pub async fn in_order_delivery_per_pair<N: Net>(mut net: N) {
-    let peers = net.start(&[id(1), id(2)], quick_config()).await;
+    let peers = net.start(&[id(1), id(2)], patient_config()).await;
     let (a, b) = (&peers[&id(1)], &peers[&id(2)]);
     let count = 1000;
     for seq in 0..count {
@@ -27,7 +29,7 @@ pub async fn in_order_delivery_per_pair<N: Net>(mut net: N) {
 pub async fn many_peers_at_once<N: Net>(mut net: N) {
     let ids: Vec<PeerId> = (1..=6).map(id).collect();
     let peers: BTreeMap<PeerId, Arc<N::T>> = net
-        .start(&ids, quick_config())
+        .start(&ids, patient_config())
         .await
         .into_iter()
         .map(|(id, t)| (id, Arc::new(t)))
@@ -67,7 +69,7 @@ pub async fn many_peers_at_once<N: Net>(mut net: N) {
 /// An empty frame, a one-byte frame and a frame of exactly the maximum all
 /// arrive byte for byte.
 pub async fn small_and_large_frames<N: Net>(mut net: N) {
-    let config = quick_config();
+    let config = patient_config();
     let max = config.max_frame_len;
     let peers = net.start(&[id(1), id(2)], config).await;
     let (a, b) = (&peers[&id(1)], &peers[&id(2)]);
@@ -94,7 +96,7 @@ pub async fn small_and_large_frames<N: Net>(mut net: N) {
 pub async fn oversize_frame_is_rejected<N: Net>(mut net: N) {
     let config = TransportConfig {
         max_frame_len: 1024,
-        ..quick_config()
+        ..patient_config()
     };
     let peers = net.start(&[id(1), id(2)], config).await;
     let (a, b) = (&peers[&id(1)], &peers[&id(2)]);
@@ -111,7 +113,7 @@ pub async fn oversize_frame_is_rejected<N: Net>(mut net: N) {
 
 /// Sending to an id outside the peer list is an error, not a panic.
 pub async fn unknown_peer_is_an_error<N: Net>(mut net: N) {
-    let peers = net.start(&[id(1), id(2)], quick_config()).await;
+    let peers = net.start(&[id(1), id(2)], patient_config()).await;
     let result = peers[&id(1)].send(id(99), Bytes::from_static(b"hi")).await;
     assert!(
         matches!(result, Err(TransportError::UnknownPeer(p)) if p == id(99)),
@@ -129,7 +131,7 @@ pub async fn unknown_peer_is_an_error<N: Net>(mut net: N) {
 
 /// After shutdown, `recv` ends, sends fail, and the other peers carry on.
 pub async fn clean_shutdown<N: Net>(mut net: N) {
-    let peers = net.start(&[id(1), id(2), id(3)], quick_config()).await;
+    let peers = net.start(&[id(1), id(2), id(3)], patient_config()).await;
     let (a, b, c) = (&peers[&id(1)], &peers[&id(2)], &peers[&id(3)]);
     a.send(id(2), Bytes::from_static(b"before"))
         .await
