@@ -5,7 +5,8 @@
 //! up on queued frames and when to tell the node that the peer cannot be
 //! reached. It never touches a socket, a task or the clock: a driver (the
 //! tcp and the quic transport each have one) feeds it [`Input`]s with the
-//! current time and performs the [`Action`]s it returns, in order.
+//! current time, drains the [`Action`]s it queued with
+//! [`Link::poll_action`] and performs them, in order.
 //!
 //! # The policy
 //!
@@ -16,7 +17,10 @@
 //!   beyond that is dropped ([`Dropped::QueueFull`]). While a connection is
 //!   up, the queue is handed out in [`Action::Write`]s of at most
 //!   [`WRITE_BATCH`] frames, one write at a time: frames queued while a
-//!   write is in progress go out together in the next one.
+//!   write is in progress go out together in the next one. The frames of
+//!   the write in progress stay at the head of the queue
+//!   ([`Link::in_flight`]) until they are written or lost, so a send
+//!   costs no allocation.
 //! - **Refused dial.** The peer is alive but closed our dial without
 //!   answering (it keeps another connection, see arbitration): not an
 //!   outage. The queue is kept and the dial is retried after
@@ -63,15 +67,19 @@
 //! # The driver's contract
 //!
 //! - Call [`Link::handle`] with each input as it happens and the current
-//!   time, and perform the returned actions in order.
+//!   time, then take the actions with [`Link::poll_action`] until it
+//!   returns `None` and perform them in order. Inputs that performing an
+//!   action produces (a write that finished at once) may be handled while
+//!   draining; their actions queue behind.
 //! - Perform one [`Action::Dial`] at a time (the link never asks for a
 //!   second while one is in progress) and report how it ended with
 //!   [`Input::Dialled`], naming its [`ConnId`].
 //! - After [`Input::Accepted`] the first action is [`Action::Adopt`] (with
 //!   `answer: true`) or [`Action::Refuse`]; both are about the connection
 //!   just offered.
-//! - After an [`Action::Write`], report [`Input::Written`] once every byte
-//!   of it is on the wire; report [`Input::Lost`] when the current
+//! - Perform an [`Action::Write`] when it is polled: its frames are the
+//!   first ones of [`Link::in_flight`] until the next input. Report
+//!   [`Input::Written`] once every byte of them is on the wire; report [`Input::Lost`] when the current
 //!   connection breaks or the peer closes it. Reports about a connection
 //!   that is no longer current are ignored, so a driver need not filter.
 //! - Keep at most one timer per [`Timer`] kind: a later
@@ -196,13 +204,13 @@ pub enum Action {
         /// The connection to close.
         conn: ConnId,
     },
-    /// Write these frames on `conn`, in order; report [`Input::Written`]
-    /// when they are all on the wire.
+    /// Write the frames of [`Link::in_flight`] on `conn`, in order;
+    /// report [`Input::Written`] when they are all on the wire.
     Write {
         /// The connection.
         conn: ConnId,
-        /// The frames, oldest first.
-        frames: Vec<Bytes>,
+        /// How many frames: all of [`Link::in_flight`].
+        frames: usize,
     },
     /// Tell the node that the peer cannot be reached (once per outage).
     ReportUnreachable,
@@ -255,8 +263,8 @@ struct Current {
     conn: ConnId,
     /// We dialled it (rather than accepted it).
     dialled: bool,
-    /// Frames of the [`Action::Write`] not yet reported written; 0 when
-    /// no write is in progress.
+    /// Frames of the [`Action::Write`] not yet reported written, at the
+    /// head of the queue; 0 when no write is in progress.
     in_flight: usize,
     /// We refused a dial from the (higher) peer while holding this
     /// connection: a second one means it is dead to the peer.
@@ -270,6 +278,8 @@ pub struct Link {
     local: PeerId,
     peer: PeerId,
     config: LinkConfig,
+    /// The frames of the write in progress (see [`Current::in_flight`]),
+    /// then the frames waiting.
     queue: VecDeque<Bytes>,
     current: Option<Current>,
     /// The dial in progress.
@@ -281,7 +291,7 @@ pub struct Link {
     /// The peer was reported unreachable and not reached since.
     outage: bool,
     next_conn: u64,
-    actions: Vec<Action>,
+    actions: VecDeque<Action>,
 }
 
 impl Link {
@@ -299,7 +309,7 @@ impl Link {
             backoff,
             outage: false,
             next_conn: 1,
-            actions: Vec::new(),
+            actions: VecDeque::new(),
         }
     }
 
@@ -320,11 +330,22 @@ impl Link {
 
     /// Frames waiting for a connection or for the write in progress.
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.queue.len() - self.in_flight_len()
     }
 
-    /// Takes one input at `now` and returns what to do, in order.
-    pub fn handle(&mut self, now: Instant, input: Input) -> Vec<Action> {
+    /// The frames of the write in progress, oldest first: what the last
+    /// [`Action::Write`] asked for, until it is reported written or lost.
+    pub fn in_flight(&self) -> impl ExactSizeIterator<Item = &Bytes> + Clone {
+        self.queue.range(..self.in_flight_len())
+    }
+
+    fn in_flight_len(&self) -> usize {
+        self.current.map_or(0, |current| current.in_flight)
+    }
+
+    /// Takes one input at `now`; what to do is queued for
+    /// [`Link::poll_action`].
+    pub fn handle(&mut self, now: Instant, input: Input) {
         match input {
             Input::Frame(frame) => self.on_frame(frame),
             Input::Dialled { conn, outcome } => self.on_dialled(now, conn, outcome),
@@ -333,11 +354,16 @@ impl Link {
             Input::Lost { conn } => self.on_lost(conn),
             Input::Timer(Timer::Retry) => self.on_retry(),
         }
-        std::mem::take(&mut self.actions)
+    }
+
+    /// The next thing to do, oldest first; `None` once everything queued
+    /// was taken.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
     }
 
     fn on_frame(&mut self, frame: Bytes) {
-        if self.queue.len() >= self.config.queue_len.max(1) {
+        if self.queued() >= self.config.queue_len.max(1) {
             self.drop_frames(1, Dropped::QueueFull);
             return;
         }
@@ -361,7 +387,7 @@ impl Link {
                 self.drop_frames(dropped, Dropped::Unreachable);
                 if !self.outage {
                     self.outage = true;
-                    self.actions.push(Action::ReportUnreachable);
+                    self.actions.push_back(Action::ReportUnreachable);
                 }
                 self.wait(now, self.backoff);
                 self.backoff = (self.backoff * 2)
@@ -375,7 +401,7 @@ impl Link {
     fn on_accepted(&mut self) {
         if self.local < self.peer {
             if self.dialling.is_some() {
-                self.actions.push(Action::Refuse);
+                self.actions.push_back(Action::Refuse);
                 return;
             }
             if let Some(current) = self.current.as_mut()
@@ -383,7 +409,7 @@ impl Link {
                 && !current.refused_once
             {
                 current.refused_once = true;
-                self.actions.push(Action::Refuse);
+                self.actions.push_back(Action::Refuse);
                 return;
             }
         }
@@ -395,6 +421,7 @@ impl Link {
         if let Some(current) = self.current.as_mut()
             && current.conn == conn
         {
+            self.queue.drain(..current.in_flight);
             current.in_flight = 0;
             self.pump();
         }
@@ -404,7 +431,7 @@ impl Link {
         let Some(current) = self.current.take_if(|current| current.conn == conn) else {
             return;
         };
-        self.drop_frames(current.in_flight as u64, Dropped::ConnectionLost);
+        self.drop_in_flight(current);
         // Probe at once: a peer that died refuses the dial and is reported
         // now; a live one answers and the link goes on.
         if self.dialling.is_none() {
@@ -422,16 +449,16 @@ impl Link {
     /// Makes `conn` the connection in use, replacing any other.
     fn adopt(&mut self, conn: ConnId, dialled: bool) {
         if let Some(old) = self.current.take() {
-            self.actions.push(Action::Close { conn: old.conn });
-            self.drop_frames(old.in_flight as u64, Dropped::ConnectionLost);
+            self.actions.push_back(Action::Close { conn: old.conn });
+            self.drop_in_flight(old);
         }
         if self.waiting {
             self.waiting = false;
-            self.actions.push(Action::CancelTimer(Timer::Retry));
+            self.actions.push_back(Action::CancelTimer(Timer::Retry));
         }
         self.outage = false;
         self.backoff = self.config.backoff_min;
-        self.actions.push(Action::Adopt {
+        self.actions.push_back(Action::Adopt {
             conn,
             answer: !dialled,
         });
@@ -452,10 +479,9 @@ impl Link {
         }
         match self.current.as_mut() {
             Some(current) if current.in_flight == 0 => {
-                let n = self.queue.len().min(WRITE_BATCH);
-                let frames: Vec<Bytes> = self.queue.drain(..n).collect();
-                current.in_flight = n;
-                self.actions.push(Action::Write {
+                let frames = self.queue.len().min(WRITE_BATCH);
+                current.in_flight = frames;
+                self.actions.push_back(Action::Write {
                     conn: current.conn,
                     frames,
                 });
@@ -469,7 +495,7 @@ impl Link {
     fn dial(&mut self) {
         let conn = self.new_conn();
         self.dialling = Some(conn);
-        self.actions.push(Action::Dial {
+        self.actions.push_back(Action::Dial {
             conn,
             timeout: self.config.connect_timeout,
         });
@@ -477,15 +503,23 @@ impl Link {
 
     fn wait(&mut self, now: Instant, delay: Duration) {
         self.waiting = true;
-        self.actions.push(Action::SetTimer {
+        self.actions.push_back(Action::SetTimer {
             timer: Timer::Retry,
             at: now + delay,
         });
     }
 
+    /// Drops the frames in flight on `lost`, which is no longer current:
+    /// some may have arrived, and sending them again could deliver them
+    /// twice.
+    fn drop_in_flight(&mut self, lost: Current) {
+        self.queue.drain(..lost.in_flight);
+        self.drop_frames(lost.in_flight as u64, Dropped::ConnectionLost);
+    }
+
     fn drop_frames(&mut self, frames: u64, reason: Dropped) {
         if frames > 0 {
-            self.actions.push(Action::Drop { frames, reason });
+            self.actions.push_back(Action::Drop { frames, reason });
         }
     }
 

@@ -157,7 +157,8 @@ impl Remote {
         let now = Instant::now().into_std();
         let mut out = self.lock();
         let mut wake = false;
-        for action in out.link.handle(now, Input::Frame(frame)) {
+        out.link.handle(now, Input::Frame(frame));
+        while let Some(action) = out.link.poll_action() {
             match action {
                 Action::Drop { frames, reason } => count_dropped(counters, frames, reason),
                 other => {
@@ -266,18 +267,20 @@ impl Task {
         let remote = Arc::clone(&self.remote);
         let mut out = remote.lock();
         let now = Instant::now().into_std();
-        let mut actions = std::mem::take(&mut out.deferred);
-        if let Some(input) = input {
-            actions.extend(out.link.handle(now, input));
+        for action in std::mem::take(&mut out.deferred) {
+            self.perform(&out, action);
         }
-        drop(out);
-        for action in actions {
-            self.perform(action);
+        if let Some(input) = input {
+            out.link.handle(now, input);
+        }
+        while let Some(action) = out.link.poll_action() {
+            self.perform(&out, action);
         }
     }
 
-    /// Performs one action of the link.
-    fn perform(&mut self, action: Action) {
+    /// Performs one action of the link (whose frames in flight a write
+    /// takes).
+    fn perform(&mut self, out: &Out, action: Action) {
         let (local, peer, addr) = (self.shared.local, self.remote.peer, self.remote.addr);
         match action {
             Action::Dial { conn, timeout } => {
@@ -316,13 +319,14 @@ impl Task {
                     self.write = None;
                 }
             }
-            Action::Write { conn, frames } => {
+            Action::Write { conn, .. } => {
                 let Some(current) = self.conn.as_mut().filter(|current| current.id == conn) else {
                     return;
                 };
                 let Some(mut sink) = current.sink.take() else {
                     return;
                 };
+                let frames: Vec<Bytes> = out.link.in_flight().cloned().collect();
                 let write = async move {
                     let count = frames.len() as u64;
                     let mut result = Ok(());

@@ -94,8 +94,8 @@ impl Remotes {
                     conn: None,
                     handoff: None,
                     deferred: Vec::new(),
-                    wrote_directly: false,
                 }),
+                wrote_directly: AtomicBool::new(false),
                 wake: Notify::new(),
                 accepted: accepted_tx,
             });
@@ -187,6 +187,11 @@ struct Remote {
     peer: PeerId,
     addr: SocketAddr,
     out: Mutex<Out>,
+    /// `send` wrote a frame itself since the task last ran: the next
+    /// write is the task's, so that a burst is coalesced. Only a hint,
+    /// hence an atomic beside the lock rather than under it: the task
+    /// clears it at every wake without taking the lock.
+    wrote_directly: AtomicBool,
     /// Wakes the task: `send` left it something to do.
     wake: Notify,
     accepted: mpsc::Sender<Accepted>,
@@ -204,9 +209,6 @@ struct Out {
     /// Actions from `send` that only the task can perform (a dial), in
     /// order.
     deferred: Vec<Action>,
-    /// `send` wrote a frame itself since the task last ran: the next
-    /// write is the task's, so that a burst is coalesced.
-    wrote_directly: bool,
 }
 
 /// The unwritten bytes of one [`Action::Write`].
@@ -228,13 +230,13 @@ impl Remote {
         let now = Instant::now().into_std();
         let mut out = self.lock();
         let mut wake = false;
-        let mut work = VecDeque::from(out.link.handle(now, Input::Frame(frame)));
-        while let Some(action) = work.pop_front() {
+        out.link.handle(now, Input::Frame(frame));
+        while let Some(action) = out.link.poll_action() {
             match action {
                 Action::Write { conn, frames } => {
-                    if out.write_directly(conn, &frames) {
-                        Counters::add(&counters.sent, frames.len() as u64);
-                        work.extend(out.link.handle(now, Input::Written { conn }));
+                    if out.write_directly(conn, &self.wrote_directly) {
+                        Counters::add(&counters.sent, frames as u64);
+                        out.link.handle(now, Input::Written { conn });
                     } else {
                         wake = true;
                     }
@@ -254,37 +256,39 @@ impl Remote {
 }
 
 impl Out {
-    /// Writes `frames` on `conn` now if it is ours and `send` may: returns
+    /// Writes the link's frames in flight on `conn` now if it is ours and
+    /// `send` may: returns
     /// whether all of it went out; whatever did not is handed to the task.
-    fn write_directly(&mut self, conn: ConnId, frames: &[Bytes]) -> bool {
+    fn write_directly(&mut self, conn: ConnId, wrote_directly: &AtomicBool) -> bool {
         let mut written = 0;
-        if let ([frame], false, Some((current, stream))) = (frames, self.wrote_directly, &self.conn)
+        let mut frames = self.link.in_flight();
+        if let (1, Some(frame), Some((current, stream))) = (frames.len(), frames.next(), &self.conn)
             && *current == conn
+            && !wrote_directly.swap(true, Ordering::Relaxed)
         {
             let prefix = (frame.len() as u32).to_be_bytes();
             // Not writable now, or broken: the task finds out which.
             written = stream
                 .try_write_vectored(&[IoSlice::new(&prefix), IoSlice::new(frame)])
                 .unwrap_or(0);
-            self.wrote_directly = true;
             if written == prefix.len() + frame.len() {
                 return true;
             }
         }
-        let mut bytes = encode(frames);
+        let mut bytes = encode(self.link.in_flight());
         bytes.advance(written);
         self.handoff = Some(Handoff {
             conn,
             bytes,
-            frames: frames.len() as u64,
+            frames: self.link.in_flight().len() as u64,
         });
         false
     }
 }
 
 /// Frames as they go on the wire, each after its length.
-fn encode(frames: &[Bytes]) -> BytesMut {
-    let len = frames.iter().map(|frame| 4 + frame.len()).sum();
+fn encode<'a>(frames: impl Iterator<Item = &'a Bytes> + Clone) -> BytesMut {
+    let len = frames.clone().map(|frame| 4 + frame.len()).sum();
     let mut bytes = BytesMut::with_capacity(len);
     for frame in frames {
         bytes.put_u32(frame.len() as u32);
@@ -383,10 +387,12 @@ impl Task {
     async fn run(mut self) {
         loop {
             let wake = {
-                let stream = self.conn.as_ref().map(|conn| Arc::clone(&conn.stream));
+                let stream = self.conn.as_ref().map(|conn| &*conn.stream);
                 let want_read = stream.is_some() && self.pending.is_empty();
                 let want_write = stream.is_some() && self.blocked;
-                let events = self.shared.events.clone();
+                // Only an event waiting for room needs a handle on the
+                // inbox (cloning one costs atomics shared with every task).
+                let events = (!self.pending.is_empty()).then(|| self.shared.events.clone());
                 tokio::select! {
                     accepted = self.accepted.recv() => Wake::Accepted(accepted),
                     (conn, dial) = async { self.dial.as_mut().expect("guarded").await }, if self.dial.is_some() => {
@@ -401,11 +407,13 @@ impl Task {
                     ready = async { stream.as_ref().expect("guarded").writable().await }, if want_write => {
                         Wake::Writable(ready)
                     }
-                    permit = events.reserve_owned(), if !self.pending.is_empty() => Wake::Delivered(permit),
+                    permit = async { events.expect("guarded").reserve_owned().await }, if events.is_some() => {
+                        Wake::Delivered(permit)
+                    }
                 }
             };
             // `send` may write directly once more.
-            self.remote.lock().wrote_directly = false;
+            self.remote.wrote_directly.store(false, Ordering::Relaxed);
             match wake {
                 // The transport is going away.
                 Wake::Accepted(None) => return,
@@ -450,13 +458,17 @@ impl Task {
             self.wframes = handoff.frames;
         }
         let now = Instant::now().into_std();
-        let mut work = VecDeque::from(std::mem::take(&mut out.deferred));
-        if let Some(input) = input {
-            work.extend(out.link.handle(now, input));
-        }
-        while let Some(action) = work.pop_front() {
+        for action in std::mem::take(&mut out.deferred) {
             if let Some(input) = self.perform(&mut out, action) {
-                work.extend(out.link.handle(now, input));
+                out.link.handle(now, input);
+            }
+        }
+        if let Some(input) = input {
+            out.link.handle(now, input);
+        }
+        while let Some(action) = out.link.poll_action() {
+            if let Some(input) = self.perform(&mut out, action) {
+                out.link.handle(now, input);
             }
         }
     }
@@ -502,8 +514,8 @@ impl Task {
             }
             Action::Write { conn, frames } => {
                 if self.conn.as_ref().is_some_and(|current| current.id == conn) {
-                    self.wbuf = encode(&frames);
-                    self.wframes = frames.len() as u64;
+                    self.wbuf = encode(out.link.in_flight());
+                    self.wframes = frames as u64;
                 }
             }
             Action::ReportUnreachable => {
