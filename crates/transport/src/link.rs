@@ -77,11 +77,12 @@
 //! - After [`Input::Accepted`] the first action is [`Action::Adopt`] (with
 //!   `answer: true`) or [`Action::Refuse`]; both are about the connection
 //!   just offered.
-//! - Perform an [`Action::Write`] when it is polled: its frames are the
-//!   first ones of [`Link::in_flight`] until the next input. Report
-//!   [`Input::Written`] once every byte of them is on the wire; report [`Input::Lost`] when the current
-//!   connection breaks or the peer closes it. Reports about a connection
-//!   that is no longer current are ignored, so a driver need not filter.
+//! - Perform an [`Action::Write`] when it is polled: its frames are those
+//!   of [`Link::in_flight`], which stay there until the link hears
+//!   [`Input::Written`] (once every byte of them is on the wire) or
+//!   [`Input::Lost`] (the current connection broke or the peer closed
+//!   it). Reports about a connection that is no longer current are
+//!   ignored, so a driver need not filter.
 //! - Keep at most one timer per [`Timer`] kind: a later
 //!   [`Action::SetTimer`] of the same kind replaces the earlier one;
 //!   report it with [`Input::Timer`] when it fires.
