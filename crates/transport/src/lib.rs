@@ -8,18 +8,21 @@
 //! The transport knows peer ids and frames, nothing of messages. Sends never
 //! block on a dead or slow peer: each peer has a bounded queue, connections
 //! are made lazily and remade with backoff, and a peer that cannot be reached
-//! is reported as [`Event::Unreachable`] so that the node can react.
+//! is reported as [`Event::Unreachable`] so that the node can react. That
+//! policy is one machine with no I/O, [`link::Link`], which tcp and quic
+//! both drive; what happens to frames sent during an outage is part of the
+//! [`Transport`] contract.
 
 mod config;
 mod error;
 mod hello;
 mod inbox;
 mod incoming;
-mod queue;
 mod shared;
 mod stats;
 mod transport;
 
+pub mod link;
 pub mod mem;
 pub mod quic;
 pub mod tcp;

@@ -24,24 +24,24 @@ use std::{
 use async_trait::async_trait;
 use bazaar_protocol::PeerId;
 use bytes::Bytes;
-use futures::FutureExt;
-use quinn::{Connection, Endpoint, Incoming as QuinnIncoming, SendStream, VarInt};
+use quinn::{Connection, Endpoint, Incoming as QuinnIncoming, VarInt};
 use rustls::pki_types::CertificateDer;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::warn;
 
+use outgoing::{ACK, Dialer, Outgoing};
+
+mod outgoing;
+
 use crate::{
-    Event, PeerIdentity, Stats, Transport, TransportConfig, TransportError, hello,
+    Event, PeerIdentity, Stats, Transport, TransportConfig, TransportError,
     inbox::Inbox,
     incoming::{Ended, Incoming},
-    queue::{Dialer, Link, Outbox},
     shared::{AcceptTask, Shared},
     stats::Counters,
     tls,
 };
 
-/// The byte a listener sends once it accepted a dialler's hello.
-const ACK: u8 = 1;
 /// Application close code for a connection closed for bad input.
 const REFUSED: u32 = 1;
 /// Application close code for a transport shutting down.
@@ -100,18 +100,18 @@ impl QuicBinding {
             Arc::clone(&shared),
             known,
         ));
-        let dialer = QuicDialer {
+        let dialer = Dialer {
             local,
             endpoint: self.endpoint.clone(),
             client,
         };
-        let outbox = Outbox::new(dialer, Arc::clone(&shared), peers);
+        let outgoing = Outgoing::start(dialer, Arc::clone(&shared), &peers);
         Ok(QuicTransport {
             addr: self.addr,
             endpoint: self.endpoint,
             shared,
             inbox,
-            outbox,
+            outgoing,
             accept: AcceptTask::new(accept),
         })
     }
@@ -123,7 +123,7 @@ pub struct QuicTransport {
     endpoint: Endpoint,
     shared: Arc<Shared>,
     inbox: Inbox,
-    outbox: Outbox<QuicDialer>,
+    outgoing: Outgoing,
     accept: AcceptTask,
 }
 
@@ -211,7 +211,7 @@ impl QuicTransport {
 
     fn stop_tasks(&self) -> Option<JoinHandle<()>> {
         self.inbox.close();
-        self.outbox.close();
+        self.outgoing.close();
         self.endpoint.close(VarInt::from_u32(SHUTDOWN), b"shutdown");
         self.accept.stop()
     }
@@ -230,7 +230,7 @@ impl Transport for QuicTransport {
     }
 
     async fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
-        self.outbox.send(to, frame)
+        self.outgoing.send(to, frame)
     }
 
     async fn recv(&self) -> Option<Event> {
@@ -247,57 +247,6 @@ impl Transport for QuicTransport {
 
     fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
-    }
-}
-
-/// Dials peers over quic as peer `local`.
-struct QuicDialer {
-    local: PeerId,
-    endpoint: Endpoint,
-    client: quinn::ClientConfig,
-}
-
-#[async_trait]
-impl Dialer for QuicDialer {
-    type Writer = SendStream;
-
-    async fn dial(
-        &self,
-        peer: PeerId,
-        addr: SocketAddr,
-    ) -> Result<Link<SendStream>, TransportError> {
-        let fail = |reason: String| TransportError::Connect { peer, addr, reason };
-        let connection = self
-            .endpoint
-            .connect_with(self.client.clone(), addr, &tls::peer_name(peer))
-            .map_err(|e| fail(e.to_string()))?
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        let (mut send, mut recv) = connection
-            .open_bi()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        send.write_all(&hello::frame(self.local))
-            .await
-            .map_err(|e| fail(format!("hello: {e}")))?;
-        let mut ack = [0_u8; 1];
-        recv.read_exact(&mut ack)
-            .await
-            .map_err(|e| fail(format!("hello refused: {e}")))?;
-        if ack[0] != ACK {
-            return Err(fail(format!(
-                "hello answered with {:#04x}, not an acknowledgement",
-                ack[0]
-            )));
-        }
-        let closed = async move {
-            connection.closed().await;
-        }
-        .boxed();
-        Ok(Link {
-            writer: send,
-            closed,
-        })
     }
 }
 

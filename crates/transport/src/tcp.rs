@@ -3,7 +3,7 @@
 //! One bidirectional connection per pair of peers: whoever has frames to
 //! send first dials, the dialler's hello names it and the listener answers
 //! with its own hello; when both dial at once the lower id's connection is
-//! kept (see the link module for the rule). Frames are length-delimited with
+//! kept (see [`crate::link`] for the rule). Frames are length-delimited with
 //! a hard maximum; `TCP_NODELAY` is on; `send` writes an idle connection
 //! itself and otherwise queues, and frames that queue up go out in one
 //! write. A connection that sends garbage, an oversize length prefix or a
@@ -15,7 +15,7 @@
 //! peer list, then [`TcpBinding::start`] each; [`TcpTransport::loopback_cluster`]
 //! does exactly that.
 
-mod link;
+mod remote;
 
 use std::{
     collections::BTreeMap,
@@ -42,7 +42,7 @@ use crate::{
     stats::Counters,
 };
 
-use link::{Accepted, Links};
+use remote::{Accepted, Remotes};
 
 /// A bound TCP listener, not yet serving: learn its address, then start it.
 #[derive(Debug)]
@@ -73,17 +73,17 @@ impl TcpBinding {
             counters: Counters::default(),
             events: inbox.sender(),
         });
-        let links = Arc::new(Links::start(Arc::clone(&shared), &peers));
+        let remotes = Arc::new(Remotes::start(Arc::clone(&shared), &peers));
         let accept = tokio::spawn(accept_loop(
             self.listener,
             Arc::clone(&shared),
-            Arc::clone(&links),
+            Arc::clone(&remotes),
         ));
         TcpTransport {
             addr: self.addr,
             shared,
             inbox,
-            links,
+            remotes,
             accept: AcceptTask::new(accept),
         }
     }
@@ -94,7 +94,7 @@ pub struct TcpTransport {
     addr: SocketAddr,
     shared: Arc<Shared>,
     inbox: Inbox,
-    links: Arc<Links>,
+    remotes: Arc<Remotes>,
     accept: AcceptTask,
 }
 
@@ -162,7 +162,7 @@ impl TcpTransport {
 
     fn stop_tasks(&self) -> Option<JoinHandle<()>> {
         self.inbox.close();
-        self.links.close();
+        self.remotes.close();
         self.accept.stop()
     }
 }
@@ -180,7 +180,7 @@ impl Transport for TcpTransport {
     }
 
     async fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
-        self.links.send(to, frame)
+        self.remotes.send(to, frame)
     }
 
     async fn recv(&self) -> Option<Event> {
@@ -201,13 +201,13 @@ impl Transport for TcpTransport {
 
 /// Accepts connections until the transport shuts down (the task is aborted,
 /// which drops the listener and every handshake in progress with it).
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, links: Arc<Links>) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, remotes: Arc<Remotes>) {
     let mut handshakes = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
-                    handshakes.spawn(handshake(stream, remote, Arc::clone(&shared), Arc::clone(&links)));
+                    handshakes.spawn(handshake(stream, remote, Arc::clone(&shared), Arc::clone(&remotes)));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait, do not spin.
@@ -222,34 +222,48 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, links: Arc<Link
 
 /// Reads the hello of an incoming connection and hands the connection to
 /// the task of the peer it names, which answers or refuses it.
-async fn handshake(stream: TcpStream, remote: SocketAddr, shared: Arc<Shared>, links: Arc<Links>) {
+async fn handshake(
+    mut stream: TcpStream,
+    remote: SocketAddr,
+    shared: Arc<Shared>,
+    remotes: Arc<Remotes>,
+) {
     if let Err(e) = stream.set_nodelay(true) {
         debug!(peer = %shared.local, %remote, "TCP_NODELAY: {e}");
     }
     let timeout = shared.config.hello_timeout;
-    let read = tokio::time::timeout(timeout, read_hello(stream, shared.config.max_frame_len));
+    let read = tokio::time::timeout(
+        timeout,
+        read_hello(&mut stream, shared.config.max_frame_len),
+    );
     let rejected = match read.await {
         Err(_) => format!("no hello within {timeout:?}"),
         Ok(Err(None)) => return,
         Ok(Err(Some(reason))) => reason,
-        Ok(Ok((from, accepted))) => {
-            if from != shared.local && links.accepted(from, accepted) {
-                return;
+        Ok(Ok(from)) => {
+            if from != shared.local {
+                match remotes.accepted(from, Accepted { stream }) {
+                    Ok(()) => return,
+                    Err(Accepted { stream: back }) => stream = back,
+                }
             }
             format!("hello names peer {from}, who is not in the peer list")
         }
     };
+    // Counted before the connection closes, so that whoever sees it close
+    // also sees it counted.
     Counters::add(&shared.counters.rejected, 1);
     warn!(peer = %shared.local, %remote, "closing tcp connection: {rejected}");
+    drop(stream);
 }
 
-/// The peer an incoming connection's hello names, with the connection and
-/// what was read after the hello; `Err(None)` if it closed first,
-/// `Err(Some(why))` if it sent something else.
+/// The peer an incoming connection's hello names, once nothing was read
+/// after the hello; `Err(None)` if it closed first, `Err(Some(why))` if it
+/// sent something else.
 async fn read_hello(
-    mut stream: TcpStream,
+    stream: &mut TcpStream,
     max_frame_len: usize,
-) -> Result<(PeerId, Accepted), Option<String>> {
+) -> Result<PeerId, Option<String>> {
     let mut codec = hello::codec(max_frame_len);
     let mut rbuf = BytesMut::with_capacity(1024);
     loop {
@@ -263,7 +277,7 @@ async fn read_hello(
                         rbuf.len()
                     )));
                 }
-                return Ok((from, Accepted { stream }));
+                return Ok(from);
             }
             Ok(None) => {}
             Err(e) => return Err(Some(format!("bad hello: {e}"))),

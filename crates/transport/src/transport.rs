@@ -31,6 +31,26 @@ pub enum Event {
 /// reordered with respect to earlier frames between the same two peers
 /// (except under mem's random delay, which reorders on purpose). Retries
 /// and timeouts are the protocol's job.
+///
+/// # Frames sent during an outage
+///
+/// An outage of a peer starts when the transport fails to reach it, which
+/// it reports once as [`Event::Unreachable`], and ends when it reaches the
+/// peer again. A frame sent during an outage waits (within the queue's
+/// bound) for the transport's next attempt to reach the peer: if that
+/// attempt reaches it, the frame is delivered in order; if it fails, the
+/// frame is dropped and counted in [`Stats::dropped_unreachable`]. Attempts
+/// go on, further and further apart up to the configured backoff, for as
+/// long as frames wait, so no frame waits forever (mem attempts at every
+/// send: a frame to a crashed or cut-off peer is dropped at once).
+///
+/// Otherwise a frame is dropped only in flight on a connection that breaks
+/// or is replaced, at a full queue ([`Stats::dropped_full`]), or by fault
+/// injection. So,
+/// below the queue's bound and without injected faults, what a peer
+/// receives from a sender after an outage is every frame sent from some
+/// frame on: in order, without a gap, never twice. Which frame comes first
+/// depends on timing, and a caller must not assume it.
 #[async_trait]
 pub trait Transport: Send + Sync + 'static {
     /// The id of the peer this transport speaks for.

@@ -17,7 +17,7 @@ use bazaar_transport::{
     TransportError, tls,
 };
 use bytes::Bytes;
-use common::{Net, WAIT, id, next_event, next_frame, quick_config};
+use common::{Net, WAIT, id, next_event, next_frame, patient_config, quick_config};
 use quinn::{Connection, ConnectionError, Endpoint, VarInt};
 
 /// A cluster on free loopback ports, with identities from one CA.
@@ -121,7 +121,7 @@ async fn raw_connection(
 /// peer 2 and peer 1 still talk.
 async fn raw_stream_closes_only_that_connection(bytes: &[u8], read_ack: bool) {
     let ca = ClusterCa::generate().expect("ca");
-    let peers = QuicTransport::loopback_cluster(&ca, &[id(1), id(2)], &quick_config())
+    let peers = QuicTransport::loopback_cluster(&ca, &[id(1), id(2)], &patient_config())
         .await
         .expect("cluster");
     let (a, b) = (&peers[&id(1)], &peers[&id(2)]);
@@ -177,7 +177,7 @@ async fn quic_huge_length_prefix_after_a_good_hello_closes_only_that_connection(
 async fn quic_peer_cannot_claim_another_peers_id() {
     // Peer 3 holds a genuine certificate, but for 3, and says it is 2.
     let ca = ClusterCa::generate().expect("ca");
-    let peers = QuicTransport::loopback_cluster(&ca, &[id(1), id(2), id(3)], &quick_config())
+    let peers = QuicTransport::loopback_cluster(&ca, &[id(1), id(2), id(3)], &patient_config())
         .await
         .expect("cluster");
     let a = &peers[&id(1)];
@@ -258,7 +258,7 @@ fn foreign_identity(ca: &ClusterCa, dir: &std::path::Path) -> PeerIdentity {
 async fn quic_certificate_from_a_foreign_ca_is_refused() {
     let dir = TempDir::new("foreign-ca");
     let ca = ClusterCa::generate().expect("ca");
-    let peers = QuicTransport::loopback_cluster(&ca, &[id(1), id(2)], &quick_config())
+    let peers = QuicTransport::loopback_cluster(&ca, &[id(1), id(2)], &patient_config())
         .await
         .expect("cluster");
     let a = &peers[&id(1)];
@@ -303,7 +303,7 @@ async fn quic_certificate_from_a_foreign_ca_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quic_raw_udp_garbage_is_ignored() {
     let ca = ClusterCa::generate().expect("ca");
-    let peers = QuicTransport::loopback_cluster(&ca, &[id(1), id(2)], &quick_config())
+    let peers = QuicTransport::loopback_cluster(&ca, &[id(1), id(2)], &patient_config())
         .await
         .expect("cluster");
     let raw = UdpSocket::bind("127.0.0.1:0").expect("udp");
@@ -366,7 +366,7 @@ async fn quic_tls_material_round_trips_through_files() {
         .collect();
     let peers: BTreeMap<PeerId, QuicTransport> = bindings
         .into_iter()
-        .map(|(id, b)| (id, b.start(addrs.clone(), quick_config()).expect("start")))
+        .map(|(id, b)| (id, b.start(addrs.clone(), patient_config()).expect("start")))
         .collect();
     peers[&id(3)]
         .send(id(1), Bytes::from_static(b"from the newcomer"))

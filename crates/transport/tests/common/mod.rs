@@ -32,13 +32,27 @@ pub trait Net: Send {
     async fn restart(&mut self, id: PeerId) -> Self::T;
 }
 
-/// A config for tests: quick to notice and redial a dead peer.
+/// A config for tests that take a peer down: quick to notice and redial a
+/// dead peer. A dial that takes longer than its `connect_timeout` fails
+/// and drops what waited for it, so a test using this config must not
+/// expect every frame to a live peer to arrive.
 pub fn quick_config() -> TransportConfig {
     TransportConfig {
         connect_timeout: Duration::from_millis(500),
         backoff_min: Duration::from_millis(10),
         backoff_max: Duration::from_millis(100),
         ..TransportConfig::default()
+    }
+}
+
+/// A config for tests where every peer stays up and every frame must
+/// arrive: no dial gives up before the test's own wait does, however
+/// loaded the machine (a TLS handshake in a debug build on two busy cores
+/// can take longer than [`quick_config`]'s half second).
+pub fn patient_config() -> TransportConfig {
+    TransportConfig {
+        connect_timeout: WAIT,
+        ..quick_config()
     }
 }
 
@@ -57,10 +71,14 @@ pub async fn next_event(t: &impl Transport) -> Option<Event> {
 pub async fn next_frame(t: &impl Transport) -> (PeerId, Bytes) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        match tokio::time::timeout_at(deadline, t.recv())
-            .await
-            .expect("a frame within the wait")
-        {
+        let Ok(event) = tokio::time::timeout_at(deadline, t.recv()).await else {
+            panic!(
+                "peer {}: no frame within the wait; stats {:?}",
+                t.local_id(),
+                t.stats()
+            );
+        };
+        match event {
             Some(Event::Frame { from, frame }) => return (from, frame),
             Some(Event::Unreachable { .. }) => continue,
             None => panic!(
