@@ -251,9 +251,12 @@ fn a_failure_prints_its_seed_how_to_replay_it_and_its_last_steps() {
     let text = String::from_utf8(out).unwrap();
     let (seed, _) = caught(Plant::ReplyBeforeCommit, 5);
     assert!(text.starts_with(&format!("seed {seed} FAILED: ")), "{text}");
-    assert!(text.contains(&format!(
-        "replay: bazaar sim --seeds 1 --seed {seed} --peers 5"
-    )));
+    assert!(
+        text.contains(&format!(
+            "replay: bazaar sim --seeds 1 --seed {seed} --peers 5 --plant reply-before-commit"
+        )),
+        "{text}"
+    );
     assert!(text.contains("the last 12 steps:"), "{text}");
     assert!(text.lines().last().unwrap().contains("FAILED"), "{text}");
 }

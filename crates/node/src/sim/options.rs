@@ -86,6 +86,18 @@ pub enum Plant {
     CheckpointDropsBatch,
 }
 
+impl Plant {
+    /// Its name on the command line (`bazaar sim --plant NAME`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::IgnoreFencing => "ignore-fencing",
+            Self::ReplyBeforeCommit => "reply-before-commit",
+            Self::SkipRetryDedup => "skip-retry-dedup",
+            Self::CheckpointDropsBatch => "checkpoint-drops-batch",
+        }
+    }
+}
+
 /// One simulation: its size, its length and its faults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimOptions {
@@ -106,6 +118,36 @@ pub struct SimOptions {
     pub plant: Option<Plant>,
     /// How many steps of a failing run's trace to print.
     pub trace_tail: usize,
+}
+
+impl SimOptions {
+    /// The `bazaar sim` command line that runs `seed` alone with these
+    /// options: every option that differs from the default is written out.
+    /// Fault models other than the default are not command-line options:
+    /// the line then says so, for a caller of the API to set them again.
+    pub fn replay(&self, seed: u64) -> String {
+        let default = Self::default();
+        let mut line = format!(
+            "bazaar sim --seeds 1 --seed {seed} --peers {}",
+            self.peers.max(1)
+        );
+        if self.faulty != default.faulty {
+            line += &format!(" --faulty {}ms", self.faulty.as_millis());
+        }
+        if self.settle != default.settle {
+            line += &format!(" --settle {}ms", self.settle.as_millis());
+        }
+        if let Some(plant) = self.plant {
+            line += &format!(" --plant {}", plant.name());
+        }
+        if self.faults != default.faults {
+            line += &format!(
+                " (with the fault model {:?}, set through the API)",
+                self.faults
+            );
+        }
+        line
+    }
 }
 
 impl Default for SimOptions {

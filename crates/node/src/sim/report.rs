@@ -20,6 +20,8 @@ pub struct RunReport {
     pub digest: u64,
     /// The last steps, oldest first, when the run failed.
     pub trace: Vec<String>,
+    /// The command line that runs this seed again with the same options.
+    pub replay: String,
 }
 
 impl RunReport {
@@ -42,11 +44,7 @@ impl fmt::Display for RunReport {
             ),
             Err(broken) => {
                 writeln!(f, "seed {} FAILED: {broken}", self.seed)?;
-                writeln!(
-                    f,
-                    "replay: bazaar sim --seeds 1 --seed {} --peers {}",
-                    self.seed, self.peers
-                )?;
+                writeln!(f, "replay: {}", self.replay)?;
                 writeln!(f, "the last {} steps:", self.trace.len())?;
                 for line in &self.trace {
                     writeln!(f, "{line}")?;
@@ -73,6 +71,7 @@ pub fn run_one(seed: u64, options: &SimOptions) -> RunReport {
         outcome,
         tally: world.tally,
         digest: world.trace.digest(),
+        replay: options.replay(seed),
     }
 }
 
