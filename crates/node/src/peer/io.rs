@@ -185,8 +185,9 @@ pub enum Action {
         /// The trader's epoch.
         epoch: Epoch,
     },
-    /// Extend the lease of the term of `epoch` by `lease` from now; answer
-    /// only a failure, with [`Input::StoreFailed`].
+    /// Extend the lease of the term of `epoch` by `lease` from now (a zero
+    /// lease gives it back: the term is over); answer only a failure, with
+    /// [`Input::StoreFailed`].
     RenewLease {
         /// The trader's epoch.
         epoch: Epoch,

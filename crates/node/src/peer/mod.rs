@@ -479,6 +479,13 @@ impl Peer {
     /// The term of `epoch` is over (resigned or deposed): close the desk
     /// and resume this peer's own role.
     fn step_down(&mut self, epoch: Epoch) {
+        // A term given up (resigned, cut off, or conceded to a newer
+        // epoch) gives its lease back, so that the successor need not wait
+        // for it to run out; a fenced term has no lease left to give.
+        if self.desk.as_ref().is_some_and(Desk::was_open) {
+            let lease = Duration::ZERO;
+            self.out.push(Action::RenewLease { epoch, lease });
+        }
         self.close_desk();
         self.trader = None;
         let resigned = self.election.is_resigned();
@@ -698,9 +705,12 @@ impl Peer {
                     holder,
                     retry_after,
                 });
+                // The holder may give the lease back before it runs out
+                // (stepping down to this claim): look again soon.
+                let soon = self.config.timing.heartbeat_interval;
                 self.out.push(Action::SetTimer {
                     timer: PeerTimer::Books,
-                    after: retry_after.max(Duration::from_millis(1)),
+                    after: retry_after.clamp(Duration::from_millis(1), soon),
                 });
             }
             StoreFailure::Unavailable => {
