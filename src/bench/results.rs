@@ -126,6 +126,8 @@ pub struct BenchResults {
     pub load: Vec<LoadResult>,
     /// The history experiments, shortest history first.
     pub history: Vec<super::HistoryResult>,
+    /// The durable stores' commits: SQLite, then PostgreSQL if measured.
+    pub commits: Vec<super::CommitResult>,
     /// Seconds the whole run took.
     pub elapsed_s: f64,
     /// The machine's load average at the start, where the system tells it.

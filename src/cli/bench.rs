@@ -13,11 +13,16 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
     // purpose) would drown the progress bar: errors only.
     logging::init("error");
     let options = BenchOptions {
-        plan: Plan::new(args.quick),
+        plan: if args.postgres.is_some() {
+            Plan::new(args.quick).with_postgres()
+        } else {
+            Plan::new(args.quick)
+        },
         out: args.out.clone(),
         json: args.json.clone(),
         seed: args.seed,
         progress: std::io::stderr().is_terminal(),
+        postgres: args.postgres.clone(),
     };
     let results = super::runtime()?
         .block_on(bench::run(&options))

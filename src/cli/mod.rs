@@ -16,7 +16,7 @@ use std::{fmt, process::ExitCode};
 use clap::Parser;
 
 pub use args::{
-    BenchArgs, Cli, Command, DataDirArgs, DemoArgs, InitArgs, NodeArgs, PlantArg, SimArgs,
+    BenchArgs, BooksArgs, Cli, Command, DemoArgs, InitArgs, NodeArgs, PlantArg, SimArgs,
     StatusArgs, UpArgs,
 };
 

@@ -220,7 +220,10 @@ impl PgStore {
     ) -> Result<Self, StoreError> {
         let mut config: postgres::Config = url.parse().map_err(|e| StoreError::Io {
             path: redact(url).into(),
-            detail: format!("not a PostgreSQL URL (postgres://user@host:port/database): {e}"),
+            detail: format!(
+                "not a PostgreSQL URL (postgres://user@host:port/database): {}",
+                chain(&e)
+            ),
         })?;
         config
             .connect_timeout(timeouts.connect)
@@ -388,18 +391,7 @@ impl PgStore {
         });
         let detail = match error.as_db_error() {
             Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-            None => {
-                let mut detail = error.to_string();
-                let mut source = std::error::Error::source(error);
-                while let Some(cause) = source {
-                    let cause_text = cause.to_string();
-                    if !detail.contains(&cause_text) {
-                        detail = format!("{detail}: {cause_text}");
-                    }
-                    source = cause.source();
-                }
-                detail
-            }
+            None => chain(error),
         };
         if corrupt {
             self.corrupt(detail)
@@ -1011,6 +1003,20 @@ impl Records for PgRecords<'_, '_> {
         }
         Ok(out)
     }
+}
+
+/// An error and its causes, in one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut detail = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !detail.contains(&cause_text) {
+            detail = format!("{detail}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    detail
 }
 
 /// How errors and reports name the database: its URL without the

@@ -120,7 +120,7 @@ pub(super) const NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 10
 /// A lock key that only serialises the creation of the tables by two
 /// processes starting at once ("bazaar" in ASCII). Not the fence: the
 /// fence is the `meta` row, locked in each write's own transaction.
-const CREATE_LOCK: i64 = 0x0062_617a_6161_72;
+const CREATE_LOCK: i64 = 0x0000_6261_7a61_6172;
 
 /// Whether the database holds a bazaar store, checks its schema version,
 /// and creates one if it holds none of its tables and `create` is set.
