@@ -448,6 +448,7 @@ impl Trap {
                     .batch_execute("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
                     .unwrap();
                 admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+                wait_for_setting(admin, "nobody");
             }
         }
     }
@@ -462,6 +463,7 @@ impl Trap {
                     .batch_execute("ALTER SYSTEM RESET synchronous_standby_names")
                     .unwrap();
                 admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+                wait_for_setting(admin, "");
             }
         }
     }
@@ -475,6 +477,28 @@ impl Trap {
 
     fn lands(self) -> bool {
         matches!(self, Self::AfterTheCommitRecord)
+    }
+}
+
+/// Waits until the server has reloaded its configuration: the postmaster
+/// rereads the file on `pg_reload_conf()` and signals every session, the
+/// trader's among them, which applies it before its next command; the
+/// admin session sees it when its own signal has arrived.
+fn wait_for_setting(admin: &mut postgres::Client, value: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now: String = admin
+            .query_one("SELECT current_setting('synchronous_standby_names')", &[])
+            .unwrap()
+            .get(0);
+        if now == value {
+            // The trader's session got the same signal; give it the
+            // moment it takes to arrive.
+            std::thread::sleep(Duration::from_millis(100));
+            return;
+        }
+        assert!(Instant::now() < deadline, "the server did not reload");
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
