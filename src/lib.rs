@@ -5,6 +5,7 @@
 //! (`bazaar-node` and below); this crate only drives and presents it.
 
 pub mod bench;
+pub mod books;
 pub mod cli;
 pub mod demo;
 pub mod hosts;

@@ -11,6 +11,9 @@ use bazaar::bench::{
 use bazaar_node::net::TransportKind;
 use serde_json::Value;
 
+#[path = "../crates/node/tests/support/pg.rs"]
+mod pg;
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("bazaar-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -32,7 +35,11 @@ fn latency(name: &str, group: Group, disruption: Disruption, requests: u64) -> L
     }
 }
 
-fn tiny_plan() -> Plan {
+fn tiny_plan(postgres: bool) -> Plan {
+    let mut stores = vec![StoreKind::Mem, StoreKind::Sqlite];
+    if postgres {
+        stores.push(StoreKind::Postgres);
+    }
     Plan {
         quick: true,
         echo_round_trips: 50,
@@ -46,7 +53,7 @@ fn tiny_plan() -> Plan {
                 30,
             ),
         ],
-        load: [StoreKind::Mem, StoreKind::Sqlite]
+        load: stores
             .into_iter()
             .map(|store| LoadScenario {
                 name: format!("load {}", store.name()),
@@ -61,6 +68,8 @@ fn tiny_plan() -> Plan {
         history: vec![2_000, 12_000],
         remote: Vec::new(),
         remote_trade: Duration::ZERO,
+        commits: 20,
+        postgres,
     }
 }
 
@@ -68,12 +77,22 @@ fn tiny_plan() -> Plan {
 async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
     let out = scratch("bench-smoke");
     let json = out.join("figures.json");
+    // PostgreSQL beside SQLite where a server can be started (always under
+    // CI); the bench empties the database it is given.
+    let (server, url) = tokio::task::spawn_blocking(|| {
+        let server = pg::PgServer::start("bench_smoke");
+        let url = server.as_ref().map(|s| s.database("bench"));
+        (server, url)
+    })
+    .await
+    .unwrap();
     let options = BenchOptions {
-        plan: tiny_plan(),
+        plan: tiny_plan(server.is_some()),
         out: out.clone(),
         json: Some(json.clone()),
         seed: 7,
         progress: false,
+        postgres: url,
     };
     let results = bench::run(&options).await.expect("the bench runs");
     assert!(
@@ -105,6 +124,18 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
         assert!(mem[key].is_number(), "transports.mem.{key} was measured");
     }
     assert!(figures["failover_ms"].is_number(), "a kill was measured");
+    let mut stores = vec!["sqlite"];
+    if server.is_some() {
+        stores.push("postgres");
+    }
+    for store in stores {
+        for key in ["commit_p50_us", "commit_p99_us", "durable_buys_per_s"] {
+            assert!(
+                figures["stores"][store][key].is_number(),
+                "stores.{store}.{key} was measured"
+            );
+        }
+    }
     for key in ["open_ms", "book_bytes"] {
         for sales in ["2000", "12000"] {
             assert!(
@@ -116,6 +147,7 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
 
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## Against the targets"));
+    assert!(report.contains("## Durable stores"));
     for svg in [
         "latency-vs-peers.svg",
         "latency-over-time-killed.svg",

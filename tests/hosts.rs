@@ -1,6 +1,7 @@
 //! Peers on several hosts, for real: six `bazaar node` processes, each in a
 //! network namespace of its own (its own address on a bridge), trading over
-//! tcp with the books in one store that every host reaches. The trader's
+//! tcp with the books in one PostgreSQL server on a seventh host that every
+//! peer reaches over the bridge. The trader's
 //! link is cut, then the trader is SIGKILLed, then the hosts are split
 //! {1,2,3} | {4,5,6} while both sides still reach the store; after each,
 //! the market goes on and the stored books pass the audit.
@@ -11,11 +12,14 @@
 
 mod support;
 
+#[path = "../crates/node/tests/support/pg.rs"]
+mod pg;
+
 use std::time::{Duration, Instant};
 
 use std::path::Path;
 
-use bazaar::hosts::{Hosts, Line, unavailable};
+use bazaar::hosts::{DB_HOST, Hosts, Line, unavailable};
 use support::processes::BAZAAR;
 
 /// Lines of `peers` in `lines` containing `text`.
@@ -56,6 +60,15 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
         return;
     }
     let mut hosts = Hosts::create(Path::new(BAZAAR), "six", 6, 20).expect("the hosts are made");
+    // The books in one PostgreSQL server on a host of its own, reached
+    // over the bridge; each peer keeps only its count of lives and its
+    // summary in a data directory of its own.
+    let db = hosts.ns_named("db");
+    let Some(server) = pg::PgServer::start_in("hosts", &db, Hosts::address(DB_HOST)) else {
+        return;
+    };
+    let url = server.url();
+    hosts.node_flags(&["--store", &url]);
     hosts.spawn_all();
     let mut seen = Vec::new();
     hosts
@@ -163,10 +176,6 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
         Vec::<u32>::new(),
         "every peer stopped cleanly"
     );
-    let data = hosts.dir.join("data");
-    let (passed, report) = hosts.bazaar_in(
-        &hosts.ns(1),
-        &["audit", "--data-dir", data.to_str().unwrap()],
-    );
+    let (passed, report) = hosts.bazaar_in(&hosts.ns(1), &["audit", "--store", &url]);
     assert!(passed, "{report}");
 }

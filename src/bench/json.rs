@@ -58,10 +58,42 @@ pub fn to_json(results: &BenchResults) -> Value {
             "failover_ms": results.remote.iter().map(|r| (r.delay_us.to_string(), json!(r.failover_ms))).collect::<Map<String, Value>>(),
             "runs": results.remote,
         },
+        "stores": stores(results),
+        "commits": results.commits,
         "echo": results.echo,
         "latency": results.latency,
         "load": results.load,
     })
+}
+
+/// The durable stores side by side: `stores.sqlite.commit_p50_us`,
+/// `stores.postgres.durable_buys_per_s`, …; a store not measured is
+/// absent.
+fn stores(results: &BenchResults) -> Value {
+    results
+        .commits
+        .iter()
+        .map(|c| {
+            let kind = if c.store == "postgres" {
+                StoreKind::Postgres
+            } else {
+                StoreKind::Sqlite
+            };
+            let load = durable_load(results, kind);
+            (
+                c.store.clone(),
+                json!({
+                    "commit_mean_us": c.commit.mean_us,
+                    "commit_p50_us": c.commit.p50_us,
+                    "commit_p99_us": c.commit.p99_us,
+                    "commit_buys_per_s": c.buys_per_s,
+                    "durable_buys_per_s": load.map(|l| l.buys_per_s),
+                    "durable_buy_p50_us": load.map(|l| l.latency.p50_us),
+                }),
+            )
+        })
+        .collect::<Map<String, Value>>()
+        .into()
 }
 
 /// The headline figures of one transport; `null` where not measured.
@@ -109,6 +141,13 @@ pub fn throughput(
         .load
         .iter()
         .find(|r| r.scenario.transport == kind && r.scenario.store == store)
+}
+
+/// The throughput experiment with the books in `store`: over tcp if there
+/// is one, else the first.
+pub fn durable_load(results: &BenchResults, store: StoreKind) -> Option<&LoadResult> {
+    throughput(results, TransportKind::Tcp, store)
+        .or_else(|| results.load.iter().find(|r| r.scenario.store == store))
 }
 
 /// Every election caused by killing the trader.

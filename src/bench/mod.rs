@@ -4,6 +4,7 @@
 //! throughput under load, then a Markdown report with SVG plots and,
 //! on request, the figures as JSON.
 
+mod commits;
 mod disk;
 mod echo;
 mod history;
@@ -26,6 +27,7 @@ use std::{
 use bazaar_transport::TransportError;
 use indicatif::{ProgressBar, ProgressStyle};
 
+pub use commits::CommitResult;
 pub use echo::EchoError;
 pub use history::HistoryResult;
 pub use json::to_json;
@@ -40,7 +42,7 @@ pub use stock::StockedStore;
 
 use bazaar_node::{
     net::TransportKind,
-    store::{MemStore, SqliteStore, Store, StoreError},
+    store::{MemStore, PgStore, SqliteStore, Store, StoreError},
 };
 
 /// What `bazaar bench` was asked for.
@@ -57,6 +59,9 @@ pub struct BenchOptions {
     pub seed: u64,
     /// Show a progress bar (on a terminal only).
     pub progress: bool,
+    /// A PostgreSQL database the bench may empty, to measure beside
+    /// SQLite (its bazaar tables are dropped before each experiment).
+    pub postgres: Option<String>,
 }
 
 /// Why the bench stopped.
@@ -159,7 +164,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
             Vec::new()
         };
         let dir = options.out.join(format!("store-latency-{i}"));
-        let store = open_store(scenario.store, &dir, &sellers, &scenario.name)?;
+        let store = open_store(options, scenario.store, &dir, &sellers, &scenario.name)?;
         let result = latency::run(scenario, store, options.seed, limit).await;
         remove_dir(&dir);
         latency.push(result?);
@@ -185,12 +190,45 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     }
 
     let (remote, remote_skipped) = remote_experiment(plan, &bar).await?;
+    let mut commits = Vec::new();
+    let mut stores = vec![StoreKind::Sqlite];
+    if plan.postgres {
+        stores.push(StoreKind::Postgres);
+    }
+    for kind in stores.into_iter().filter(|_| plan.commits > 0) {
+        let name = format!("{} commits", kind.name());
+        bar.set_message(name.clone());
+        let dir = options.out.join("store-commits");
+        let store = open_store(options, kind, &dir, &[], &name)?;
+        let rounds = plan.commits;
+        let result = tokio::task::spawn_blocking(move || {
+            commits::measure(kind.name(), store.as_ref(), rounds)
+        })
+        .await
+        .map_err(|e| BenchError::Write {
+            path: options.out.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?
+        .map_err(|source| BenchError::Store {
+            scenario: name,
+            source,
+        })?;
+        remove_dir(&dir);
+        commits.push(result);
+        bar.inc(1);
+    }
 
     let mut load = Vec::new();
     for (i, scenario) in plan.load.iter().enumerate() {
         bar.set_message(scenario.name.clone());
         let dir = options.out.join(format!("store-load-{i}"));
-        let store = open_store(scenario.store, &dir, &scenario.seller_ids(), &scenario.name)?;
+        let store = open_store(
+            options,
+            scenario.store,
+            &dir,
+            &scenario.seller_ids(),
+            &scenario.name,
+        )?;
         let result = load::run(scenario, store, options.seed).await;
         remove_dir(&dir);
         load.push(result?);
@@ -206,6 +244,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         history,
         remote,
         remote_skipped,
+        commits,
         elapsed_s: started.elapsed().as_secs_f64(),
         load_average,
     };
@@ -268,8 +307,10 @@ fn write_outputs(options: &BenchOptions, results: &BenchResults) -> Result<(), B
 }
 
 /// A fresh store of `kind`, stocked in the names of `sellers` (none:
-/// unstocked); a durable one lives in `dir`, emptied first.
+/// unstocked); a SQLite one lives in `dir`, emptied first; a PostgreSQL
+/// one in the database of `--postgres`, emptied first.
 fn open_store(
+    options: &BenchOptions,
     kind: StoreKind,
     dir: &Path,
     sellers: &[bazaar_protocol::PeerId],
@@ -284,8 +325,42 @@ fn open_store(
                 source,
             })?)
         }
+        StoreKind::Postgres => {
+            let url = options.postgres.as_deref().unwrap_or_default();
+            // The sync client runs a runtime of its own, which may not
+            // start on an async worker: connect on a plain thread.
+            let store = std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        empty_postgres(url)?;
+                        PgStore::connect(url)
+                    })
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .map_err(|source| BenchError::Store {
+                scenario: scenario.into(),
+                source,
+            })?;
+            Arc::new(store)
+        }
     };
     Ok(Arc::new(StockedStore::new(inner, sellers)))
+}
+
+/// Drops the bazaar's tables (and views) in the bench's database, so that
+/// each experiment starts from an empty store.
+fn empty_postgres(url: &str) -> Result<(), StoreError> {
+    let io = |e: postgres::Error| StoreError::Io {
+        path: url.into(),
+        detail: format!("cannot empty the bench's database: {e}"),
+    };
+    let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(io)?;
+    client
+        .batch_execute(
+            "DROP TABLE IF EXISTS sales, requests, offers, checkpoints, batches, meta CASCADE",
+        )
+        .map_err(io)
 }
 
 fn create_dir(dir: &Path) -> Result<(), BenchError> {

@@ -227,7 +227,7 @@ fn throughput_bars(path: &Path, results: &BenchResults) -> Drawn {
             let value = throughput(results, kind, store).map_or(0.0, |r| r.buys_per_s);
             let label = match store {
                 StoreKind::Mem => "store off",
-                StoreKind::Sqlite => "store on",
+                StoreKind::Sqlite | StoreKind::Postgres => "store on",
             };
             bars.push((format!("{kind}, {label}"), store, value));
         }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{
     floor_us,
-    json::{killed, six_peers, throughput},
+    json::{durable_load, killed, six_peers, throughput},
     plot::Plots,
     results::{BenchResults, LatencyResult, Summary},
     scenarios::{Disruption, Group, StoreKind, TRANSPORTS},
@@ -22,6 +22,7 @@ pub fn markdown(results: &BenchResults, plots: &Plots) -> String {
     ratios(&mut md, results);
     elections(&mut md, results, plots);
     load(&mut md, results, plots);
+    stores(&mut md, results);
     history(&mut md, results, plots);
     remote(&mut md, results, plots);
     targets(&mut md, results);
@@ -62,6 +63,40 @@ fn remote(md: &mut String, r: &BenchResults, plots: &Plots) {
     }
     if let Some(svg) = &plots.remote {
         let _ = writeln!(md, "\n![response time against delay]({svg})");
+    }
+    md.push('\n');
+}
+
+fn stores(md: &mut String, r: &BenchResults) {
+    if r.commits.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## Durable stores\n\nThe same batches (a restocking deposit and {} one-unit buys \
+         each) committed back to back to each durable store, only `commit` timed: SQLite \
+         in the output folder, PostgreSQL in the database of `--postgres`. \"durable \
+         buys/s\" is the throughput experiment with the books in that store (16 buyers, \
+         tcp).\n\n| store | commits | commit mean | p50 | p99 | max | buys/s by commits \
+         alone | durable buys/s |\n|---|---:|---:|---:|---:|---:|---:|---:|",
+        super::commits::BUYS_PER_BATCH
+    );
+    for c in &r.commits {
+        let kind = if c.store == "postgres" {
+            StoreKind::Postgres
+        } else {
+            StoreKind::Sqlite
+        };
+        let load = durable_load(r, kind);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.0} | {} |",
+            c.store,
+            c.commit.count,
+            summary_cells(&c.commit),
+            c.buys_per_s,
+            load.map_or_else(|| "–".into(), |l| format!("{:.0}", l.buys_per_s)),
+        );
     }
     md.push('\n');
 }
@@ -210,6 +245,7 @@ const fn on_off(store: StoreKind) -> &'static str {
     match store {
         StoreKind::Mem => "store off",
         StoreKind::Sqlite => "store on",
+        StoreKind::Postgres => "store on (postgres)",
     }
 }
 

@@ -16,6 +16,8 @@ pub enum StoreKind {
     Mem,
     /// SQLite on disk, a commit per batch: the store on.
     Sqlite,
+    /// PostgreSQL (`bazaar bench --postgres URL`), a commit per batch.
+    Postgres,
 }
 
 impl StoreKind {
@@ -24,6 +26,7 @@ impl StoreKind {
         match self {
             Self::Mem => "mem",
             Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
         }
     }
 }
@@ -130,6 +133,10 @@ pub struct Plan {
     pub remote: Vec<u64>,
     /// How long the market trades at each delay before the kill.
     pub remote_trade: Duration,
+    /// Commits timed per durable store in the commits experiment (0: none).
+    pub commits: u32,
+    /// Whether PostgreSQL is measured beside SQLite (`--postgres URL`).
+    pub postgres: bool,
 }
 
 /// Every transport, in report order.
@@ -243,14 +250,41 @@ impl Plan {
             history,
             remote: vec![0, 500, 5_000],
             remote_trade: Duration::from_secs(if quick { 2 } else { 5 }),
+            commits: if quick { 500 } else { 2_000 },
+            postgres: false,
         }
+    }
+
+    /// The plan with PostgreSQL beside SQLite: its commits, and a
+    /// throughput experiment over tcp with the books in it.
+    #[must_use]
+    pub fn with_postgres(mut self) -> Self {
+        self.postgres = true;
+        if let Some(sqlite) = self
+            .load
+            .iter()
+            .find(|l| l.store == StoreKind::Sqlite && l.transport == TransportKind::Tcp)
+            .cloned()
+        {
+            self.load.push(LoadScenario {
+                name: sqlite.name.replace("store sqlite", "store postgres"),
+                store: StoreKind::Postgres,
+                ..sqlite
+            });
+        }
+        self
     }
 
     /// How many steps the progress bar counts: five floors, then each
     /// experiment.
     pub fn steps(&self) -> u64 {
         let remote = usize::from(!self.remote.is_empty());
-        (5 + self.latency.len() + self.load.len() + self.history.len() + remote) as u64
+        let commits = if self.commits == 0 {
+            0
+        } else {
+            1 + usize::from(self.postgres)
+        };
+        (5 + self.latency.len() + self.load.len() + self.history.len() + remote + commits) as u64
     }
 }
 

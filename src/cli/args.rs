@@ -43,10 +43,10 @@ pub enum Command {
     Status(StatusArgs),
     /// Run seeded deterministic simulations with faults and check every invariant.
     Sim(SimArgs),
-    /// Check the invariants on a data directory's books.
-    Audit(DataDirArgs),
-    /// Print a data directory's ledger, one sale a line.
-    Ledger(DataDirArgs),
+    /// Check the invariants on the stored books.
+    Audit(BooksArgs),
+    /// Print the stored ledger, one sale a line.
+    Ledger(BooksArgs),
     /// Run the experiments and write a report with plots.
     Bench(BenchArgs),
 }
@@ -104,6 +104,11 @@ pub struct InitArgs {
     /// The first peer's port; peer i listens on base-port + i - 1.
     #[arg(long, default_value_t = 7100)]
     pub base_port: u16,
+    /// Keep the books in this PostgreSQL database, which every peer's
+    /// host reaches (written as `store` in the cluster file; default:
+    /// SQLite in each host's data directory).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Overwrite an existing cluster file.
     #[arg(long)]
     pub force: bool,
@@ -121,9 +126,16 @@ pub struct NodeArgs {
     /// How peers reach each other.
     #[arg(long, default_value_t = RemoteKind::Tcp, value_parser = remote_kind())]
     pub transport: RemoteKind,
-    /// Where the books live (default: `data/` beside the cluster file).
+    /// Where this peer keeps its count of lives and its summary, and the
+    /// books unless they are in PostgreSQL (default: `data/` beside the
+    /// cluster file).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Keep the books in this PostgreSQL database
+    /// (postgres://user:password@host:port/database) instead of SQLite in
+    /// the data directory (default: the cluster file's `store`, if any).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Seed for this peer's random choices (default: its id).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -175,6 +187,11 @@ pub struct UpArgs {
     /// Where the books live (default: `data/` beside the cluster file).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Keep the books in this PostgreSQL database, passed to every peer
+    /// and audited at the end (default: the cluster file's `store`, if
+    /// any; with --peers, written into the new cluster file).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Stop every peer after this long (default: on Ctrl-C or SIGTERM).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
@@ -220,6 +237,11 @@ pub struct BenchArgs {
     /// run): latency, load, history, remote.
     #[arg(long, value_delimiter = ',', value_enum)]
     pub only: Vec<Experiment>,
+    /// Also measure the books in this PostgreSQL database, beside SQLite
+    /// (commit latency, durable buys/s). The bench empties it: it drops
+    /// the bazaar's tables there before each experiment.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
 }
 
 /// One kind of experiment of `bazaar bench`, for `--only`.
@@ -272,12 +294,17 @@ pub enum PlantArg {
     CheckpointDropsBatch,
 }
 
-/// `bazaar audit` and `bazaar ledger`.
+/// `bazaar audit` and `bazaar ledger`: where the books are.
 #[derive(Debug, Clone, Args)]
-pub struct DataDirArgs {
-    /// The data directory holding `bazaar.db`.
+#[group(required = true, multiple = false)]
+pub struct BooksArgs {
+    /// The data directory holding `bazaar.db` (SQLite).
     #[arg(long)]
-    pub data_dir: PathBuf,
+    pub data_dir: Option<PathBuf>,
+    /// The PostgreSQL database holding the books
+    /// (postgres://user:password@host:port/database).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 /// `--transport` for a market in one process: the names listed in `--help`.

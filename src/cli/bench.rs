@@ -12,7 +12,11 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
     // The markets' logs (unreachable peers while a trader is killed, on
     // purpose) would drown the progress bar: errors only.
     logging::init("error");
-    let mut plan = Plan::new(args.quick);
+    let mut plan = if args.postgres.is_some() {
+        Plan::new(args.quick).with_postgres()
+    } else {
+        Plan::new(args.quick)
+    };
     if !args.only.is_empty() {
         let keep = |e: Experiment| args.only.contains(&e);
         if !keep(Experiment::Latency) {
@@ -20,6 +24,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         }
         if !keep(Experiment::Load) {
             plan.load.clear();
+            plan.commits = 0;
         }
         if !keep(Experiment::History) {
             plan.history.clear();
@@ -34,6 +39,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         json: args.json.clone(),
         seed: args.seed,
         progress: std::io::stderr().is_terminal(),
+        postgres: args.postgres.clone(),
     };
     let results = super::runtime()?
         .block_on(bench::run(&options))

@@ -12,7 +12,14 @@ use bazaar_node::cluster::Cluster;
 use crate::cli::{Failure, InitArgs};
 
 pub(super) fn run(args: &InitArgs) -> Result<(), Failure> {
-    let path = write(&args.out, args.peers, args.host, args.base_port, args.force)?;
+    let path = write(
+        &args.out,
+        args.peers,
+        args.host,
+        args.base_port,
+        args.store.as_deref(),
+        args.force,
+    )?;
     println!(
         "start them all with: bazaar up --cluster {}   (or peer i alone: bazaar node --cluster {} --id i)",
         path.display(),
@@ -22,13 +29,15 @@ pub(super) fn run(args: &InitArgs) -> Result<(), Failure> {
 }
 
 /// Writes `out/cluster.toml` for `peers` peers on `host` from `base_port`
-/// (their metrics on the ports after theirs) and `out/tls/`; says what it
+/// (their metrics on the ports after theirs), with the books in the
+/// PostgreSQL database `store` if given, and `out/tls/`; says what it
 /// wrote and returns the cluster file.
 pub(super) fn write(
     out: &Path,
     peers: u32,
     host: IpAddr,
     base_port: u16,
+    store: Option<&str>,
     force: bool,
 ) -> Result<PathBuf, Failure> {
     let path = out.join("cluster.toml");
@@ -46,7 +55,15 @@ pub(super) fn write(
     }
     std::fs::create_dir_all(out)
         .map_err(|e| Failure::input(format!("cannot create {}: {e}", out.display())))?;
+    if let Some(url) = store
+        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        return Err(Failure::input(format!(
+            "--store {url}: not a PostgreSQL URL (postgres://user:password@host:port/database)"
+        )));
+    }
     let mut cluster = Cluster::local(peers, host, base_port);
+    cluster.store = store.map(str::to_owned);
     for (i, peer) in cluster.peers.iter_mut().enumerate() {
         let port = u32::from(base_port) + peers + i as u32;
         peer.metrics = u16::try_from(port)

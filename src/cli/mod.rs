@@ -16,7 +16,7 @@ use std::{fmt, process::ExitCode};
 use clap::Parser;
 
 pub use args::{
-    BenchArgs, Cli, Command, DataDirArgs, DemoArgs, Experiment, InitArgs, NodeArgs, PlantArg,
+    BenchArgs, BooksArgs, Cli, Command, DemoArgs, Experiment, InitArgs, NodeArgs, PlantArg,
     SimArgs, StatusArgs, UpArgs,
 };
 

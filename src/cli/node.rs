@@ -8,15 +8,11 @@ use bazaar_transport::Transport;
 use tokio::sync::{mpsc, watch};
 
 use bazaar_node::{
-    Peer, ResignPolicy,
-    cluster::Cluster,
-    lives::begin_life,
-    net::start_peer,
-    runtime::Runtime,
-    store::{SqliteStore, Store},
+    Peer, ResignPolicy, cluster::Cluster, lives::begin_life, net::start_peer, runtime::Runtime,
 };
 
 use crate::{
+    books::Books,
     cli::{Failure, NodeArgs},
     logging,
     metrics::{NodeMetrics, http},
@@ -51,7 +47,11 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
     };
     let beside = args.cluster.parent().map(PathBuf::from).unwrap_or_default();
     let data_dir = args.data_dir.clone().unwrap_or_else(|| beside.join("data"));
-    let store = open_store(&data_dir)?;
+    let books = Books::from_flags(
+        args.store.as_deref().or(cluster.store.as_deref()),
+        data_dir.clone(),
+    );
+    let store = books.open().map_err(Failure::input)?;
     let incarnation = begin_life(&data_dir, id).map_err(Failure::input)?;
     let seed = args.seed.unwrap_or(u64::from(args.id));
     let mut config = cluster
@@ -87,7 +87,7 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
         let (stop, stopped) = watch::channel(false);
         let peer = tokio::spawn(runtime.run(stopped));
         let up = format!(
-            "peer {id} up on {} over {} (life {incarnation}{})",
+            "peer {id} up on {} over {} (life {incarnation}, books in {books}{})",
             cluster.addresses()[&id],
             args.transport,
             metrics_addr.map_or(String::new(), |a| format!(
@@ -165,12 +165,6 @@ fn refresh_metrics(metrics: &NodeMetrics, transport: &dyn Transport, id: PeerId)
              (RUST_LOG=bazaar_transport=warn says why)"
         );
     }
-}
-
-/// The books: SQLite in the data directory, shared by the peers of a host.
-fn open_store(dir: &std::path::Path) -> Result<Arc<dyn Store>, Failure> {
-    let store = SqliteStore::open(dir).map_err(Failure::input)?;
-    Ok(Arc::new(store))
 }
 
 /// What this life of the peer received and paid, for whoever checks it

@@ -1,13 +1,23 @@
-//! `bazaar audit` and `bazaar ledger`: the books of a data directory.
+//! `bazaar audit` and `bazaar ledger`: the books of a data directory or
+//! of a PostgreSQL database.
 
 use std::io::Write as _;
 
-use bazaar_node::store::{audit_report, for_each_ledger_line};
+use crate::{
+    books::Books,
+    cli::{BooksArgs, Failure},
+};
 
-use crate::cli::{DataDirArgs, Failure};
+/// The books the flags name (clap requires exactly one of them).
+fn books(args: &BooksArgs) -> Books {
+    Books::from_flags(
+        args.store.as_deref(),
+        args.data_dir.clone().unwrap_or_default(),
+    )
+}
 
-pub(super) fn audit(args: &DataDirArgs) -> Result<(), Failure> {
-    let (report, passed) = audit_report(&args.data_dir).map_err(Failure::input)?;
+pub(super) fn audit(args: &BooksArgs) -> Result<(), Failure> {
+    let (report, passed) = books(args).audit().map_err(Failure::input)?;
     println!("{report}");
     if passed {
         Ok(())
@@ -18,18 +28,19 @@ pub(super) fn audit(args: &DataDirArgs) -> Result<(), Failure> {
 
 /// Streams the ledger to standard output, however long the history; stops
 /// quietly when the reader goes away (`bazaar ledger | head`).
-pub(super) fn ledger(args: &DataDirArgs) -> Result<(), Failure> {
+pub(super) fn ledger(args: &BooksArgs) -> Result<(), Failure> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failed = None;
-    for_each_ledger_line(&args.data_dir, |line| match writeln!(out, "{line}") {
-        Ok(()) => true,
-        Err(e) => {
-            failed = Some(e);
-            false
-        }
-    })
-    .map_err(Failure::input)?;
+    books(args)
+        .for_each_ledger_line(|line| match writeln!(out, "{line}") {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        })
+        .map_err(Failure::input)?;
     let flushed = out.flush();
     match failed.map_or(flushed, Err) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use bazaar_node::cluster::Cluster;
 
 use crate::{
+    books::Books,
     cli::{Failure, UpArgs},
     up::{self, NodeCommand, UpOptions},
 };
@@ -12,7 +13,14 @@ use crate::{
 pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
     let cluster_path = match (&args.cluster, args.peers) {
         (Some(path), None) => path.clone(),
-        (None, Some(n)) => super::init::write(&args.out, n, args.host, args.base_port, true)?,
+        (None, Some(n)) => super::init::write(
+            &args.out,
+            n,
+            args.host,
+            args.base_port,
+            args.store.as_deref(),
+            true,
+        )?,
         (None, None) => {
             return Err(Failure::input(
                 "say which cluster: --cluster FILE, or --peers N to write one first",
@@ -37,9 +45,17 @@ pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
         "--data-dir".to_owned(),
         data_dir.display().to_string(),
     ];
+    if let Some(url) = &args.store {
+        node_args.push("--store".to_owned());
+        node_args.push(url.clone());
+    }
     if args.quiet {
         node_args.push("--quiet".to_owned());
     }
+    let books = Books::from_flags(
+        args.store.as_deref().or(cluster.store.as_deref()),
+        data_dir.clone(),
+    );
     let options = UpOptions {
         command: NodeCommand {
             program,
@@ -47,6 +63,7 @@ pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
         },
         peers: cluster.ids().iter().map(|id| id.0).collect(),
         data_dir,
+        books,
         duration: args.duration,
         kill_trader_every: args.kill_trader_every,
         restart_after: args.restart_after,

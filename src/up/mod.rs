@@ -32,8 +32,10 @@ pub struct UpOptions {
     pub command: NodeCommand,
     /// The peers' ids.
     pub peers: Vec<u32>,
-    /// Where the books and the summaries are.
+    /// Where the summaries are.
     pub data_dir: PathBuf,
+    /// Where the books are, for the audit at the end.
+    pub books: crate::books::Books,
     /// Stop after this long (else on Ctrl-C or SIGTERM).
     pub duration: Option<Duration>,
     /// SIGKILL the current trader this often.
@@ -143,7 +145,16 @@ pub async fn run(options: &UpOptions) -> Result<UpOutcome, String> {
     while let Ok(Some(line)) = tokio::time::timeout(quiet_for, lines.recv()).await {
         show(&line, colour);
     }
-    Ok(final_report(&options.data_dir, &options.peers, started))
+    // The report reads the books, which may mean a database's blocking
+    // client: off the async workers.
+    let (data_dir, books, peers) = (
+        options.data_dir.clone(),
+        options.books.clone(),
+        options.peers.clone(),
+    );
+    tokio::task::spawn_blocking(move || final_report(&data_dir, &books, &peers, started))
+        .await
+        .map_err(|e| format!("the final report failed: {e}"))
 }
 
 /// SIGTERM to every peer, then waits for each; one that will not stop is

@@ -15,7 +15,12 @@ use crate::{
 use super::{UpOutcome, since};
 
 /// The table from the peers' summaries, the elections, and the audit.
-pub fn final_report(data_dir: &Path, peers: &[u32], started: SystemTime) -> UpOutcome {
+pub fn final_report(
+    data_dir: &Path,
+    books: &crate::books::Books,
+    peers: &[u32],
+    started: SystemTime,
+) -> UpOutcome {
     let mut lines = Vec::new();
     let mut traders = BTreeSet::new();
     for &id in peers {
@@ -57,7 +62,7 @@ pub fn final_report(data_dir: &Path, peers: &[u32], started: SystemTime) -> UpOu
             ));
         }
     }
-    let (audit, passed) = match bazaar_node::store::audit_report(data_dir) {
+    let (audit, passed) = match books.audit() {
         Ok(report) => report,
         Err(e) => (format!("no books to audit: {e}"), false),
     };

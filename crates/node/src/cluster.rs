@@ -142,6 +142,11 @@ impl From<TimingSettings> for Timing {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cluster {
+    /// Where the trader's books live, when not in SQLite in each host's
+    /// data directory: a PostgreSQL URL (`postgres://user@host:port/db`)
+    /// that every peer's host reaches. Written by `bazaar init --store`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
     /// Prices and commission.
     #[serde(default)]
     pub market: MarketSettings,
@@ -203,6 +208,7 @@ impl Cluster {
             })
             .collect();
         Self {
+            store: None,
             market: MarketSettings::default(),
             timing: TimingSettings::default(),
             peers,
@@ -258,6 +264,13 @@ impl Cluster {
     fn validate(&self) -> Result<(), String> {
         if self.peers.is_empty() {
             return Err("no peers: add at least one [[peer]] table".into());
+        }
+        if let Some(url) = &self.store
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(format!(
+                "store = {url:?}: the store is a PostgreSQL URL (postgres://user@host:port/database)"
+            ));
         }
         let mut ids = BTreeSet::new();
         let mut addrs = BTreeMap::new();

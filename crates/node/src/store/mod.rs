@@ -1,14 +1,23 @@
 //! Where the trader's books live between traders: the `Store` trait, its
-//! in-memory implementation, and its SQLite implementation with the reports
-//! read from it.
+//! in-memory implementation, its SQLite implementation (the peers of one
+//! host) and its PostgreSQL implementation (the peers of several hosts),
+//! with the reports read from either.
 
 mod mem;
-#[cfg(feature = "sqlite")]
+#[cfg(feature = "postgres")]
+mod pg;
+#[cfg(feature = "postgres")]
+mod pg_schema;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod records;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod report;
 #[cfg(feature = "sqlite")]
 mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sums;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -16,6 +25,8 @@ use bazaar_market::{Batch, Book, MarketError, Pricing};
 use bazaar_protocol::{Epoch, PeerId};
 
 pub use mem::{MemStore, StoreClock};
+#[cfg(feature = "postgres")]
+pub use pg::{PgStore, PgTimeouts};
 #[cfg(feature = "sqlite")]
 pub use report::{audit_report, for_each_ledger_line, ledger_lines};
 #[cfg(feature = "sqlite")]
@@ -144,6 +155,20 @@ impl Lease {
     }
 }
 
+/// The one `meta` row.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Meta {
+    /// The highest epoch a trader opened the store with.
+    pub(super) epoch: Epoch,
+    /// The market's prices, once a trader has opened the store.
+    pub(super) pricing: Option<Pricing>,
+    /// Who holds the books' lease, and until when.
+    pub(super) lease: Lease,
+    /// The store's clock when the row was read, milliseconds.
+    pub(super) now_ms: u64,
+}
+
 /// When a durable store writes a checkpoint of the books (in the same
 /// transaction as a batch): once this many batches, or this many sales, or
 /// this much time have passed since the last one, whichever comes first.
@@ -204,18 +229,21 @@ pub enum StoreError {
     /// The batch does not fit the books (a bug, never a network fault).
     #[error("batch rejected: {0}")]
     Rejected(#[from] MarketError),
-    /// The stored data is damaged.
+    /// The stored data is damaged, or is not a bazaar store of this
+    /// schema version.
     #[error("corrupt store {path}: {detail}")]
     Corrupt {
-        /// The file.
+        /// The file, or the database's URL (without its password).
         path: PathBuf,
         /// What is wrong.
         detail: String,
     },
-    /// The store cannot be read or written.
+    /// The store cannot be read or written: a file or folder the system
+    /// refuses, a database that cannot be reached, a connection lost (the
+    /// outcome of a commit in flight then is unknown).
     #[error("store {path}: {detail}")]
     Io {
-        /// The file or folder.
+        /// The file or folder, or the database's URL (without its password).
         path: PathBuf,
         /// What the system said.
         detail: String,

@@ -1,17 +1,28 @@
-//! Reports on a data directory's store: the audit and the ledger, for
-//! `bazaar audit` and `bazaar ledger`. Both read the whole history from the
-//! database as it streams by, in memory bounded by the live state.
+//! Reports on a durable store: the audit and the ledger, for `bazaar
+//! audit` and `bazaar ledger`. Both read the whole history as it streams
+//! by, a page at a time, in memory bounded by the live state; both are
+//! written once against [`Records`] and read SQLite and PostgreSQL alike.
 
-use std::{collections::BTreeMap, fmt::Write as _, path::Path};
+use std::fmt::Write as _;
+#[cfg(feature = "sqlite")]
+use std::path::Path;
 
-use bazaar_market::{Batch, Book, LedgerEntry, Receipt, Served};
-use bazaar_protocol::{Epoch, Money, Offer, OfferId, PeerId, Product, RequestId, Timestamp};
-use rusqlite::{Connection, params};
+use bazaar_market::{Batch, Book, Pricing};
+use bazaar_protocol::{Epoch, Money};
 
+#[cfg(feature = "sqlite")]
+use super::SqliteStore;
 use super::{
-    SqliteStore, StoreError,
-    sqlite::{latest_checkpoint, product, quick_check, read_meta, replay, sql_error},
+    StoreError,
+    records::{Records, Row},
+    sums::{check_sums, rows_of},
 };
+
+/// Batches read at a time: a page of history, never the whole of it.
+const PAGE: i64 = 256;
+
+/// Sales read at a time by the ledger.
+const LEDGER_PAGE: i64 = 4096;
 
 /// Audits the books stored in `dir`, from the whole history:
 ///
@@ -32,14 +43,16 @@ use super::{
 ///
 /// Returns the report, one finding a line (trades, goods per product,
 /// money, then each violation by name), and whether the audit passed.
+/// `PgStore::audit_report` checks the same things in PostgreSQL.
 ///
 /// # Errors
 /// [`StoreError::Io`] if `dir` holds no store or it cannot be read;
 /// [`StoreError::Corrupt`] if it is damaged beyond auditing (a batch that
 /// does not decode, a file that is not a database).
+#[cfg(feature = "sqlite")]
 pub fn audit_report(dir: &Path) -> Result<(String, bool), StoreError> {
     let store = SqliteStore::open_existing(dir)?;
-    store.read(audit)
+    store.records(|records| audit(records))
 }
 
 /// Calls `each` with every sale stored in `dir`, one line at a time in
@@ -50,37 +63,10 @@ pub fn audit_report(dir: &Path) -> Result<(String, bool), StoreError> {
 /// # Errors
 /// [`StoreError::Io`] if `dir` holds no store or it cannot be read;
 /// [`StoreError::Corrupt`] if a stored row is damaged.
-pub fn for_each_ledger_line(
-    dir: &Path,
-    mut each: impl FnMut(&str) -> bool,
-) -> Result<(), StoreError> {
+#[cfg(feature = "sqlite")]
+pub fn for_each_ledger_line(dir: &Path, each: impl FnMut(&str) -> bool) -> Result<(), StoreError> {
     let store = SqliteStore::open_existing(dir)?;
-    store.read(|conn, path| {
-        let sql = |e| sql_error(path, e);
-        let mut stmt = conn
-            .prepare("SELECT epoch, batch, buyer, quantity, product, seller FROM sales ORDER BY id")
-            .map_err(sql)?;
-        let mut rows = stmt.query([]).map_err(sql)?;
-        let mut line = String::new();
-        while let Some(row) = rows.next().map_err(sql)? {
-            let name: String = row.get(4).map_err(sql)?;
-            line.clear();
-            let _ = write!(
-                line,
-                "epoch {} batch {}: peer {} bought {} {} from peer {}",
-                row.get::<_, u64>(0).map_err(sql)?,
-                row.get::<_, i64>(1).map_err(sql)?,
-                row.get::<_, u32>(2).map_err(sql)?,
-                row.get::<_, u32>(3).map_err(sql)?,
-                product(path, &name)?,
-                row.get::<_, u32>(5).map_err(sql)?,
-            );
-            if !each(&line) {
-                break;
-            }
-        }
-        Ok(())
-    })
+    store.records(|records| ledger(records, each))
 }
 
 /// Every ledger line stored in `dir` (see [`for_each_ledger_line`]): for
@@ -88,6 +74,7 @@ pub fn for_each_ledger_line(
 ///
 /// # Errors
 /// As [`for_each_ledger_line`].
+#[cfg(feature = "sqlite")]
 pub fn ledger_lines(dir: &Path) -> Result<Vec<String>, StoreError> {
     let mut lines = Vec::new();
     for_each_ledger_line(dir, |line| {
@@ -97,52 +84,186 @@ pub fn ledger_lines(dir: &Path) -> Result<Vec<String>, StoreError> {
     Ok(lines)
 }
 
-fn audit(conn: &Connection, path: &Path) -> Result<(String, bool), StoreError> {
-    quick_check(conn, path)?;
-    let meta = read_meta(conn, path)?;
+/// The ledger of any durable store, a page of sales at a time.
+pub(super) fn ledger<R: Records + ?Sized>(
+    records: &mut R,
+    mut each: impl FnMut(&str) -> bool,
+) -> Result<(), StoreError> {
+    let mut after = -1;
+    let mut line = String::new();
+    loop {
+        let page = records.query(
+            "SELECT id, epoch, batch, buyer, quantity, product, seller FROM sales \
+             WHERE id > $1 ORDER BY id LIMIT $2",
+            &[after, LEDGER_PAGE],
+        )?;
+        for cells in &page {
+            let row = Row {
+                records: &*records,
+                cells,
+            };
+            line.clear();
+            let _ = write!(
+                line,
+                "epoch {} batch {}: peer {} bought {} {} from peer {}",
+                row.uint::<u64>(1)?,
+                row.int(2)?,
+                row.uint::<u32>(3)?,
+                row.uint::<u32>(4)?,
+                row.product(5)?,
+                row.uint::<u32>(6)?,
+            );
+            if !each(&line) {
+                return Ok(());
+            }
+            after = row.int(0)?;
+        }
+        if page.len() < LEDGER_PAGE as usize {
+            return Ok(());
+        }
+    }
+}
+
+/// The epoch and prices of the store, from its `meta` row.
+fn meta<R: Records + ?Sized>(records: &mut R) -> Result<(Epoch, Option<Pricing>), StoreError> {
+    let rows = records.query(
+        "SELECT epoch, fish_cents, salt_cents, boar_cents, commission_bps FROM meta WHERE id = 1",
+        &[],
+    )?;
+    let Some(cells) = rows.first() else {
+        return Err(records.corrupt("the meta row is missing"));
+    };
+    let row = Row {
+        records: &*records,
+        cells,
+    };
+    let prices = (
+        row.opt_uint::<u64>(1)?,
+        row.opt_uint::<u64>(2)?,
+        row.opt_uint::<u64>(3)?,
+        row.opt_uint::<u32>(4)?,
+    );
+    let pricing = match prices {
+        (Some(fish), Some(salt), Some(boar), Some(commission_bps)) => Some(Pricing {
+            fish: Money(fish),
+            salt: Money(salt),
+            boar: Money(boar),
+            commission_bps,
+        }),
+        (None, None, None, None) => None,
+        _ => return Err(records.corrupt("the pricing in the meta row is incomplete")),
+    };
+    Ok((Epoch(row.uint(0)?), pricing))
+}
+
+/// Up to [`PAGE`] batches after batch `after`, decoded, in order.
+pub(super) fn batches<R: Records + ?Sized>(
+    records: &mut R,
+    after: i64,
+) -> Result<Vec<(i64, Epoch, Batch)>, StoreError> {
+    let rows = records.query(
+        "SELECT seq, epoch, batch FROM batches WHERE seq > $1 ORDER BY seq LIMIT $2",
+        &[after, PAGE],
+    )?;
+    rows.iter()
+        .map(|cells| {
+            let row = Row {
+                records: &*records,
+                cells,
+            };
+            let seq = row.int(0)?;
+            let batch = postcard::from_bytes(row.blob(2)?)
+                .map_err(|e| records.corrupt(format!("batch {seq} does not decode: {e}")))?;
+            Ok((seq, Epoch(row.uint(1)?), batch))
+        })
+        .collect()
+}
+
+/// Hands every batch after `after` to `each`, in order, a page at a time.
+fn replay<R: Records + ?Sized>(
+    records: &mut R,
+    after: i64,
+    mut each: impl FnMut(&mut R, i64, Epoch, &Batch) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut after = after;
+    loop {
+        let page = batches(records, after)?;
+        for (seq, epoch, batch) in &page {
+            each(records, *seq, *epoch, batch)?;
+            after = *seq;
+        }
+        if page.len() < PAGE as usize {
+            return Ok(());
+        }
+    }
+}
+
+/// The newest checkpoint: the batch it includes up to, and the books.
+fn checkpoint<R: Records + ?Sized>(records: &mut R) -> Result<Option<(i64, Book)>, StoreError> {
+    let rows = records.query(
+        "SELECT seq, book FROM checkpoints ORDER BY seq DESC LIMIT 1",
+        &[],
+    )?;
+    let Some(cells) = rows.first() else {
+        return Ok(None);
+    };
+    let row = Row {
+        records: &*records,
+        cells,
+    };
+    let seq = row.int(0)?;
+    let book = postcard::from_bytes(row.blob(1)?).map_err(|e| {
+        records.corrupt(format!(
+            "the checkpoint at batch {seq} does not decode: {e}"
+        ))
+    })?;
+    Ok(Some((seq, book)))
+}
+
+/// The audit of any durable store (see [`audit_report`]).
+pub(super) fn audit<R: Records + ?Sized>(records: &mut R) -> Result<(String, bool), StoreError> {
+    records.check_storage()?;
+    let name = records.name();
+    let (epoch, pricing) = meta(records)?;
     let mut out = String::new();
-    let Some(pricing) = meta.pricing else {
+    let Some(pricing) = pricing else {
         let _ = writeln!(
             out,
-            "store {}: epoch {}, never opened by a trader: nothing to audit",
-            path.display(),
-            meta.epoch
+            "store {}: epoch {epoch}, never opened by a trader: nothing to audit",
+            name.display(),
         );
         out.push_str("audit passed\n");
         return Ok((out, true));
     };
     let mut violations = Vec::new();
-    let mut book = Book::new(pricing).map_err(|e| StoreError::Corrupt {
-        path: path.to_owned(),
-        detail: format!("stored pricing: {e}"),
-    })?;
-    let mut batches = 0u64;
+    let mut book =
+        Book::new(pricing).map_err(|e| records.corrupt(format!("stored pricing: {e}")))?;
+    let mut count = 0u64;
     let mut last = (0i64, Epoch(0));
     let mut replayable = true;
     let mut first_sale = 0usize;
     let mut rows_differ: Option<String> = None;
-    replay(conn, path, 0, |seq, epoch, batch| {
-        batches += 1;
+    replay(records, 0, |records, seq, batch_epoch, batch| {
+        count += 1;
         let (last_seq, last_epoch) = last;
         if seq != last_seq + 1 {
             violations.push(format!(
                 "batches missing: batch {seq} follows batch {last_seq}"
             ));
         }
-        if epoch < last_epoch {
+        if batch_epoch < last_epoch {
             violations.push(format!(
-                "fencing: batch {seq} of epoch {epoch} follows a batch of epoch {last_epoch}"
+                "fencing: batch {seq} of epoch {batch_epoch} follows a batch of epoch {last_epoch}"
             ));
         }
-        if epoch > meta.epoch {
+        if batch_epoch > epoch {
             violations.push(format!(
-                "fencing: batch {seq} of epoch {epoch} is newer than the store's epoch {}",
-                meta.epoch
+                "fencing: batch {seq} of epoch {batch_epoch} is newer than the store's epoch {epoch}"
             ));
         }
-        last = (seq, epoch);
+        last = (seq, batch_epoch);
         if rows_differ.is_none() {
-            rows_differ = rows_of(conn, path, seq, first_sale, batch).map_err(|e| e.to_string())?;
+            rows_differ = rows_of(records, seq, first_sale, batch)?;
         }
         first_sale += batch.sales.len();
         if replayable && let Err(e) = book.apply(batch) {
@@ -156,9 +277,8 @@ fn audit(conn: &Connection, path: &Path) -> Result<(String, bool), StoreError> {
     }
     let _ = writeln!(
         out,
-        "store {}: epoch {}, {batches} batches",
-        path.display(),
-        meta.epoch
+        "store {}: epoch {epoch}, {count} batches",
+        name.display()
     );
     if !replayable {
         // The books stop at the batch that did not fit: nothing more to
@@ -188,8 +308,8 @@ fn audit(conn: &Connection, path: &Path) -> Result<(String, bool), StoreError> {
         }
         Err(violation) => violations.push(violation.to_string()),
     }
-    check_checkpoint(conn, path, &book, &mut violations)?;
-    check_sums(conn, path, &book, &mut violations)?;
+    check_checkpoint(records, &book, &mut violations)?;
+    check_sums(records, &book, &mut violations)?;
     Ok(finish(out, &violations))
 }
 
@@ -208,17 +328,16 @@ fn finish(mut out: String, violations: &[String]) -> (String, bool) {
 
 /// The books a new trader opens (the newest checkpoint and the batches
 /// after it) must be those the whole history makes.
-fn check_checkpoint(
-    conn: &Connection,
-    path: &Path,
+fn check_checkpoint<R: Records + ?Sized>(
+    records: &mut R,
     whole: &Book,
     violations: &mut Vec<String>,
 ) -> Result<(), StoreError> {
-    let Some((seq, _, mut book)) = latest_checkpoint(conn, path)? else {
+    let Some((seq, mut book)) = checkpoint(records)? else {
         return Ok(());
     };
     let mut fits = true;
-    replay(conn, path, seq, |after, _, batch| {
+    replay(records, seq, |_, after, _, batch| {
         if fits && let Err(e) = book.apply(batch) {
             violations.push(format!(
                 "batch {after} does not fit the checkpoint at batch {seq}: {e}"
@@ -232,258 +351,6 @@ fn check_checkpoint(
             "the checkpoint at batch {seq} and the batches after it make other books than \
              the whole history"
         ));
-    }
-    Ok(())
-}
-
-/// Compares the rows of batch `seq` with the batch; returns the first
-/// difference, if any.
-fn rows_of(
-    conn: &Connection,
-    path: &Path,
-    seq: i64,
-    first_sale: usize,
-    batch: &Batch,
-) -> Result<Option<String>, StoreError> {
-    let sql = |e| sql_error(path, e);
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT seller, seq, product, quantity FROM offers WHERE batch = ?1 \
-             ORDER BY seller, seq",
-        )
-        .map_err(sql)?;
-    let mut rows = stmt.query([seq]).map_err(sql)?;
-    let mut offers = Vec::new();
-    while let Some(row) = rows.next().map_err(sql)? {
-        let name: String = row.get(2).map_err(sql)?;
-        offers.push(Offer {
-            id: OfferId {
-                seller: PeerId(row.get(0).map_err(sql)?),
-                seq: row.get(1).map_err(sql)?,
-            },
-            product: product(path, &name)?,
-            quantity: row.get(3).map_err(sql)?,
-        });
-    }
-    let mut deposits = batch.deposits.clone();
-    deposits.sort_by_key(|o| o.id);
-    if let Some(difference) = differ("offers", seq, &offers, &deposits) {
-        return Ok(Some(difference));
-    }
-
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT buyer, seq, at_time, at_peer, product, requested, sales, first_sale \
-             FROM requests WHERE batch = ?1 ORDER BY first_sale, at_time, at_peer",
-        )
-        .map_err(sql)?;
-    let mut rows = stmt.query([seq]).map_err(sql)?;
-    let mut requests = Vec::new();
-    while let Some(row) = rows.next().map_err(sql)? {
-        let name: String = row.get(4).map_err(sql)?;
-        let served = Served {
-            at: Timestamp::new(row.get(2).map_err(sql)?, PeerId(row.get(3).map_err(sql)?)),
-            request: RequestId {
-                buyer: PeerId(row.get(0).map_err(sql)?),
-                seq: row.get(1).map_err(sql)?,
-            },
-            product: product(path, &name)?,
-            requested: row.get(5).map_err(sql)?,
-            sales: row.get(6).map_err(sql)?,
-        };
-        let first: usize = row.get(7).map_err(sql)?;
-        requests.push((served, first));
-    }
-    let mut next = first_sale;
-    let expected: Vec<(Served, usize)> = batch
-        .served
-        .iter()
-        .map(|served| {
-            let first = next;
-            next += served.sales as usize;
-            (*served, first)
-        })
-        .collect();
-    if let Some(difference) = differ("requests", seq, &requests, &expected) {
-        return Ok(Some(difference));
-    }
-
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT buyer, request_seq, seller, offer_seq, product, quantity, unit_price, \
-             credit, commission, id FROM sales WHERE batch = ?1 ORDER BY id",
-        )
-        .map_err(sql)?;
-    let mut rows = stmt.query([seq]).map_err(sql)?;
-    let mut sales = Vec::new();
-    while let Some(row) = rows.next().map_err(sql)? {
-        let name: String = row.get(4).map_err(sql)?;
-        let id: usize = row.get(9).map_err(sql)?;
-        let entry = LedgerEntry {
-            request: RequestId {
-                buyer: PeerId(row.get(0).map_err(sql)?),
-                seq: row.get(1).map_err(sql)?,
-            },
-            offer: OfferId {
-                seller: PeerId(row.get(2).map_err(sql)?),
-                seq: row.get(3).map_err(sql)?,
-            },
-            product: product(path, &name)?,
-            quantity: row.get(5).map_err(sql)?,
-            unit_price: Money(row.get(6).map_err(sql)?),
-            credit: Money(row.get(7).map_err(sql)?),
-            commission: Money(row.get(8).map_err(sql)?),
-        };
-        sales.push((id, entry));
-    }
-    let expected: Vec<(usize, LedgerEntry)> =
-        (first_sale..).zip(batch.sales.iter().copied()).collect();
-    Ok(differ("sales", seq, &sales, &expected))
-}
-
-/// The first difference between the rows of `table` for batch `seq` and
-/// what the batch says, in words.
-fn differ<T: PartialEq + std::fmt::Debug>(
-    table: &str,
-    seq: i64,
-    rows: &[T],
-    batch: &[T],
-) -> Option<String> {
-    if rows == batch {
-        return None;
-    }
-    let detail = match rows.iter().zip(batch).position(|(r, b)| r != b) {
-        Some(i) => format!("row {:?}, the batch says {:?}", rows[i], batch[i]),
-        None => format!("{} rows, the batch has {}", rows.len(), batch.len()),
-    };
-    Some(format!(
-        "the {table} table disagrees with batch {seq}: {detail}"
-    ))
-}
-
-/// Sums the rows in SQL and holds the replayed books to them.
-fn check_sums(
-    conn: &Connection,
-    path: &Path,
-    book: &Book,
-    violations: &mut Vec<String>,
-) -> Result<(), StoreError> {
-    let sql = |e| sql_error(path, e);
-    let per_seller = |query: &str| -> Result<BTreeMap<(PeerId, Product), u64>, StoreError> {
-        let mut stmt = conn.prepare(query).map_err(sql)?;
-        let mut rows = stmt.query([]).map_err(sql)?;
-        let mut sums = BTreeMap::new();
-        while let Some(row) = rows.next().map_err(sql)? {
-            let name: String = row.get(1).map_err(sql)?;
-            let key = (PeerId(row.get(0).map_err(sql)?), product(path, &name)?);
-            sums.insert(key, row.get(2).map_err(sql)?);
-        }
-        Ok(sums)
-    };
-    let offered = per_seller("SELECT seller, product, SUM(quantity) FROM offers GROUP BY 1, 2")?;
-    let sold = per_seller("SELECT seller, product, SUM(quantity) FROM sales GROUP BY 1, 2")?;
-    let mut on_offer: BTreeMap<(PeerId, Product), u64> = BTreeMap::new();
-    for product in Product::ALL {
-        for lot in book.lots(product) {
-            *on_offer.entry((lot.offer.seller, product)).or_default() += u64::from(lot.remaining);
-        }
-    }
-    for (&(seller, product), &offered) in &offered {
-        let sold = sold.get(&(seller, product)).copied().unwrap_or(0);
-        let left = on_offer.get(&(seller, product)).copied().unwrap_or(0);
-        if offered != sold + left {
-            violations.push(format!(
-                "peer {seller}'s {product}: the rows offer {offered} but sell {sold} with {left} \
-                 on offer"
-            ));
-        }
-    }
-    if let Some(key) = sold.keys().find(|k| !offered.contains_key(k)) {
-        violations.push(format!(
-            "peer {}'s {}: sold but never offered in the rows",
-            key.0, key.1
-        ));
-    }
-    if offered != book.totals().offered || sold != book.totals().sold {
-        violations.push("the books' totals of goods disagree with the rows".into());
-    }
-
-    let mut stmt = conn
-        .prepare("SELECT seller, SUM(credit) FROM sales GROUP BY seller")
-        .map_err(sql)?;
-    let credits: BTreeMap<PeerId, Money> = stmt
-        .query_map([], |row| Ok((PeerId(row.get(0)?), Money(row.get(1)?))))
-        .map_err(sql)?
-        .collect::<Result<_, _>>()
-        .map_err(sql)?;
-    if &credits != book.credits() {
-        violations.push("sellers' credits in the books disagree with the sales rows".into());
-    }
-    let commission: u64 = conn
-        .query_row(
-            "SELECT COALESCE(SUM(commission), 0) FROM sales",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(sql)?;
-    if Money(commission) != book.commission() {
-        violations.push(format!(
-            "the commission in the books is {}, the sales rows add up to {}",
-            book.commission(),
-            Money(commission)
-        ));
-    }
-
-    let mut stmt = conn
-        .prepare(
-            "SELECT buyer, product, SUM(quantity), SUM(quantity * unit_price) FROM sales \
-             GROUP BY 1, 2",
-        )
-        .map_err(sql)?;
-    let mut rows = stmt.query([]).map_err(sql)?;
-    let mut receipts: BTreeMap<PeerId, Receipt> = BTreeMap::new();
-    while let Some(row) = rows.next().map_err(sql)? {
-        let name: String = row.get(1).map_err(sql)?;
-        let receipt = receipts
-            .entry(PeerId(row.get(0).map_err(sql)?))
-            .or_default();
-        receipt
-            .goods
-            .insert(product(path, &name)?, row.get(2).map_err(sql)?);
-        receipt.paid += Money(row.get(3).map_err(sql)?);
-    }
-    if receipts != book.totals().receipts {
-        violations
-            .push("buyers' goods and payments in the books disagree with the sales rows".into());
-    }
-
-    for (query, what) in [
-        (
-            "SELECT COUNT(*) FROM sales s LEFT JOIN requests r \
-             ON r.buyer = s.buyer AND r.seq = s.request_seq \
-             WHERE r.batch IS NULL OR r.batch != s.batch",
-            "sales outside their request's batch (a request filled twice)",
-        ),
-        (
-            "SELECT COUNT(*) FROM requests r LEFT JOIN \
-             (SELECT buyer, request_seq, COUNT(*) AS n, SUM(quantity) AS units FROM sales \
-              GROUP BY 1, 2) s ON s.buyer = r.buyer AND s.request_seq = r.seq \
-             WHERE COALESCE(s.n, 0) != r.sales OR COALESCE(s.units, 0) > r.requested",
-            "requests whose sales are not theirs, or fill beyond what was asked",
-        ),
-        (
-            "SELECT COUNT(*) FROM (SELECT seller, offer_seq, SUM(quantity) AS units FROM sales \
-             GROUP BY 1, 2) s LEFT JOIN offers o ON o.seller = s.seller AND o.seq = s.offer_seq \
-             WHERE o.quantity IS NULL OR s.units > o.quantity",
-            "offers sold beyond their deposit, or never deposited",
-        ),
-    ] {
-        let count: i64 = conn
-            .query_row(query, params![], |row| row.get(0))
-            .map_err(sql)?;
-        if count > 0 {
-            violations.push(format!("{count} {what}"));
-        }
     }
     Ok(())
 }

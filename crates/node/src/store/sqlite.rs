@@ -16,10 +16,17 @@ use std::{
 };
 
 use bazaar_market::{Batch, Book, Pricing};
-use bazaar_protocol::{Epoch, Money, PeerId, Product};
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use bazaar_protocol::{Epoch, Money, PeerId};
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params,
+    types::ValueRef,
+};
 
-use super::{CheckpointPolicy, Claim, Lease, Store, StoreError, schema};
+use super::{
+    CheckpointPolicy, Claim, Lease, Meta, Store, StoreError,
+    records::{Cell, Records},
+    schema,
+};
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -59,19 +66,6 @@ struct Cached {
     checkpoint: (i64, i64),
     /// Sales committed since the newest checkpoint.
     tail_sales: u64,
-}
-
-/// The one `meta` row.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Meta {
-    /// The highest epoch a trader opened the store with.
-    pub(super) epoch: Epoch,
-    /// The market's prices, once a trader has opened the store.
-    pub(super) pricing: Option<Pricing>,
-    /// Who holds the books' lease, and until when.
-    pub(super) lease: Lease,
-    /// The store's clock when the row was read, milliseconds.
-    pub(super) now_ms: u64,
 }
 
 impl SqliteStore {
@@ -155,20 +149,68 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `read` in one read transaction: a consistent view of the store
-    /// even while another process commits.
-    pub(super) fn read<T>(
+    /// Runs `read` over the store's tables in one read transaction: a
+    /// consistent view of the store even while another process commits.
+    pub(super) fn records<T>(
         &self,
-        read: impl FnOnce(&Connection, &Path) -> Result<T, StoreError>,
+        read: impl FnOnce(&mut SqliteRecords<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut inner = self.lock();
         let tx = inner
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(|e| sql_error(&self.path, e))?;
-        let value = read(&tx, &self.path)?;
+        let value = read(&mut SqliteRecords {
+            conn: &tx,
+            path: &self.path,
+        })?;
         tx.finish().map_err(|e| sql_error(&self.path, e))?;
         Ok(value)
+    }
+}
+
+/// The tables of a SQLite store, for the reports.
+pub(super) struct SqliteRecords<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
+}
+
+impl Records for SqliteRecords<'_> {
+    fn name(&self) -> PathBuf {
+        self.path.to_owned()
+    }
+
+    fn check_storage(&mut self) -> Result<(), StoreError> {
+        quick_check(self.conn, self.path)
+    }
+
+    fn query(&mut self, sql: &str, params: &[i64]) -> Result<Vec<Vec<Cell>>, StoreError> {
+        let err = |e| sql_error(self.path, e);
+        let mut stmt = self.conn.prepare_cached(sql).map_err(err)?;
+        let columns = stmt.column_count();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params))
+            .map_err(err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(err)? {
+            let mut cells = Vec::with_capacity(columns);
+            for i in 0..columns {
+                cells.push(match row.get_ref(i).map_err(err)? {
+                    ValueRef::Null => Cell::Null,
+                    ValueRef::Integer(v) => Cell::Int(v),
+                    ValueRef::Text(v) => Cell::Text(String::from_utf8_lossy(v).into_owned()),
+                    ValueRef::Blob(v) => Cell::Blob(v.to_vec()),
+                    ValueRef::Real(v) => {
+                        return Err(StoreError::Corrupt {
+                            path: self.path.to_owned(),
+                            detail: format!("column {i} holds the real number {v}"),
+                        });
+                    }
+                });
+            }
+            out.push(cells);
+        }
+        Ok(out)
     }
 }
 
@@ -522,7 +564,7 @@ fn write_checkpoint(
 
 /// The newest checkpoint: the batch it includes up to, when it was made,
 /// and the books.
-pub(super) fn latest_checkpoint(
+fn latest_checkpoint(
     conn: &Connection,
     path: &Path,
 ) -> Result<Option<(i64, i64, Book)>, StoreError> {
@@ -566,7 +608,7 @@ fn now_ms() -> i64 {
 ///
 /// # Errors
 /// [`StoreError::Corrupt`] naming the file and the first damage found.
-pub(super) fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let sql = |e| sql_error(path, e);
     let problems = {
         let mut stmt = conn.prepare("PRAGMA quick_check(5)").map_err(sql)?;
@@ -585,7 +627,7 @@ pub(super) fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreErr
 }
 
 /// Reads the one `meta` row.
-pub(super) fn read_meta(conn: &Connection, path: &Path) -> Result<Meta, StoreError> {
+fn read_meta(conn: &Connection, path: &Path) -> Result<Meta, StoreError> {
     let query = format!(
         "SELECT epoch, fish_cents, salt_cents, boar_cents, commission_bps, lease_holder, \
          lease_until_ms, {} FROM meta WHERE id = 1",
@@ -693,7 +735,7 @@ fn current<'c>(
 ///
 /// # Errors
 /// [`StoreError::Corrupt`] if a batch does not decode, or `each` refuses it.
-pub(super) fn replay(
+fn replay(
     conn: &Connection,
     path: &Path,
     after: i64,
@@ -827,17 +869,9 @@ fn insert(
     Ok(())
 }
 
-/// A product from its stored name.
-pub(super) fn product(path: &Path, name: &str) -> Result<Product, StoreError> {
-    name.parse().map_err(|e| StoreError::Corrupt {
-        path: path.to_owned(),
-        detail: format!("{e}"),
-    })
-}
-
 /// What SQLite said, as a store error naming the file: damage is
 /// [`StoreError::Corrupt`], anything else [`StoreError::Io`].
-pub(super) fn sql_error(path: &Path, error: rusqlite::Error) -> StoreError {
+fn sql_error(path: &Path, error: rusqlite::Error) -> StoreError {
     let corrupt = match &error {
         rusqlite::Error::SqliteFailure(failure, _) => matches!(
             failure.code,

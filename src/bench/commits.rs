@@ -1,0 +1,83 @@
+//! The durable stores side by side: commits of the same batches (one
+//! restocking deposit and 16 one-unit buys from distinct buyers, as a busy
+//! trader serves them) to SQLite in the output folder and, when given, to
+//! PostgreSQL; only `commit` is timed.
+
+use std::time::Instant;
+
+use bazaar_market::{Batch, Book, Pricing};
+use bazaar_node::store::{Claim, Store, StoreError};
+use bazaar_protocol::{Buy, Epoch, Offer, OfferId, PeerId, Product, RequestId, Timestamp};
+use serde::Serialize;
+
+use super::results::Summary;
+use crate::stats::Latencies;
+
+/// Buys per committed batch.
+pub const BUYS_PER_BATCH: u32 = 16;
+
+/// What one store's commits measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitResult {
+    /// `sqlite` or `postgres`.
+    pub store: String,
+    /// Buys in each batch.
+    pub buys_per_batch: u32,
+    /// The commits' latencies.
+    pub commit: Summary,
+    /// Buys made durable per second by commits back to back.
+    pub buys_per_s: f64,
+}
+
+/// Commits `rounds` batches to `store` (opened at epoch 1) and times each.
+///
+/// # Errors
+/// The store's error, if a commit or the open fails.
+pub fn measure(name: &str, store: &dyn Store, rounds: u32) -> Result<CommitResult, StoreError> {
+    let mut book = store.open(Claim::unleased(Epoch(1)), &Pricing::default())?;
+    let mut latencies = Latencies::default();
+    let started = Instant::now();
+    for round in 1..=u64::from(rounds) {
+        let batch = next(&mut book, round);
+        let at = Instant::now();
+        store.commit(Epoch(1), &batch)?;
+        latencies.record(at.elapsed());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok(CommitResult {
+        store: name.into(),
+        buys_per_batch: BUYS_PER_BATCH,
+        commit: Summary::from(&latencies),
+        buys_per_s: f64::from(rounds) * f64::from(BUYS_PER_BATCH) / secs.max(1e-9),
+    })
+}
+
+/// The next batch: a deposit of as many fish as the buys take, then the
+/// buys.
+fn next(book: &mut Book, round: u64) -> Batch {
+    let mut offers = [(
+        Timestamp::new(round, PeerId(1)),
+        Offer {
+            id: OfferId {
+                seller: PeerId(1),
+                seq: round,
+            },
+            product: Product::Fish,
+            quantity: BUYS_PER_BATCH,
+        },
+    )];
+    let mut buys: Vec<(Timestamp, Buy)> = (0..BUYS_PER_BATCH)
+        .map(|i| {
+            let buyer = PeerId(2 + i);
+            (
+                Timestamp::new(round, buyer),
+                Buy {
+                    id: RequestId { buyer, seq: round },
+                    product: Product::Fish,
+                    quantity: 1,
+                },
+            )
+        })
+        .collect();
+    book.serve(&mut offers, &mut buys)
+}

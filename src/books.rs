@@ -1,0 +1,75 @@
+//! Where a command finds the trader's books: the SQLite file in a data
+//! directory (one host), or a PostgreSQL database (several hosts).
+
+use std::{fmt, path::PathBuf, sync::Arc};
+
+use bazaar_node::store::{PgStore, SqliteStore, Store, StoreError};
+
+/// The books a command reads or a peer trades with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Books {
+    /// `bazaar.db` in this data directory.
+    Sqlite(PathBuf),
+    /// The database at this PostgreSQL URL.
+    Postgres(String),
+}
+
+impl Books {
+    /// The books a `--store URL` names, or else those of a data directory.
+    pub fn from_flags(store: Option<&str>, data_dir: PathBuf) -> Self {
+        store.map_or(Self::Sqlite(data_dir), |url| Self::Postgres(url.to_owned()))
+    }
+
+    /// Opens the books for a peer, creating an empty store if there is
+    /// none. Blocks: call it off any async runtime's workers.
+    ///
+    /// # Errors
+    /// The [`StoreError`], naming the file or the database.
+    pub fn open(&self) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(dir) => Arc::new(SqliteStore::open(dir)?),
+            Self::Postgres(url) => Arc::new(PgStore::connect(url)?),
+        })
+    }
+
+    /// The audit of the stored books (`bazaar audit`): the report and
+    /// whether it passed. Never creates a store. Blocks.
+    ///
+    /// # Errors
+    /// No store there, or one that cannot be read.
+    pub fn audit(&self) -> Result<(String, bool), StoreError> {
+        match self {
+            Self::Sqlite(dir) => bazaar_node::store::audit_report(dir),
+            Self::Postgres(url) => PgStore::open_existing(url)?.audit_report(),
+        }
+    }
+
+    /// Streams the ledger a line at a time (`bazaar ledger`) until `each`
+    /// returns false. Never creates a store. Blocks.
+    ///
+    /// # Errors
+    /// No store there, or one that cannot be read.
+    pub fn for_each_ledger_line(&self, each: impl FnMut(&str) -> bool) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(dir) => bazaar_node::store::for_each_ledger_line(dir, each),
+            Self::Postgres(url) => PgStore::open_existing(url)?.for_each_ledger_line(each),
+        }
+    }
+}
+
+impl fmt::Display for Books {
+    /// The data directory, or the URL without its password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(dir) => write!(f, "{}", dir.join("bazaar.db").display()),
+            Self::Postgres(url) => {
+                let redacted = url.split_once("://").and_then(|(scheme, rest)| {
+                    let (login, host) = rest.split_once('@')?;
+                    let user = login.split(':').next().unwrap_or_default();
+                    Some(format!("{scheme}://{user}@{host}"))
+                });
+                f.write_str(redacted.as_deref().unwrap_or(url))
+            }
+        }
+    }
+}
