@@ -276,6 +276,10 @@ pub struct SimArgs {
     /// must have recovered.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub settle: Duration,
+    /// How many seeds run at once (threads); the output is the same as
+    /// a serial run's.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
     /// Plant a bug on purpose, to see the simulator catch it.
     #[arg(long, value_enum)]
     pub plant: Option<PlantArg>,

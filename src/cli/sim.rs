@@ -11,6 +11,7 @@ pub(super) fn run(args: &SimArgs) -> Result<(), Failure> {
         peers: args.peers,
         faulty: args.faulty,
         settle: args.settle,
+        jobs: args.jobs as usize,
         plant: args.plant.map(|p| match p {
             PlantArg::IgnoreFencing => Plant::IgnoreFencing,
             PlantArg::ReplyBeforeCommit => Plant::ReplyBeforeCommit,

@@ -232,6 +232,26 @@ fn retries_that_skip_the_dedup_are_caught() {
     assert!(broken.starts_with("requests"), "seed {seed}: {broken}");
 }
 
+/// Seeds run on several threads report exactly what a serial run does.
+#[test]
+fn parallel_seeds_report_what_a_serial_run_does() {
+    let serial = SimOptions {
+        seeds: 12,
+        plant: Some(Plant::ReplyBeforeCommit),
+        ..options(4)
+    };
+    let parallel = SimOptions {
+        jobs: 3,
+        ..serial.clone()
+    };
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    let passed_a = run_many(&serial, &mut a).unwrap();
+    let passed_b = run_many(&parallel, &mut b).unwrap();
+    assert_eq!(passed_a, passed_b);
+    assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+}
+
 #[test]
 fn a_checkpoint_that_forgets_a_batch_is_caught() {
     let (seed, broken) = caught(Plant::CheckpointDropsBatch, 5);

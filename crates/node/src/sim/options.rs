@@ -118,6 +118,9 @@ pub struct SimOptions {
     pub plant: Option<Plant>,
     /// How many steps of a failing run's trace to print.
     pub trace_tail: usize,
+    /// How many seeds run at once, on as many threads; the report is the
+    /// same as a serial run's.
+    pub jobs: usize,
 }
 
 impl SimOptions {
@@ -161,6 +164,7 @@ impl Default for SimOptions {
             faults: Faults::ALL,
             plant: None,
             trace_tail: 40,
+            jobs: 1,
         }
     }
 }

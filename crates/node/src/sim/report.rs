@@ -86,8 +86,8 @@ pub fn run_many(options: &SimOptions, out: &mut dyn io::Write) -> io::Result<boo
     let mut total = Tally::default();
     let mut failed = Vec::new();
     let seeds = options.first_seed..options.first_seed.saturating_add(options.seeds);
-    for seed in seeds.clone() {
-        let report = run_one(seed, options);
+    for report in run_all(seeds.clone(), options) {
+        let seed = report.seed;
         add(&mut total, &report.tally);
         if !report.passed() {
             if failed.is_empty() {
@@ -128,6 +128,39 @@ pub fn run_many(options: &SimOptions, out: &mut dyn io::Write) -> io::Result<boo
         )?;
     }
     Ok(failed.is_empty())
+}
+
+/// Runs every seed of `seeds`, on `options.jobs` threads, and returns the
+/// reports in seed order: each seed's run is the same on any thread, so the
+/// result is the serial one.
+fn run_all(seeds: std::ops::Range<u64>, options: &SimOptions) -> Vec<RunReport> {
+    let jobs = options.jobs.max(1);
+    if jobs == 1 {
+        return seeds.map(|seed| run_one(seed, options)).collect();
+    }
+    let next = std::sync::atomic::AtomicU64::new(seeds.start);
+    let mut reports: Vec<RunReport> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let seed = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if seed >= seeds.end {
+                            return done;
+                        }
+                        done.push(run_one(seed, options));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a simulated run does not panic"))
+            .collect()
+    });
+    reports.sort_by_key(|r| r.seed);
+    reports
 }
 
 fn add(total: &mut Tally, t: &Tally) {
