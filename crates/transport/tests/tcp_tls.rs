@@ -309,3 +309,35 @@ async fn tcp_tls_an_identity_not_in_the_peer_list_is_an_error() {
         Err(TransportError::UnknownPeer(p)) if p == id(9)
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_tls_a_stranger_dialling_is_told_the_member_is_unreachable() {
+    let ca = ClusterCa::generate().expect("ca");
+    let peers = two_members(&ca).await;
+    let stranger = ClusterCa::generate()
+        .expect("stranger's ca")
+        .issue(id(3))
+        .expect("stranger");
+    // The stranger does not even trust the cluster: either side refuses,
+    // and a refusal by TLS is a failed dial, never "busy, retry".
+    let binding = TcpTransport::bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind");
+    let map = BTreeMap::from([
+        (id(1), peers[&id(1)].local_addr()),
+        (id(3), binding.local_addr()),
+    ]);
+    let intruder = binding
+        .start_tls(&stranger, map, quick_config())
+        .expect("start");
+    intruder
+        .send(id(1), Bytes::from_static(b"let me in"))
+        .await
+        .expect("send");
+    assert_eq!(
+        next_event(&intruder).await,
+        Some(Event::Unreachable { peer: id(1) })
+    );
+    refused(&peers[&id(1)], 1).await;
+    members_still_talk(&peers).await;
+}

@@ -830,6 +830,12 @@ async fn exchange_hellos<S: AsyncRead + AsyncWrite + Unpin>(
         match stream.read_buf(&mut rbuf).await {
             Ok(0) => return Err(Dial::Refused("closed without answering".into())),
             Ok(_) => {}
+            // Under TLS 1.3 the listener checks our certificate after our
+            // handshake ends: its refusal is an alert, here. Not a peer
+            // keeping another connection: we cannot get in.
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                return Err(Dial::Failed(format!("tls: {e}")));
+            }
             Err(e) => return Err(Dial::Refused(e.to_string())),
         }
     }
