@@ -140,8 +140,7 @@ pub struct Plan {
 }
 
 /// Every transport, in report order.
-pub const TRANSPORTS: [TransportKind; 3] =
-    [TransportKind::Mem, TransportKind::Tcp, TransportKind::Quic];
+pub const TRANSPORTS: [TransportKind; 4] = TransportKind::ALL;
 
 /// The think time of the latency experiments: short enough for 1,000
 /// requests in seconds, long enough that a buyer's request rarely queues

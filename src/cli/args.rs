@@ -123,9 +123,15 @@ pub struct NodeArgs {
     /// This peer's id in the cluster file.
     #[arg(long)]
     pub id: u32,
-    /// How peers reach each other.
+    /// How peers reach each other. tcp runs under mutual TLS whenever
+    /// `tls/` beside the cluster file holds the cluster's CA (as `bazaar
+    /// init` writes it); quic always does.
     #[arg(long, default_value_t = RemoteKind::Tcp, value_parser = remote_kind())]
     pub transport: RemoteKind,
+    /// tcp without TLS even though the cluster has TLS material: anyone who
+    /// can reach the port can then claim to be any peer. For loopback labs.
+    #[arg(long)]
+    pub insecure_plaintext: bool,
     /// Where this peer keeps its count of lives and its summary, and the
     /// books unless they are in PostgreSQL (default: `data/` beside the
     /// cluster file).

@@ -8,7 +8,11 @@ use bazaar_transport::Transport;
 use tokio::sync::{mpsc, watch};
 
 use bazaar_node::{
-    Peer, ResignPolicy, cluster::Cluster, lives::begin_life, net::start_peer, runtime::Runtime,
+    Peer, ResignPolicy,
+    cluster::Cluster,
+    lives::begin_life,
+    net::{RemoteKind, TcpSecurity, start_peer},
+    runtime::Runtime,
 };
 
 use crate::{
@@ -68,8 +72,9 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
     let metrics_addr = args.metrics.or(entry.metrics);
     let metrics = NodeMetrics::new(args.id, config.role.name());
     let tls_dir = beside.join("tls");
+    let security = tcp_security(args, &tls_dir, entry.addr)?;
     super::runtime()?.block_on(async {
-        let transport = start_peer(args.transport, id, cluster.addresses(), &tls_dir)
+        let transport = start_peer(args.transport, id, cluster.addresses(), &tls_dir, security)
             .await
             .map_err(|e| Failure::input(format!("peer {id}: {e}")))?;
         if let Some(addr) = metrics_addr {
@@ -87,9 +92,14 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
         let (stop, stopped) = watch::channel(false);
         let peer = tokio::spawn(runtime.run(stopped));
         let up = format!(
-            "peer {id} up on {} over {} (life {incarnation}, books in {books}{})",
+            "peer {id} up on {} over {}{} (life {incarnation}, books in {books}{})",
             cluster.addresses()[&id],
             args.transport,
+            match (args.transport, security) {
+                (RemoteKind::Tcp, TcpSecurity::Tls) => " under TLS",
+                (RemoteKind::Tcp, TcpSecurity::InsecurePlaintext) => " in plaintext",
+                (RemoteKind::Quic, _) => "",
+            },
             metrics_addr.map_or(String::new(), |a| format!(
                 ", metrics on http://{a}/metrics"
             ))
@@ -138,6 +148,44 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
         tracing::debug!("peer {id} stopped");
         Ok(())
     })
+}
+
+/// Whether tcp runs under TLS: yes whenever the cluster has TLS material,
+/// unless `--insecure-plaintext` says otherwise. Plaintext is said aloud,
+/// and loudly when it listens beyond loopback.
+fn tcp_security(
+    args: &NodeArgs,
+    tls_dir: &std::path::Path,
+    addr: SocketAddr,
+) -> Result<TcpSecurity, Failure> {
+    let material = bazaar_transport::tls::has_material(tls_dir);
+    let security = match (args.transport, args.insecure_plaintext) {
+        (RemoteKind::Quic, true) => {
+            return Err(Failure::input(
+                "--insecure-plaintext is for --transport tcp: quic always runs under TLS",
+            ));
+        }
+        (RemoteKind::Quic, false) => return Ok(TcpSecurity::Tls),
+        (RemoteKind::Tcp, true) => TcpSecurity::InsecurePlaintext,
+        (RemoteKind::Tcp, false) if material => TcpSecurity::Tls,
+        (RemoteKind::Tcp, false) => {
+            tracing::warn!(
+                "peer {}: no TLS material in {} (bazaar init writes it): tcp in plaintext",
+                args.id,
+                tls_dir.display()
+            );
+            TcpSecurity::InsecurePlaintext
+        }
+    };
+    if security == TcpSecurity::InsecurePlaintext && !addr.ip().is_loopback() {
+        tracing::warn!(
+            "peer {}: plaintext tcp listens on {addr}, beyond loopback: anyone who reaches it can \
+             claim to be any peer, buy in another's name or depose the trader; run bazaar init \
+             and drop --insecure-plaintext for mutual TLS",
+            args.id
+        );
+    }
+    Ok(security)
 }
 
 /// Serves the metrics on `addr`; a port in use is bad input.

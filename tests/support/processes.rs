@@ -26,6 +26,8 @@ pub struct Processes {
     pub cluster: PathBuf,
     pub nodes: BTreeMap<u32, Child>,
     pub lines: mpsc::Receiver<(u32, String)>,
+    /// Flags every `bazaar node` gets besides the cluster and the id.
+    pub node_args: Vec<String>,
     tx: mpsc::Sender<(u32, String)>,
     /// The last lines read, shown when a wait times out.
     recent: std::cell::RefCell<std::collections::VecDeque<(u32, String)>>,
@@ -74,13 +76,16 @@ impl Processes {
         Self::launch(write_cluster(test, n, think_ms, true), n)
     }
 
-    fn launch((dir, path): (PathBuf, PathBuf), n: u32) -> Self {
+    /// Starts every peer of a cluster already written, each with
+    /// `node_args` besides the cluster and the id.
+    pub fn launch_with((dir, path): (PathBuf, PathBuf), n: u32, node_args: &[&str]) -> Self {
         let (tx, lines) = mpsc::channel();
         let mut procs = Self {
             dir,
             cluster: path,
             nodes: BTreeMap::new(),
             lines,
+            node_args: node_args.iter().map(|a| (*a).to_owned()).collect(),
             tx,
             recent: Default::default(),
         };
@@ -88,6 +93,10 @@ impl Processes {
             procs.spawn(id);
         }
         procs
+    }
+
+    fn launch(cluster: (PathBuf, PathBuf), n: u32) -> Self {
+        Self::launch_with(cluster, n, &[])
     }
 
     /// Starts (or restarts) peer `id`.
@@ -100,6 +109,7 @@ impl Processes {
                 "--id",
                 &id.to_string(),
             ])
+            .args(&self.node_args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -95,6 +95,15 @@ impl Cluster {
                 Action::LeaderGone { leader, epoch } => {
                     self.say(&format!("peer {id} forgets peer {leader} of epoch {epoch}"));
                 }
+                Action::Refused {
+                    from,
+                    epoch,
+                    reason,
+                } => {
+                    self.say(&format!(
+                        "peer {id} refuses epoch {epoch} from peer {from}: {reason}"
+                    ));
+                }
             }
         }
     }

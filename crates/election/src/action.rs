@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{Epoch, Message, Timer};
+use crate::{Epoch, Message, Refusal, Timer};
 
 /// One effect returned by [`Bully::handle`](crate::Bully::handle), to be
 /// performed in order.
@@ -54,5 +54,17 @@ pub enum Action<Id> {
         leader: Id,
         /// Its epoch.
         epoch: Epoch,
+    },
+    /// A message was refused and changed nothing: its epoch cannot come
+    /// from an honest peer (a forgery, or a peer gone wrong). Report it.
+    /// Also, with `from` this peer itself, a claim it could not make
+    /// because the range of epochs is used up ([`Refusal::Exhausted`]).
+    Refused {
+        /// Who sent the message (or this peer, for its own claim).
+        from: Id,
+        /// The epoch refused (for a claim: the highest this peer holds).
+        epoch: Epoch,
+        /// Why.
+        reason: Refusal,
     },
 }

@@ -1,8 +1,10 @@
 //! The bully election machine.
 
 use crate::members::Members;
-use crate::{Action, Config, Epoch, Input, Message, Timer};
+use crate::{Action, Config, Epoch, Input, Message, Refusal, Timer};
 
+#[cfg(test)]
+mod epoch_tests;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +38,12 @@ impl Stage {
 /// live peer has seen; two peers never lead the same epoch. Build every peer
 /// with the same membership (`me` plus `peers`): epochs are dealt out by rank
 /// in it, so that racing claims never collide.
+///
+/// No single message can use up the epochs: claims are checked and stop at
+/// the last round at or below [`Epoch::MAX`]; a message whose epoch is more
+/// than [`Config::max_epoch_lead`] ahead of the highest seen, or above the
+/// [`ceiling`](Self::ceiling), is refused ([`Action::Refused`]) and changes
+/// nothing. So whatever epochs a peer accepted, it can claim a later one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Bully<Id> {
     members: Members<Id>,
@@ -119,6 +127,12 @@ impl<Id: Ord + Clone> Bully<Id> {
             .then_some(Message::Coordinator { epoch: self.epoch })
     }
 
+    /// The highest epoch this peer accepts from others: every member can
+    /// still claim a later one. A round below the last epoch anyone claims.
+    pub fn ceiling(&self) -> Epoch {
+        self.members.ceiling()
+    }
+
     /// Whether this peer runs an election of its own (a timer is pending).
     pub const fn is_electing(&self) -> bool {
         !matches!(self.stage, Stage::Idle)
@@ -134,12 +148,33 @@ impl<Id: Ord + Clone> Bully<Id> {
         if !self.members.is_other(&from) {
             return;
         }
+        if let Some(reason) = self.implausible(msg.epoch()) {
+            out.push(Action::Refused {
+                from,
+                epoch: msg.epoch(),
+                reason,
+            });
+            return;
+        }
         match msg {
             Message::Election { epoch } => self.election_from(from, epoch, out),
             Message::Alive { epoch } => self.alive_from(&from, epoch, out),
             Message::Coordinator { epoch } => self.coordinator_from(from, epoch, out),
             Message::Resign { epoch } => self.resign_from(&from, epoch, out),
         }
+    }
+
+    /// Why `epoch`, from a message, cannot be accepted, if it cannot.
+    fn implausible(&self, epoch: Epoch) -> Option<Refusal> {
+        let max_lead = self.config.max_epoch_lead;
+        if epoch.0.saturating_sub(self.epoch.0) > max_lead {
+            return Some(Refusal::TooFarAhead {
+                seen: self.epoch,
+                max_lead,
+            });
+        }
+        let ceiling = self.members.ceiling();
+        (epoch > ceiling).then_some(Refusal::AboveCeiling { ceiling })
     }
 
     /// A lower peer holds an election: answer it, then bully it by holding
@@ -283,6 +318,10 @@ impl<Id: Ord + Clone> Bully<Id> {
     /// of its earlier life can claim an epoch twice, and the outside world
     /// has seen the first claim.
     fn epoch_seen(&mut self, epoch: Epoch, out: &mut Vec<Action<Id>>) {
+        // The outside world (fenced storage) saw only epochs that peers
+        // claimed, so no bound on the lead; but past the ceiling this peer
+        // could never outbid it.
+        let epoch = epoch.min(self.members.ceiling());
         let deposed = self.is_leader() && epoch >= self.epoch;
         if deposed {
             self.leader = None;
@@ -333,7 +372,17 @@ impl<Id: Ord + Clone> Bully<Id> {
 
     /// Declares this peer leader of a fresh epoch, to everyone.
     fn claim(&mut self, out: &mut Vec<Action<Id>>) {
-        self.epoch = self.members.next_epoch(self.epoch);
+        let Some(epoch) = self.members.next_epoch(self.epoch) else {
+            out.push(Action::Refused {
+                from: self.me().clone(),
+                epoch: self.epoch,
+                reason: Refusal::Exhausted {
+                    last: self.members.last(),
+                },
+            });
+            return;
+        };
+        self.epoch = epoch;
         self.leader = Some((self.me().clone(), self.epoch));
         out.push(Action::BecameLeader { epoch: self.epoch });
         let msg = Message::Coordinator { epoch: self.epoch };

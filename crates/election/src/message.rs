@@ -9,6 +9,11 @@ use std::fmt;
 pub struct Epoch(pub u64);
 
 impl Epoch {
+    /// The largest epoch the election ever claims: `i64::MAX`, so that a
+    /// store that keeps epochs as a signed 64-bit integer (SQLite's
+    /// `INTEGER`, PostgreSQL's `BIGINT`) holds every one of them.
+    pub const MAX: Self = Self(i64::MAX as u64);
+
     /// The epoch after this one.
     #[must_use]
     pub const fn next(self) -> Self {

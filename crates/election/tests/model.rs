@@ -156,7 +156,8 @@ impl Election {
                 }
                 Action::LeaderIs { .. }
                 | Action::SteppedDown { .. }
-                | Action::LeaderGone { .. } => {}
+                | Action::LeaderGone { .. }
+                | Action::Refused { .. } => {}
             }
         }
     }

@@ -95,6 +95,10 @@ pub struct TimingSettings {
     pub patience: u32,
     /// How long a trader's lease on the books lasts unless renewed.
     pub lease_ms: u64,
+    /// Not a time: how many epochs ahead of the highest it has seen an
+    /// election message may be before a peer refuses it as forged
+    /// (the election's `Config::max_epoch_lead`, 2^32 by default).
+    pub max_epoch_lead: u64,
 }
 
 impl Default for TimingSettings {
@@ -116,6 +120,7 @@ impl From<Timing> for TimingSettings {
             think_ms: ms(t.think),
             patience: t.patience,
             lease_ms: ms(t.lease),
+            max_epoch_lead: t.election.max_epoch_lead,
         }
     }
 }
@@ -129,6 +134,7 @@ impl From<TimingSettings> for Timing {
             election: ElectionConfig {
                 alive_timeout: ms(t.alive_timeout_ms),
                 coordinator_timeout: ms(t.coordinator_timeout_ms),
+                max_epoch_lead: t.max_epoch_lead,
             },
             request_timeout: ms(t.request_timeout_ms),
             think: ms(t.think_ms),
@@ -314,6 +320,15 @@ impl Cluster {
             return Err(format!(
                 "timing.heartbeat_timeout_ms ({}) must exceed timing.heartbeat_interval_ms ({})",
                 t.heartbeat_timeout_ms, t.heartbeat_interval_ms
+            ));
+        }
+        // One election moves the epoch by up to two rounds of the peers.
+        let least = 2 * self.peers.len() as u64;
+        if t.max_epoch_lead < least {
+            return Err(format!(
+                "timing.max_epoch_lead is {}: with {} peers it must be at least {least}, or honest elections are refused",
+                t.max_epoch_lead,
+                self.peers.len()
             ));
         }
         if self.market.commission_bps > 10_000 {

@@ -1,4 +1,4 @@
-//! Choosing and making transports: the one place that knows all three.
+//! Choosing and making transports: the one place that knows them all.
 
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -13,15 +13,17 @@ use bazaar_transport::{
 pub enum TransportKind {
     /// In-process channels.
     Mem,
-    /// TCP.
+    /// TCP, plaintext (the peers of one process, on loopback).
     Tcp,
     /// QUIC with mutual TLS.
     Quic,
+    /// TCP under mutual TLS.
+    TcpTls,
 }
 
 impl TransportKind {
     /// Every kind, in the order the help lists them.
-    pub const ALL: [Self; 3] = [Self::Mem, Self::Tcp, Self::Quic];
+    pub const ALL: [Self; 4] = [Self::Mem, Self::Tcp, Self::Quic, Self::TcpTls];
 
     /// The flag's spelling.
     pub const fn name(self) -> &'static str {
@@ -29,6 +31,7 @@ impl TransportKind {
             Self::Mem => "mem",
             Self::Tcp => "tcp",
             Self::Quic => "quic",
+            Self::TcpTls => "tcp+tls",
         }
     }
 }
@@ -41,7 +44,7 @@ impl std::fmt::Display for TransportKind {
 
 /// A name that is not a transport.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown transport {0:?}: expected mem, tcp or quic")]
+#[error("unknown transport {0:?}: expected mem, tcp, quic or tcp+tls")]
 pub struct UnknownTransport(pub String);
 
 impl std::str::FromStr for TransportKind {
@@ -64,6 +67,8 @@ pub enum LocalNet {
     Tcp(BTreeMap<PeerId, SocketAddr>),
     /// QUIC on the addresses picked at start, with a cluster CA.
     Quic(BTreeMap<PeerId, SocketAddr>, Box<ClusterCa>),
+    /// TCP under TLS on the addresses picked at start, with a cluster CA.
+    TcpTls(BTreeMap<PeerId, SocketAddr>, Box<ClusterCa>),
 }
 
 /// How long a restarted peer keeps trying to re-bind its address while the
@@ -109,6 +114,16 @@ impl LocalNet {
                 let transports = cluster.into_iter().map(|(id, t)| (id, arc(t))).collect();
                 (Self::Quic(addrs, Box::new(ca)), transports)
             }
+            TransportKind::TcpTls => {
+                let ca = ClusterCa::generate()?;
+                let cluster = TcpTransport::loopback_cluster_tls(&ca, ids, &config).await?;
+                let addrs = cluster
+                    .iter()
+                    .map(|(&id, t)| (id, t.local_addr()))
+                    .collect();
+                let transports = cluster.into_iter().map(|(id, t)| (id, arc(t))).collect();
+                (Self::TcpTls(addrs, Box::new(ca)), transports)
+            }
         })
     }
 
@@ -116,7 +131,7 @@ impl LocalNet {
     pub const fn hub(&self) -> Option<&Hub> {
         match self {
             Self::Mem(hub) => Some(hub),
-            Self::Tcp(_) | Self::Quic(..) => None,
+            Self::Tcp(_) | Self::Quic(..) | Self::TcpTls(..) => None,
         }
     }
 
@@ -124,7 +139,7 @@ impl LocalNet {
     pub async fn crash(&self, id: PeerId, transport: &Arc<dyn Transport>) {
         match self {
             Self::Mem(hub) => hub.crash(id),
-            Self::Tcp(_) | Self::Quic(..) => transport.shutdown().await,
+            Self::Tcp(_) | Self::Quic(..) | Self::TcpTls(..) => transport.shutdown().await,
         }
     }
 
@@ -143,6 +158,11 @@ impl LocalNet {
                     .map(arc),
                 Self::Quic(addrs, ca) => {
                     QuicTransport::start(ca.issue(id)?, addrs.clone(), config.clone())
+                        .await
+                        .map(arc)
+                }
+                Self::TcpTls(addrs, ca) => {
+                    TcpTransport::start_tls(&ca.issue(id)?, addrs.clone(), config.clone())
                         .await
                         .map(arc)
                 }
@@ -202,7 +222,21 @@ impl std::str::FromStr for RemoteKind {
     }
 }
 
-/// Starts the transport of one peer of a cluster file.
+/// Whether tcp between processes authenticates its peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpSecurity {
+    /// Mutual TLS with the cluster's CA and this peer's certificate: a
+    /// connection that does not present a certificate of the cluster, or
+    /// whose hello names another peer than its certificate, is refused.
+    Tls,
+    /// Plaintext: anyone who reaches the port can claim any peer id. For
+    /// loopback labs only, and only by explicit choice.
+    InsecurePlaintext,
+}
+
+/// Starts the transport of one peer of a cluster file; tcp under TLS or
+/// not as `tcp` says (quic is always under TLS), with the TLS material
+/// in `tls_dir`.
 ///
 /// # Errors
 /// A [`TransportError`] naming what failed: the address, the TLS files.
@@ -211,11 +245,18 @@ pub async fn start_peer(
     id: PeerId,
     addrs: BTreeMap<PeerId, SocketAddr>,
     tls_dir: &std::path::Path,
+    tcp: TcpSecurity,
 ) -> Result<Arc<dyn Transport>, TransportError> {
     let config = TransportConfig::default();
-    match kind {
-        RemoteKind::Tcp => Ok(arc(TcpTransport::start(id, addrs, config).await?)),
-        RemoteKind::Quic => {
+    match (kind, tcp) {
+        (RemoteKind::Tcp, TcpSecurity::InsecurePlaintext) => {
+            Ok(arc(TcpTransport::start(id, addrs, config).await?))
+        }
+        (RemoteKind::Tcp, TcpSecurity::Tls) => {
+            let identity = PeerIdentity::load_from_dir(tls_dir, id)?;
+            Ok(arc(TcpTransport::start_tls(&identity, addrs, config).await?))
+        }
+        (RemoteKind::Quic, _) => {
             let identity = PeerIdentity::load_from_dir(tls_dir, id)?;
             Ok(arc(QuicTransport::start(identity, addrs, config).await?))
         }

@@ -210,6 +210,36 @@ fn an_older_epoch_cannot_commit_after_a_newer_one_opened() {
     ));
 }
 
+/// The election never claims past `Epoch::MAX` (`i64::MAX`), and every
+/// store must hold that epoch: trade at it, reopen at it, and be fenced by it.
+#[test]
+fn the_largest_epoch_the_election_claims_is_stored_and_fences() {
+    let dir = TempDir::new("epoch-max");
+    let top = Epoch::MAX;
+    let below = Epoch(Epoch::MAX.0 - 1);
+    for store in [
+        Box::new(SqliteStore::open(&dir).unwrap()) as Box<dyn Store>,
+        Box::new(MemStore::new()),
+    ] {
+        store
+            .open(Claim::unleased(below), &Pricing::default())
+            .unwrap();
+        store.commit(below, &Batch::default()).unwrap();
+        let (_, sales) = trade(store.as_ref(), top);
+        assert!(!sales.is_empty());
+        assert!(matches!(
+            store.commit(below, &Batch::default()),
+            Err(StoreError::Fenced { epoch, newest }) if epoch == below && newest == top
+        ));
+    }
+    // A new instance, as a new process would open it, reads the epoch back.
+    let again = SqliteStore::open(&dir).unwrap();
+    assert!(matches!(
+        again.open(Claim::unleased(below), &Pricing::default()),
+        Err(StoreError::Fenced { newest, .. }) if newest == top
+    ));
+}
+
 #[test]
 fn a_commit_before_any_open_is_fenced() {
     let dir = TempDir::new("fence-unopened");

@@ -10,12 +10,26 @@
 //! hello naming a peer outside the peer list is closed with a warning; the
 //! transport keeps serving everyone else.
 //!
+//! # Under TLS
+//!
+//! [`TcpBinding::start_tls`] runs every connection under mutual TLS 1.3
+//! with the cluster's CA ([`crate::tls`]), as quic does: the dialler asks
+//! for the certificate of the peer it means (`peer-<id>.bazaar`), the
+//! listener requires a client certificate of the cluster, and the hellos
+//! travel inside TLS; a hello naming another peer than the dialler's
+//! certificate is refused. A connection with no certificate, a stranger's,
+//! or another peer's is closed before any frame is read, counted in
+//! [`Stats::rejected`](crate::Stats::rejected). Plaintext
+//! ([`TcpBinding::start`]) authenticates nothing: anyone who reaches the
+//! port can claim any peer id.
+//!
 //! For an in-process cluster on free loopback ports, bind every listener
 //! first ([`TcpTransport::bind`] on port 0), gather the addresses into the
 //! peer list, then [`TcpBinding::start`] each; [`TcpTransport::loopback_cluster`]
 //! does exactly that.
 
 mod remote;
+mod socket;
 
 use std::{
     collections::BTreeMap,
@@ -28,21 +42,39 @@ use async_trait::async_trait;
 use bazaar_protocol::PeerId;
 use bytes::{Bytes, BytesMut};
 use tokio::{
-    io::AsyncReadExt,
+    io::{AsyncRead, AsyncReadExt},
     net::{TcpListener, TcpStream},
     task::{JoinHandle, JoinSet},
 };
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tokio_util::codec::Decoder;
 use tracing::{debug, warn};
 
 use crate::{
-    Event, Stats, Transport, TransportConfig, TransportError, hello,
+    Event, PeerIdentity, Stats, Transport, TransportConfig, TransportError, hello,
     inbox::Inbox,
     shared::{AcceptTask, Shared},
     stats::Counters,
+    tls,
 };
 
 use remote::{Accepted, Remotes};
+use socket::Socket;
+
+/// Both halves of TLS for one transport: dialling and accepting.
+struct Tls {
+    connector: TlsConnector,
+    acceptor: TlsAcceptor,
+}
+
+impl Tls {
+    fn new(identity: &PeerIdentity) -> Result<Self, TransportError> {
+        Ok(Self {
+            connector: TlsConnector::from(Arc::new(identity.tcp_client_config()?)),
+            acceptor: TlsAcceptor::from(Arc::new(identity.tcp_server_config()?)),
+        })
+    }
+}
 
 /// A bound TCP listener, not yet serving: learn its address, then start it.
 #[derive(Debug)]
@@ -66,6 +98,33 @@ impl TcpBinding {
         peers: BTreeMap<PeerId, SocketAddr>,
         config: TransportConfig,
     ) -> TcpTransport {
+        self.serve(local, peers, config, None)
+    }
+
+    /// Starts serving as the identity's peer of a cluster whose addresses
+    /// are `peers`, every connection under mutual TLS with the cluster's CA
+    /// (see [the module docs](self#under-tls)). Must be called within a
+    /// tokio runtime.
+    ///
+    /// # Errors
+    /// [`TransportError::Tls`] if the identity does not make a valid config.
+    pub fn start_tls(
+        self,
+        identity: &PeerIdentity,
+        peers: BTreeMap<PeerId, SocketAddr>,
+        config: TransportConfig,
+    ) -> Result<TcpTransport, TransportError> {
+        let tls = Arc::new(Tls::new(identity)?);
+        Ok(self.serve(identity.peer(), peers, config, Some(tls)))
+    }
+
+    fn serve(
+        self,
+        local: PeerId,
+        peers: BTreeMap<PeerId, SocketAddr>,
+        config: TransportConfig,
+        tls: Option<Arc<Tls>>,
+    ) -> TcpTransport {
         let inbox = Inbox::new(config.inbox_len);
         let shared = Arc::new(Shared {
             local,
@@ -73,11 +132,12 @@ impl TcpBinding {
             counters: Counters::default(),
             events: inbox.sender(),
         });
-        let remotes = Arc::new(Remotes::start(Arc::clone(&shared), &peers));
+        let remotes = Arc::new(Remotes::start(Arc::clone(&shared), &peers, tls.as_ref()));
         let accept = tokio::spawn(accept_loop(
             self.listener,
             Arc::clone(&shared),
             Arc::clone(&remotes),
+            tls,
         ));
         TcpTransport {
             addr: self.addr,
@@ -127,6 +187,55 @@ impl TcpTransport {
             .get(&local)
             .ok_or(TransportError::UnknownPeer(local))?;
         Ok(Self::bind(addr).await?.start(local, peers, config))
+    }
+
+    /// Binds `peers[identity.peer()]` and starts serving as that peer,
+    /// under mutual TLS.
+    ///
+    /// # Errors
+    /// [`TransportError::UnknownPeer`] if the identity's peer is not in
+    /// `peers`, [`TransportError::Bind`] if its address cannot be bound,
+    /// [`TransportError::Tls`] if the identity does not make a valid config.
+    pub async fn start_tls(
+        identity: &PeerIdentity,
+        peers: BTreeMap<PeerId, SocketAddr>,
+        config: TransportConfig,
+    ) -> Result<Self, TransportError> {
+        let local = identity.peer();
+        let addr = *peers
+            .get(&local)
+            .ok_or(TransportError::UnknownPeer(local))?;
+        Self::bind(addr).await?.start_tls(identity, peers, config)
+    }
+
+    /// A cluster of `ids` on free 127.0.0.1 ports, all started under TLS
+    /// with certificates that `ca` issues, in one process.
+    ///
+    /// # Errors
+    /// [`TransportError::Bind`] if the loopback interface refuses,
+    /// [`TransportError::Tls`] if a certificate cannot be issued.
+    pub async fn loopback_cluster_tls(
+        ca: &crate::ClusterCa,
+        ids: &[PeerId],
+        config: &TransportConfig,
+    ) -> Result<BTreeMap<PeerId, Self>, TransportError> {
+        let mut bindings = BTreeMap::new();
+        for &id in ids {
+            let binding = Self::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+            bindings.insert(id, (binding, ca.issue(id)?));
+        }
+        let peers: BTreeMap<PeerId, SocketAddr> = bindings
+            .iter()
+            .map(|(&id, (binding, _))| (id, binding.local_addr()))
+            .collect();
+        let mut cluster = BTreeMap::new();
+        for (id, (binding, identity)) in bindings {
+            cluster.insert(
+                id,
+                binding.start_tls(&identity, peers.clone(), config.clone())?,
+            );
+        }
+        Ok(cluster)
     }
 
     /// A cluster of `ids` on free 127.0.0.1 ports, all started, in one
@@ -201,13 +310,24 @@ impl Transport for TcpTransport {
 
 /// Accepts connections until the transport shuts down (the task is aborted,
 /// which drops the listener and every handshake in progress with it).
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, remotes: Arc<Remotes>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    remotes: Arc<Remotes>,
+    tls: Option<Arc<Tls>>,
+) {
     let mut handshakes = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
-                    handshakes.spawn(handshake(stream, remote, Arc::clone(&shared), Arc::clone(&remotes)));
+                    handshakes.spawn(handshake(
+                        stream,
+                        remote,
+                        Arc::clone(&shared),
+                        Arc::clone(&remotes),
+                        tls.clone(),
+                    ));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait, do not spin.
@@ -220,48 +340,113 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, remotes: Arc<Re
     }
 }
 
-/// Reads the hello of an incoming connection and hands the connection to
-/// the task of the peer it names, which answers or refuses it.
+/// Reads the hello of an incoming connection (under TLS, after the
+/// handshake, and only if it names the peer of the certificate) and hands
+/// the connection to the task of the peer it names, which answers or
+/// refuses it.
 async fn handshake(
-    mut stream: TcpStream,
+    stream: TcpStream,
     remote: SocketAddr,
     shared: Arc<Shared>,
     remotes: Arc<Remotes>,
+    tls: Option<Arc<Tls>>,
 ) {
     if let Err(e) = stream.set_nodelay(true) {
         debug!(peer = %shared.local, %remote, "TCP_NODELAY: {e}");
     }
     let timeout = shared.config.hello_timeout;
-    let read = tokio::time::timeout(
-        timeout,
-        read_hello(&mut stream, shared.config.max_frame_len),
-    );
-    let rejected = match read.await {
+    let max_frame_len = shared.config.max_frame_len;
+    // A refused connection is counted before it closes, so that whoever
+    // sees it close also sees it counted: hold it (a duplicate of the
+    // socket under TLS, whose handshake owns the stream) until then.
+    let (read, _held) = match tls {
+        None => {
+            let mut stream = stream;
+            let read = tokio::time::timeout(timeout, read_hello(&mut stream, max_frame_len))
+                .await
+                .map(|read| read.map(|from| (from, Socket::plain(stream))));
+            (read, None)
+        }
+        Some(tls) => {
+            let Some((stream, held)) = duplicate(stream) else {
+                return;
+            };
+            let read = tokio::time::timeout(timeout, accept_tls(stream, &tls, max_frame_len)).await;
+            (read, Some(held))
+        }
+    };
+    let mut refused = None;
+    let rejected = match read {
         Err(_) => format!("no hello within {timeout:?}"),
         Ok(Err(None)) => return,
         Ok(Err(Some(reason))) => reason,
-        Ok(Ok(from)) => {
-            if from != shared.local {
-                match remotes.accepted(from, Accepted { stream }) {
-                    Ok(()) => return,
-                    Err(Accepted { stream: back }) => stream = back,
-                }
+        Ok(Ok((from, stream))) => {
+            if from != shared.local && remotes.knows(from) {
+                remotes.accepted(from, Accepted { stream });
+                return;
             }
+            // Closed after it is counted, below.
+            refused = Some(stream);
             format!("hello names peer {from}, who is not in the peer list")
         }
     };
-    // Counted before the connection closes, so that whoever sees it close
-    // also sees it counted.
     Counters::add(&shared.counters.rejected, 1);
     warn!(peer = %shared.local, %remote, "closing tcp connection: {rejected}");
-    drop(stream);
+    drop(refused);
+}
+
+/// The stream, and a duplicate of its socket that keeps the connection
+/// open after the stream is dropped; `None` if the socket is broken.
+fn duplicate(stream: TcpStream) -> Option<(TcpStream, std::net::TcpStream)> {
+    let stream = stream.into_std().ok()?;
+    let held = stream.try_clone().ok()?;
+    Some((TcpStream::from_std(stream).ok()?, held))
+}
+
+/// The TLS handshake of an incoming connection, then its hello, which
+/// must name the peer of the client certificate.
+async fn accept_tls(
+    stream: TcpStream,
+    tls: &Tls,
+    max_frame_len: usize,
+) -> Result<(PeerId, Socket), Option<String>> {
+    let mut stream = tls
+        .acceptor
+        .accept(stream)
+        .await
+        .map_err(|e| Some(format!("tls handshake refused: {e}")))?;
+    let from = read_hello(&mut stream, max_frame_len).await?;
+    let cert = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .cloned()
+        .ok_or_else(|| Some("no client certificate".to_owned()))?;
+    if !tls::cert_names(&cert, from) {
+        return Err(Some(format!(
+            "hello claims peer {from}, the certificate is not {}",
+            tls::peer_name(from)
+        )));
+    }
+    let (stream, connection) = stream.into_inner();
+    let mut early = BytesMut::new();
+    let socket = Socket::tls(stream, connection.into(), &mut early)
+        .map_err(|e| Some(format!("tls: {e}")))?;
+    if !early.is_empty() {
+        return Err(Some(format!(
+            "{} bytes after the hello of peer {from}, before it was answered",
+            early.len()
+        )));
+    }
+    Ok((from, socket))
 }
 
 /// The peer an incoming connection's hello names, once nothing was read
 /// after the hello; `Err(None)` if it closed first, `Err(Some(why))` if it
 /// sent something else.
-async fn read_hello(
-    stream: &mut TcpStream,
+async fn read_hello<S: AsyncRead + Unpin>(
+    stream: &mut S,
     max_frame_len: usize,
 ) -> Result<PeerId, Option<String>> {
     let mut codec = hello::codec(max_frame_len);

@@ -1,12 +1,12 @@
-//! TLS material for the quic transport: a cluster CA and one certificate
-//! per peer.
+//! TLS material for the quic transport and for tcp under TLS: a cluster CA
+//! and one certificate per peer.
 //!
 //! The CA signs each peer's certificate; the certificate's name (SAN DNS) is
 //! `peer-<id>.bazaar`, so a certificate says which peer it belongs to. Both
-//! sides of a quic connection present a certificate (mutual TLS) and accept
-//! only certificates signed by the cluster CA; the dialler also checks that
-//! the listener is the peer it meant to reach, and the listener that the
-//! dialler's hello names the peer of its certificate.
+//! sides of a quic or tls connection present a certificate (mutual TLS 1.3)
+//! and accept only certificates signed by the cluster CA; the dialler also
+//! checks that the listener is the peer it meant to reach, and the listener
+//! that the dialler's hello names the peer of its certificate.
 //!
 //! On disk (one directory, PEM): `ca.pem` and `ca-key.pem` for the CA,
 //! `peer-<id>.pem` and `peer-<id>-key.pem` for each peer. Keys are written
@@ -36,6 +36,8 @@ use crate::TransportError;
 
 /// The ALPN protocol both sides of a quic connection must speak.
 const ALPN: &[u8] = b"bazaar/1";
+/// The ALPN protocol both sides of a tcp connection under TLS must speak.
+const TCP_ALPN: &[u8] = b"bazaar-tcp/1";
 /// Name of the CA certificate file.
 const CA_CERT_FILE: &str = "ca.pem";
 /// Name of the CA key file.
@@ -54,6 +56,12 @@ pub fn cert_path(dir: &Path, peer: PeerId) -> PathBuf {
 /// The file of a peer's private key in a material directory.
 pub fn key_path(dir: &Path, peer: PeerId) -> PathBuf {
     dir.join(format!("peer-{}-key.pem", peer.0))
+}
+
+/// Whether `dir` holds a cluster's TLS material (its `ca.pem`): then every
+/// peer of the cluster is expected to use it.
+pub fn has_material(dir: &Path) -> bool {
+    dir.join(CA_CERT_FILE).is_file()
 }
 
 /// Generates a cluster CA and an identity for each of `peers`, and writes
@@ -281,30 +289,10 @@ impl PeerIdentity {
     /// # Errors
     /// [`TransportError::Tls`] if rustls refuses the material.
     pub fn quic_server_config(&self) -> Result<quinn::ServerConfig, TransportError> {
-        let what = || format!("peer {}'s quic server", self.peer);
-        let fail = |reason: String| TransportError::Tls {
-            what: what(),
-            reason,
-        };
-        let provider = provider();
-        let verifier = WebPkiClientVerifier::builder_with_provider(
-            Arc::new(self.roots()?),
-            Arc::clone(&provider),
-        )
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| fail(e.to_string()))?
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(
-                vec![self.cert.clone()],
-                PrivateKeyDer::Pkcs8(self.key.clone_key()),
-            )
-            .map_err(|e| fail(e.to_string()))?;
-        config.alpn_protocols = vec![ALPN.to_vec()];
+        let what = format!("peer {}'s quic server", self.peer);
+        let config = self.server_config(&what, ALPN)?;
         let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(config)
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| tls_failure(&what, e))?;
         Ok(quinn::ServerConfig::with_crypto(Arc::new(crypto)))
     }
 
@@ -315,23 +303,80 @@ impl PeerIdentity {
     /// # Errors
     /// [`TransportError::Tls`] if rustls refuses the material.
     pub fn quic_client_config(&self) -> Result<quinn::ClientConfig, TransportError> {
-        let fail = |reason: String| TransportError::Tls {
-            what: format!("peer {}'s quic client", self.peer),
-            reason,
-        };
+        let what = format!("peer {}'s quic client", self.peer);
+        let config = self.client_config(&what, ALPN)?;
+        let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(config)
+            .map_err(|e| tls_failure(&what, e))?;
+        Ok(quinn::ClientConfig::new(Arc::new(crypto)))
+    }
+
+    /// The rustls server config of tcp under TLS: present this certificate,
+    /// require a client certificate signed by the cluster CA. No session
+    /// tickets: connections are long-lived and never resumed.
+    ///
+    /// # Errors
+    /// [`TransportError::Tls`] if rustls refuses the material.
+    pub fn tcp_server_config(&self) -> Result<rustls::ServerConfig, TransportError> {
+        let mut config =
+            self.server_config(&format!("peer {}'s tcp server", self.peer), TCP_ALPN)?;
+        config.send_tls13_tickets = 0;
+        Ok(config)
+    }
+
+    /// The rustls client config of tcp under TLS: trust only the cluster
+    /// CA, present this certificate. Connect with server name
+    /// [`peer_name`] of the peer meant.
+    ///
+    /// # Errors
+    /// [`TransportError::Tls`] if rustls refuses the material.
+    pub fn tcp_client_config(&self) -> Result<rustls::ClientConfig, TransportError> {
+        let mut config =
+            self.client_config(&format!("peer {}'s tcp client", self.peer), TCP_ALPN)?;
+        config.resumption = rustls::client::Resumption::disabled();
+        Ok(config)
+    }
+
+    fn server_config(
+        &self,
+        what: &str,
+        alpn: &[u8],
+    ) -> Result<rustls::ServerConfig, TransportError> {
+        let provider = provider();
+        let verifier = WebPkiClientVerifier::builder_with_provider(
+            Arc::new(self.roots()?),
+            Arc::clone(&provider),
+        )
+        .build()
+        .map_err(|e| tls_failure(what, e))?;
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|e| tls_failure(what, e))?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![self.cert.clone()],
+                PrivateKeyDer::Pkcs8(self.key.clone_key()),
+            )
+            .map_err(|e| tls_failure(what, e))?;
+        config.alpn_protocols = vec![alpn.to_vec()];
+        Ok(config)
+    }
+
+    fn client_config(
+        &self,
+        what: &str,
+        alpn: &[u8],
+    ) -> Result<rustls::ClientConfig, TransportError> {
         let mut config = rustls::ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| fail(e.to_string()))?
+            .map_err(|e| tls_failure(what, e))?
             .with_root_certificates(self.roots()?)
             .with_client_auth_cert(
                 vec![self.cert.clone()],
                 PrivateKeyDer::Pkcs8(self.key.clone_key()),
             )
-            .map_err(|e| fail(e.to_string()))?;
-        config.alpn_protocols = vec![ALPN.to_vec()];
-        let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(config)
-            .map_err(|e| fail(e.to_string()))?;
-        Ok(quinn::ClientConfig::new(Arc::new(crypto)))
+            .map_err(|e| tls_failure(what, e))?;
+        config.alpn_protocols = vec![alpn.to_vec()];
+        Ok(config)
     }
 
     fn roots(&self) -> Result<RootCertStore, TransportError> {
@@ -363,7 +408,14 @@ pub fn cert_names(cert: &CertificateDer<'_>, peer: PeerId) -> bool {
     ParsedCertificate::try_from(cert).is_ok_and(|parsed| verify_server_name(&parsed, &name).is_ok())
 }
 
-/// Every quic connection uses ring, whatever else the process installed.
+fn tls_failure(what: &str, e: impl std::fmt::Display) -> TransportError {
+    TransportError::Tls {
+        what: what.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+/// Every TLS connection uses ring, whatever else the process installed.
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }

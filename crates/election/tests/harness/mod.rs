@@ -420,6 +420,16 @@ impl Sim {
                 self.leadership_changes += 1;
                 note!(self, ("{id}: forgets {leader} of {epoch}"));
             }
+            Action::Refused {
+                from,
+                epoch,
+                reason,
+            } => {
+                // Honest peers never send an epoch worth refusing.
+                return Err(format!(
+                    "peer {id} refused epoch {epoch} from {from}: {reason}"
+                ));
+            }
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use std::{fmt, time::Duration};
 
-use bazaar_election::Timer as ElectionTimer;
+use bazaar_election::{Refusal, Timer as ElectionTimer};
 use bazaar_market::{Batch, Book, BuyerTimer, LedgerEntry, MarketError, Pricing, SellerTimer};
 use bazaar_protocol::{
     CodecError, Envelope, Epoch, Fill, Offer, PeerId, Product, Quantity, RequestId, SaleNotice,
@@ -132,6 +132,14 @@ pub enum Reject {
     },
     /// The trader refused an offer or a buy (one in another peer's name).
     Market(MarketError),
+    /// The election refused an epoch no honest peer sends (or, from this
+    /// peer itself, a claim past the last epoch).
+    Epoch {
+        /// The epoch refused.
+        epoch: Epoch,
+        /// Why.
+        reason: Refusal,
+    },
 }
 
 impl fmt::Display for Reject {
@@ -143,6 +151,7 @@ impl fmt::Display for Reject {
                 write!(f, "envelope claims to be from peer {claimed}")
             }
             Self::Market(e) => e.fmt(f),
+            Self::Epoch { epoch, reason } => write!(f, "epoch {epoch} refused: {reason}"),
         }
     }
 }

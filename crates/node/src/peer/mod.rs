@@ -428,6 +428,11 @@ impl Peer {
                     self.out.push(Action::CancelTimer(PeerTimer::TraderSilent));
                     self.tell_roles(None);
                 }
+                ElectionAction::Refused {
+                    from,
+                    epoch,
+                    reason,
+                } => self.reject(from, Reject::Epoch { epoch, reason }),
             }
         }
         if started {

@@ -47,6 +47,7 @@ impl Default for Timing {
             election: ElectionConfig {
                 alive_timeout: Duration::from_millis(50),
                 coordinator_timeout: Duration::from_millis(150),
+                ..ElectionConfig::default()
             },
             request_timeout: Duration::from_millis(300),
             think: Duration::from_millis(50),
@@ -71,6 +72,7 @@ impl Timing {
             election: ElectionConfig {
                 alive_timeout: t.election.alive_timeout * k,
                 coordinator_timeout: t.election.coordinator_timeout * k,
+                ..t.election
             },
             request_timeout: t.request_timeout * k,
             lease: t.lease * k,

@@ -39,7 +39,7 @@ use bazaar_protocol::PeerId;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures::{FutureExt, future::BoxFuture};
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
     net::TcpStream,
     sync::{Notify, mpsc},
     task::AbortHandle,
@@ -53,7 +53,10 @@ use crate::{
     link::{Action, ConnId, Dialled, Dropped, Input, Link, LinkConfig, Timer},
     shared::Shared,
     stats::Counters,
+    tls,
 };
+
+use super::{Tls, socket::Socket};
 
 /// Bytes read from a socket at a time, at least.
 const READ_CHUNK: usize = 16 * 1024;
@@ -66,7 +69,7 @@ const ACCEPTED_MAX: usize = 4;
 /// names.
 pub(super) struct Accepted {
     /// The socket, with nothing read after the hello.
-    pub(super) stream: TcpStream,
+    pub(super) stream: Socket,
 }
 
 /// What one transport keeps about every other peer, each with its task.
@@ -80,7 +83,11 @@ pub(super) struct Remotes {
 impl Remotes {
     /// A link and an idle task for every peer of `peers` but the local one.
     /// Nothing is dialled before the first frame.
-    pub(super) fn start(shared: Arc<Shared>, peers: &BTreeMap<PeerId, SocketAddr>) -> Self {
+    pub(super) fn start(
+        shared: Arc<Shared>,
+        peers: &BTreeMap<PeerId, SocketAddr>,
+        tls: Option<&Arc<Tls>>,
+    ) -> Self {
         let mut by_peer = BTreeMap::new();
         let mut tasks = Vec::new();
         for (&peer, &addr) in peers.iter().filter(|&(&id, _)| id != shared.local) {
@@ -99,7 +106,12 @@ impl Remotes {
                 wake: Notify::new(),
                 accepted: accepted_tx,
             });
-            let task = Task::new(Arc::clone(&remote), Arc::clone(&shared), accepted_rx);
+            let task = Task::new(
+                Arc::clone(&remote),
+                Arc::clone(&shared),
+                tls.cloned(),
+                accepted_rx,
+            );
             tasks.push(tokio::spawn(task.run()).abort_handle());
             by_peer.insert(peer, remote);
         }
@@ -155,16 +167,20 @@ impl Remotes {
         Ok(())
     }
 
-    /// Hands a connection whose hello named `from` to `from`'s task, or
-    /// gives it back if `from` is not a peer we have a link to.
-    pub(super) fn accepted(&self, from: PeerId, accepted: Accepted) -> Result<(), Accepted> {
+    /// Whether `from` is a peer we have a link to.
+    pub(super) fn knows(&self, from: PeerId) -> bool {
+        self.by_peer.contains_key(&from)
+    }
+
+    /// Hands a connection whose hello named `from`, a peer we know, to
+    /// `from`'s task.
+    pub(super) fn accepted(&self, from: PeerId, accepted: Accepted) {
         let Some(remote) = self.by_peer.get(&from) else {
-            return Err(accepted);
+            return;
         };
         if remote.accepted.try_send(accepted).is_err() {
             debug!(peer = %self.shared.local, %from, "too many connections waiting; closing one");
         }
-        Ok(())
     }
 
     /// Stops every task and closes every connection; queued frames are
@@ -202,7 +218,7 @@ struct Remote {
 struct Out {
     link: Link,
     /// The link's connection, as the task adopted it.
-    conn: Option<(ConnId, Arc<TcpStream>)>,
+    conn: Option<(ConnId, Arc<Socket>)>,
     /// A write `send` began (or could not begin) itself, for the task to
     /// finish.
     handoff: Option<Handoff>,
@@ -248,6 +264,11 @@ impl Remote {
                 }
             }
         }
+        // TLS bytes the socket did not take are the task's to flush.
+        wake |= out
+            .conn
+            .as_ref()
+            .is_some_and(|(_, stream)| stream.wants_flush());
         drop(out);
         if wake {
             self.wake.notify_one();
@@ -309,7 +330,7 @@ fn count_dropped(counters: &Counters, frames: u64, reason: Dropped) {
 /// How a dial ended, with the connection if it is up.
 enum Dial {
     /// The peer answered our hello; what it sent after its hello.
-    Up(TcpStream, BytesMut),
+    Up(Socket, BytesMut),
     /// The peer closed the connection without answering.
     Refused(String),
     /// No connection, no answer in time, or the wrong peer answered.
@@ -319,7 +340,7 @@ enum Dial {
 /// The connection the task serves.
 struct Conn {
     id: ConnId,
-    stream: Arc<TcpStream>,
+    stream: Arc<Socket>,
     codec: LengthDelimitedCodec,
     /// Bytes read, not yet decoded.
     rbuf: BytesMut,
@@ -329,15 +350,17 @@ struct Conn {
 struct Task {
     remote: Arc<Remote>,
     shared: Arc<Shared>,
+    /// TLS for every dial, if the transport runs under TLS.
+    tls: Option<Arc<Tls>>,
     accepted: mpsc::Receiver<Accepted>,
     conn: Option<Conn>,
     dial: Option<BoxFuture<'static, (ConnId, Dial)>>,
     /// When the link's retry timer fires.
     retry_at: Option<Instant>,
     /// The connection an answered dial made, until the link adopts it.
-    answered: Option<(ConnId, TcpStream, BytesMut)>,
+    answered: Option<(ConnId, Socket, BytesMut)>,
     /// The accepted connection offered to the link, until it answers.
-    offered: Option<TcpStream>,
+    offered: Option<Socket>,
     /// Why the last dial failed, for the unreachable warning.
     failure: String,
     /// Bytes of the link's write in progress, not yet on the wire.
@@ -363,10 +386,16 @@ enum Wake {
 }
 
 impl Task {
-    fn new(remote: Arc<Remote>, shared: Arc<Shared>, accepted: mpsc::Receiver<Accepted>) -> Self {
+    fn new(
+        remote: Arc<Remote>,
+        shared: Arc<Shared>,
+        tls: Option<Arc<Tls>>,
+        accepted: mpsc::Receiver<Accepted>,
+    ) -> Self {
         Self {
             remote,
             shared,
+            tls,
             accepted,
             conn: None,
             dial: None,
@@ -389,7 +418,7 @@ impl Task {
             let wake = {
                 let stream = self.conn.as_ref().map(|conn| &*conn.stream);
                 let want_read = stream.is_some() && self.pending.is_empty();
-                let want_write = stream.is_some() && self.blocked;
+                let want_write = stream.is_some_and(|stream| self.blocked || stream.wants_flush());
                 // Only an event waiting for room needs a handle on the
                 // inbox (cloning one costs atomics shared with every task).
                 let events = (!self.pending.is_empty()).then(|| self.shared.events.clone());
@@ -480,8 +509,9 @@ impl Task {
         match action {
             Action::Dial { conn, timeout } => {
                 let addr = self.remote.addr;
+                let tls = self.tls.clone();
                 self.dial = Some(
-                    dial(local, peer, addr, timeout)
+                    dial(local, peer, addr, tls, timeout)
                         .map(move |d| (conn, d))
                         .boxed(),
                 );
@@ -537,7 +567,7 @@ impl Task {
     }
 
     /// Makes `stream` the connection `conn`, for the task and for `send`.
-    fn install(&mut self, out: &mut Out, conn: ConnId, stream: TcpStream, rest: BytesMut) {
+    fn install(&mut self, out: &mut Out, conn: ConnId, stream: Socket, rest: BytesMut) {
         let stream = Arc::new(stream);
         out.conn = Some((conn, Arc::clone(&stream)));
         out.handoff = None;
@@ -693,6 +723,16 @@ impl Task {
     /// full; each finished write is reported to the link, which may hand
     /// out the next.
     fn write(&mut self) {
+        if !self.blocked
+            && let Some(conn) = self.conn.as_ref()
+            && conn.stream.wants_flush()
+        {
+            match conn.stream.flush() {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.blocked = true,
+                Err(e) => return self.lose(&e.to_string()),
+            }
+        }
         while !self.blocked && !self.wbuf.is_empty() {
             let Some(conn) = self.conn.as_ref() else {
                 return;
@@ -715,45 +755,88 @@ impl Task {
     }
 }
 
-/// Connects to `peer` at `addr`, sends our hello and waits for theirs.
-async fn dial(local: PeerId, peer: PeerId, addr: SocketAddr, timeout: Duration) -> Dial {
+/// Connects to `peer` at `addr` (under TLS, asking for `peer`'s
+/// certificate), sends our hello and waits for theirs.
+async fn dial(
+    local: PeerId,
+    peer: PeerId,
+    addr: SocketAddr,
+    tls: Option<Arc<Tls>>,
+    timeout: Duration,
+) -> Dial {
     let attempt = async {
-        let mut stream = TcpStream::connect(addr)
+        let stream = TcpStream::connect(addr)
             .await
             .map_err(|e| Dial::Failed(e.to_string()))?;
         stream
             .set_nodelay(true)
             .map_err(|e| Dial::Failed(format!("TCP_NODELAY: {e}")))?;
-        stream
-            .write_all(&hello::frame(local))
+        let Some(tls) = tls else {
+            let mut stream = stream;
+            let rest = exchange_hellos(&mut stream, local, peer).await?;
+            return Ok((Socket::plain(stream), rest));
+        };
+        let name = rustls::pki_types::ServerName::try_from(tls::peer_name(peer))
+            .map_err(|e| Dial::Failed(format!("the name of peer {peer}: {e}")))?;
+        let mut stream = tls
+            .connector
+            .connect(name, stream)
             .await
-            .map_err(|e| Dial::Refused(format!("hello: {e}")))?;
-        let mut codec = hello::codec(hello::HELLO_LEN);
-        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-        loop {
-            match codec.decode(&mut rbuf) {
-                Ok(Some(answer)) => {
-                    return match hello::decode(&answer) {
-                        Ok(from) if from == peer => Ok((stream, rbuf)),
-                        Ok(from) => Err(Dial::Failed(format!(
-                            "peer {from} answered at the address of peer {peer}"
-                        ))),
-                        Err(e) => Err(Dial::Failed(e)),
-                    };
-                }
-                Ok(None) => {}
-                Err(e) => return Err(Dial::Failed(format!("bad answer to the hello: {e}"))),
-            }
-            match stream.read_buf(&mut rbuf).await {
-                Ok(0) => return Err(Dial::Refused("closed without answering".into())),
-                Ok(_) => {}
-                Err(e) => return Err(Dial::Refused(e.to_string())),
-            }
-        }
+            .map_err(|e| Dial::Failed(format!("tls handshake: {e}")))?;
+        let mut rest = exchange_hellos(&mut stream, local, peer).await?;
+        let (stream, connection) = stream.into_inner();
+        let socket = Socket::tls(stream, connection.into(), &mut rest)
+            .map_err(|e| Dial::Failed(format!("tls: {e}")))?;
+        Ok((socket, rest))
     };
     match tokio::time::timeout(timeout, attempt).await {
         Ok(Ok((stream, rest))) => Dial::Up(stream, rest),
         Ok(Err(dial)) => dial,
         Err(_) => Dial::Failed(format!("no connection within {timeout:?}")),
+    }
+}
+
+/// Sends our hello on a fresh connection and reads the answer, which must
+/// name `peer`; returns what came after it.
+async fn exchange_hellos<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    local: PeerId,
+    peer: PeerId,
+) -> Result<BytesMut, Dial> {
+    stream
+        .write_all(&hello::frame(local))
+        .await
+        .map_err(|e| Dial::Refused(format!("hello: {e}")))?;
+    stream
+        .flush()
+        .await
+        .map_err(|e| Dial::Refused(format!("hello: {e}")))?;
+    let mut codec = hello::codec(hello::HELLO_LEN);
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    loop {
+        match codec.decode(&mut rbuf) {
+            Ok(Some(answer)) => {
+                return match hello::decode(&answer) {
+                    Ok(from) if from == peer => Ok(rbuf),
+                    Ok(from) => Err(Dial::Failed(format!(
+                        "peer {from} answered at the address of peer {peer}"
+                    ))),
+                    Err(e) => Err(Dial::Failed(e)),
+                };
+            }
+            Ok(None) => {}
+            Err(e) => return Err(Dial::Failed(format!("bad answer to the hello: {e}"))),
+        }
+        match stream.read_buf(&mut rbuf).await {
+            Ok(0) => return Err(Dial::Refused("closed without answering".into())),
+            Ok(_) => {}
+            // Under TLS 1.3 the listener checks our certificate after our
+            // handshake ends: its refusal is an alert, here. Not a peer
+            // keeping another connection: we cannot get in.
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                return Err(Dial::Failed(format!("tls: {e}")));
+            }
+            Err(e) => return Err(Dial::Refused(e.to_string())),
+        }
     }
 }
