@@ -49,6 +49,33 @@ fn claims(lines: &[Line], peers: &[u32]) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+/// Waits for `peer` to announce itself as trader and then to sell; returns
+/// when each was read.
+fn trades(hosts: &Hosts, peer: u32, seen: &mut Vec<Line>) -> (Instant, Instant) {
+    let announcement = format!("My ID is {peer}, and I am the new coordinator");
+    let (_, announced, _) = hosts
+        .wait_for(Some(peer), &announcement, seen)
+        .unwrap_or_else(|| {
+            panic!(
+                "peer {peer} never announced itself; last lines: {:?}",
+                tail(seen)
+            )
+        });
+    let (_, sold, _) = hosts
+        .wait_for(Some(peer), " bought ", seen)
+        .unwrap_or_else(|| panic!("peer {peer} never sold; last lines: {:?}", tail(seen)));
+    (announced, sold)
+}
+
+/// The last lines read, for a failure's message.
+fn tail(seen: &[Line]) -> Vec<String> {
+    let from = seen.len().saturating_sub(30);
+    seen[from..]
+        .iter()
+        .map(|(id, _, l)| format!("[{id}] {l}"))
+        .collect()
+}
+
 #[test]
 fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
     if let Some(why) = unavailable() {
@@ -71,73 +98,31 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
     hosts.node_flags(&["--store", &url]);
     hosts.spawn_all();
     let mut seen = Vec::new();
-    hosts
-        .wait_for(
-            Some(6),
-            "My ID is 6, and I am the new coordinator",
-            &mut seen,
-        )
-        .expect("the line came");
-    hosts
-        .wait_for(Some(6), " bought ", &mut seen)
-        .expect("the line came");
+    trades(&hosts, 6, &mut seen);
 
     // The trader's link is cut: peer 5 takes over from the same books.
     let cut = Instant::now();
     hosts.link(6, false).unwrap();
-    let (_, announced, _) = hosts
-        .wait_for(
-            Some(5),
-            "My ID is 5, and I am the new coordinator",
-            &mut seen,
-        )
-        .expect("the line came");
-    let (_, sold, _) = hosts
-        .wait_for(Some(5), " bought ", &mut seen)
-        .expect("the line came");
+    let (announced, sold) = trades(&hosts, 5, &mut seen);
     eprintln!(
         "link cut: peer 5 announced after {:?}, sold after {:?}",
         announced - cut,
         sold - cut
     );
     hosts.link(6, true).unwrap();
-    hosts
-        .wait_for(
-            Some(6),
-            "My ID is 6, and I am the new coordinator",
-            &mut seen,
-        )
-        .expect("the line came");
-    hosts
-        .wait_for(Some(6), " bought ", &mut seen)
-        .expect("the line came");
+    trades(&hosts, 6, &mut seen);
 
     // The trader is killed: the same.
     let killed = Instant::now();
     hosts.kill(6);
-    let (_, announced, _) = hosts
-        .wait_for(
-            Some(5),
-            "My ID is 5, and I am the new coordinator",
-            &mut seen,
-        )
-        .expect("the line came");
-    let (_, sold, _) = hosts
-        .wait_for(Some(5), " bought ", &mut seen)
-        .expect("the line came");
+    let (announced, sold) = trades(&hosts, 5, &mut seen);
     eprintln!(
         "SIGKILL: peer 5 announced after {:?}, sold after {:?}",
         announced - killed,
         sold - killed
     );
     hosts.spawn(6);
-    hosts
-        .wait_for(
-            Some(6),
-            "My ID is 6, and I am the new coordinator",
-            &mut seen,
-        )
-        .expect("the line came");
+    trades(&hosts, 6, &mut seen);
 
     // A partition: the side holding the books (with the trader) trades on;
     // the other side's claim waits for the lease instead of deposing it.

@@ -16,7 +16,8 @@ pub(super) const VERSION: i64 = 2;
 /// The name of the database file inside the data directory.
 pub(super) const FILE_NAME: &str = "bazaar.db";
 
-/// Creates every table and view; the one `meta` row is inserted beside it
+/// Creates every table and view of version 1's shape, with the lease in
+/// `meta`; [`CHECKPOINTS`] completes it. The one `meta` row is inserted beside it
 /// (epoch 0, no pricing: no trader has opened the store yet).
 pub(super) const CREATE: &str = "
 CREATE TABLE meta (
@@ -80,17 +81,6 @@ CREATE TABLE sales (
     batch       INTEGER NOT NULL REFERENCES batches (seq)
 );
 
-CREATE INDEX offers_by_batch ON offers (batch);
-CREATE INDEX requests_by_batch ON requests (batch);
-CREATE INDEX sales_by_batch ON sales (batch);
-
-CREATE TABLE checkpoints (
-    seq     INTEGER PRIMARY KEY,
-    epoch   INTEGER NOT NULL,
-    made_ms INTEGER NOT NULL,
-    book    BLOB NOT NULL
-);
-
 CREATE VIEW credits AS
     SELECT seller, SUM(credit) AS cents FROM sales GROUP BY seller;
 
@@ -104,12 +94,9 @@ CREATE VIEW ledger AS
     FROM sales ORDER BY id;
 ";
 
-/// Upgrades a store of schema version 1 (no checkpoints) to version 2; the
-/// caller writes the first checkpoint in the same transaction.
-pub(super) const MIGRATE_1_TO_2: &str = "
-ALTER TABLE meta ADD COLUMN lease_holder INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE meta ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;
-
+/// What version 2 added to version 1's tables: the indexes by batch and
+/// the checkpoints. Part of a new store, and of the upgrade.
+pub(super) const CHECKPOINTS: &str = "
 CREATE INDEX offers_by_batch ON offers (batch);
 CREATE INDEX requests_by_batch ON requests (batch);
 CREATE INDEX sales_by_batch ON sales (batch);
@@ -120,6 +107,14 @@ CREATE TABLE checkpoints (
     made_ms INTEGER NOT NULL,
     book    BLOB NOT NULL
 );
+";
+
+/// Upgrades a store of schema version 1 (no checkpoints, no lease) to
+/// version 2, before [`CHECKPOINTS`]; the caller writes the first
+/// checkpoint in the same transaction.
+pub(super) const MIGRATE_1_TO_2: &str = "
+ALTER TABLE meta ADD COLUMN lease_holder INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE meta ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;
 
 UPDATE meta SET schema_version = 2 WHERE id = 1;
 ";

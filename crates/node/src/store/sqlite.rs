@@ -405,6 +405,7 @@ fn create(dir: &Path, path: &Path) -> Result<(), StoreError> {
         let mut conn = connection(&tmp, true)?;
         let tx = conn.transaction().map_err(|e| sql_error(&tmp, e))?;
         tx.execute_batch(schema::CREATE)
+            .and_then(|()| tx.execute_batch(schema::CHECKPOINTS))
             .map_err(|e| sql_error(&tmp, e))?;
         tx.execute(
             "INSERT INTO meta (id, schema_version, epoch) VALUES (1, ?1, 0)",
@@ -523,7 +524,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         })
         .map_err(sql)?;
     if version == 1 {
-        tx.execute_batch(schema::MIGRATE_1_TO_2).map_err(sql)?;
+        tx.execute_batch(schema::MIGRATE_1_TO_2)
+            .and_then(|()| tx.execute_batch(schema::CHECKPOINTS))
+            .map_err(sql)?;
         let meta = read_meta(&tx, path)?;
         if let Some(pricing) = meta.pricing {
             let mut book = fresh_book(path, pricing)?;
