@@ -282,6 +282,11 @@ pub struct SimArgs {
     /// must have recovered.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub settle: Duration,
+    /// Every seed with the one fixed fault profile, instead of swarm
+    /// testing (the default: each seed draws its own rates of loss,
+    /// duplication, delay, commit delay and faults, from none to extreme).
+    #[arg(long)]
+    pub fixed_faults: bool,
     /// How many seeds run at once (threads); the output is the same as
     /// a serial run's.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]

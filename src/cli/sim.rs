@@ -12,6 +12,7 @@ pub(super) fn run(args: &SimArgs) -> Result<(), Failure> {
         faulty: args.faulty,
         settle: args.settle,
         jobs: args.jobs as usize,
+        swarm: !args.fixed_faults,
         plant: args.plant.map(|p| match p {
             PlantArg::IgnoreFencing => Plant::IgnoreFencing,
             PlantArg::ReplyBeforeCommit => Plant::ReplyBeforeCommit,

@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use bazaar_node::sim::{Faults, Plant, RunReport, SimOptions, run_many, run_one};
 
+/// One fixed fault profile (`Faults::ALL`), so that a test's seeds mean
+/// the same runs whatever the swarm draws.
 fn options(peers: u32) -> SimOptions {
     SimOptions {
         peers,
+        swarm: false,
         ..SimOptions::default()
     }
 }
@@ -17,6 +20,7 @@ fn all_pass(first_seed: u64, seeds: u64, peers: u32) {
     let options = SimOptions {
         first_seed,
         seeds,
+        swarm: true,
         ..options(peers)
     };
     let mut out = Vec::new();
@@ -273,7 +277,7 @@ fn a_failure_prints_its_seed_how_to_replay_it_and_its_last_steps() {
     assert!(text.starts_with(&format!("seed {seed} FAILED: ")), "{text}");
     assert!(
         text.contains(&format!(
-            "replay: bazaar sim --seeds 1 --seed {seed} --peers 5 --plant reply-before-commit"
+            "replay: bazaar sim --seeds 1 --seed {seed} --peers 5 --plant reply-before-commit --fixed-faults"
         )),
         "{text}"
     );

@@ -67,6 +67,33 @@ impl Default for Faults {
     }
 }
 
+impl Faults {
+    /// A fault profile drawn from `rng` (swarm testing): one run in ten
+    /// with no faults at all, the rest with their own rates of loss,
+    /// duplication, delay spread, commit delay and fault frequency, from
+    /// gentle to extreme, and each kind of fault on or off.
+    pub fn draw(rng: &mut impl rand::Rng) -> Self {
+        if rng.random_range(0..10) == 0 {
+            return Self::NONE;
+        }
+        fn pick(rng: &mut impl rand::Rng, from: &[u64]) -> Duration {
+            Duration::from_millis(from[rng.random_range(0..from.len())])
+        }
+        Self {
+            loss: [0.0, 0.001, 0.01, 0.05, 0.15, 0.3][rng.random_range(0..6)],
+            duplicate: [0.0, 0.01, 0.03, 0.1, 0.25][rng.random_range(0..5)],
+            min_delay: Duration::from_millis(1),
+            max_delay: pick(rng, &[2, 5, 15, 30, 40]),
+            commit_delay: pick(rng, &[1, 4, 15, 40]),
+            every: pick(rng, &[200, 700, 2_000]),
+            partitions: rng.random_bool(0.75),
+            crashes: rng.random_bool(0.75),
+            resignations: rng.random_bool(0.5),
+            unreachable: rng.random_bool(0.75),
+        }
+    }
+}
+
 /// A bug planted on purpose in the simulator's own stand-ins (never in the
 /// product), to show that the checks catch it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -112,8 +139,11 @@ pub struct SimOptions {
     /// Simulated time after the faults stop, by the end of which the
     /// market must have recovered (the liveness bound).
     pub settle: Duration,
-    /// The fault model.
+    /// The fault model of every run, unless `swarm` draws one per seed.
     pub faults: Faults,
+    /// Swarm testing (the default): each seed draws its own fault profile
+    /// ([`Faults::draw`]) instead of using `faults`.
+    pub swarm: bool,
     /// A bug planted on purpose, or none.
     pub plant: Option<Plant>,
     /// How many steps of a failing run's trace to print.
@@ -143,7 +173,10 @@ impl SimOptions {
         if let Some(plant) = self.plant {
             line += &format!(" --plant {}", plant.name());
         }
-        if self.faults != default.faults {
+        if !self.swarm {
+            line += " --fixed-faults";
+        }
+        if self.faults != default.faults && !self.swarm {
             line += &format!(
                 " (with the fault model {:?}, set through the API)",
                 self.faults
@@ -162,6 +195,7 @@ impl Default for SimOptions {
             faulty: Duration::from_secs(5),
             settle: Duration::from_secs(3),
             faults: Faults::ALL,
+            swarm: true,
             plant: None,
             trace_tail: 40,
             jobs: 1,

@@ -6,7 +6,7 @@ use std::{fmt, io};
 use super::{SimOptions, Tally, world::World};
 
 /// How one seeded run went.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunReport {
     /// The seed.
     pub seed: u64,
@@ -22,6 +22,8 @@ pub struct RunReport {
     pub trace: Vec<String>,
     /// The command line that runs this seed again with the same options.
     pub replay: String,
+    /// The run's fault profile.
+    pub faults: super::Faults,
 }
 
 impl RunReport {
@@ -45,6 +47,7 @@ impl fmt::Display for RunReport {
             Err(broken) => {
                 writeln!(f, "seed {} FAILED: {broken}", self.seed)?;
                 writeln!(f, "replay: {}", self.replay)?;
+                writeln!(f, "faults: {:?}", self.faults)?;
                 writeln!(f, "the last {} steps:", self.trace.len())?;
                 for line in &self.trace {
                     writeln!(f, "{line}")?;
@@ -72,6 +75,7 @@ pub fn run_one(seed: u64, options: &SimOptions) -> RunReport {
         tally: world.tally,
         digest: world.trace.digest(),
         replay: options.replay(seed),
+        faults: world.faults,
     }
 }
 

@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    Plant, SimOptions,
+    Faults, Plant, SimOptions,
     check::{self, Broken, Settled},
     faulty::{ForgetfulCheckpoints, Unfenced},
     network::{Fate, Network, chance},
@@ -129,6 +129,8 @@ pub(crate) struct World {
     accepted: check::Accepted,
     /// Simulated milliseconds, the store's clock.
     store_clock: Arc<AtomicU64>,
+    /// This run's fault profile: the options', or drawn from the seed.
+    pub(crate) faults: Faults,
     agenda: BTreeMap<(Duration, u64), Due>,
     next_due: u64,
     network: Network,
@@ -146,6 +148,13 @@ pub(crate) struct World {
 impl World {
     pub(crate) fn new(seed: u64, options: &SimOptions) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // The profile has a stream of its own, so that the rest of a run
+        // draws as it would with the profile given.
+        let faults = if options.swarm {
+            Faults::draw(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x5757_4152_4d00_0000))
+        } else {
+            options.faults
+        };
         let n = options.peers.max(1);
         let nodes = (1..=n)
             .map(|id| {
@@ -191,9 +200,10 @@ impl World {
             book,
             accepted: check::Accepted::default(),
             store_clock,
+            faults,
             agenda: BTreeMap::new(),
             next_due: 0,
-            network: Network::new(options.faults),
+            network: Network::new(faults),
             calm: false,
             asked: BTreeMap::new(),
             aliases: BTreeMap::new(),
@@ -405,7 +415,7 @@ impl World {
                     batch: batch.clone(),
                     acked,
                 };
-                self.schedule(now + self.options.faults.commit_delay, due);
+                self.schedule(now + self.faults.commit_delay, due);
             }
             Action::Event(event) => match event {
                 PeerEvent::Coordinator { .. } => self.tally.elections += 1,
@@ -488,8 +498,8 @@ impl World {
         encode(&envelope, &mut bytes).map_err(|e| format!("codec: {e}"))?;
         if self.node(to).peer.is_none() {
             self.tally.undeliverable += 1;
-            if self.options.faults.unreachable {
-                let at = self.now + self.options.faults.min_delay;
+            if self.faults.unreachable {
+                let at = self.now + self.faults.min_delay;
                 self.schedule(
                     at,
                     Due::Unreachable {
@@ -581,7 +591,7 @@ impl World {
         }
         let next = self.now + self.fault_gap();
         self.schedule(next, Due::Fault);
-        let faults = self.options.faults;
+        let faults = self.faults;
         let live = self.ids(true);
         let dead = self.ids(false);
         let mut kinds = Vec::new();
@@ -645,7 +655,7 @@ impl World {
     }
 
     fn fault_gap(&mut self) -> Duration {
-        let every = self.options.faults.every.as_micros().max(2);
+        let every = self.faults.every.as_micros().max(2);
         let micros = self.rng.random_range(every / 2..=every * 3 / 2);
         Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
     }
