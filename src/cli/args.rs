@@ -307,6 +307,8 @@ pub enum PlantArg {
     SkipRetryDedup,
     /// The store's checkpoints forget the last batch before them.
     CheckpointDropsBatch,
+    /// A commit whose outcome is unknown is taken for a success.
+    UnknownOutcomeIsSuccess,
 }
 
 /// `bazaar audit` and `bazaar ledger`: where the books are.

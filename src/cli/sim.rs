@@ -18,6 +18,7 @@ pub(super) fn run(args: &SimArgs) -> Result<(), Failure> {
             PlantArg::ReplyBeforeCommit => Plant::ReplyBeforeCommit,
             PlantArg::SkipRetryDedup => Plant::SkipRetryDedup,
             PlantArg::CheckpointDropsBatch => Plant::CheckpointDropsBatch,
+            PlantArg::UnknownOutcomeIsSuccess => Plant::UnknownOutcomeIsSuccess,
         }),
         ..SimOptions::default()
     };

@@ -256,6 +256,44 @@ fn parallel_seeds_report_what_a_serial_run_does() {
     assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
 }
 
+/// The store fails calls as a lost connection would: loads fail, commits
+/// fail before or after they land, and the trader, not knowing, reloads;
+/// every invariant holds.
+#[test]
+fn store_failures_with_unknown_outcomes_keep_every_invariant() {
+    let options = SimOptions {
+        faults: Faults {
+            store_failures: 0.1,
+            ..Faults::ALL
+        },
+        ..options(5)
+    };
+    let mut failures = 0;
+    for seed in 0..30 {
+        let report = run_one(seed, &options);
+        assert!(report.passed(), "{report}");
+        failures += report.tally.store_failures;
+    }
+    assert!(failures > 30, "{failures} store failures in 30 runs");
+}
+
+#[test]
+fn a_driver_that_takes_an_unknown_outcome_for_a_success_is_caught() {
+    let options = SimOptions {
+        plant: Some(Plant::UnknownOutcomeIsSuccess),
+        faults: Faults {
+            store_failures: 0.1,
+            ..Faults::ALL
+        },
+        ..options(5)
+    };
+    let (seed, broken) = (0..100)
+        .find_map(|seed| run_one(seed, &options).outcome.err().map(|e| (seed, e)))
+        .expect("the planted bug is caught within 100 seeds");
+    let accounts = broken.starts_with("receipts") || broken.starts_with("credits");
+    assert!(accounts, "seed {seed}: {broken}");
+}
+
 #[test]
 fn a_checkpoint_that_forgets_a_batch_is_caught() {
     let (seed, broken) = caught(Plant::CheckpointDropsBatch, 5);

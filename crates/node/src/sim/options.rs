@@ -29,6 +29,11 @@ pub struct Faults {
     pub resignations: bool,
     /// Tell a sender when its peer is down, as a transport would.
     pub unreachable: bool,
+    /// Probability that a store call fails as a lost connection would: a
+    /// load or reload fails; a commit fails and writes nothing, or (as
+    /// often) lands and is still reported failed, its outcome unknown to
+    /// the trader.
+    pub store_failures: f64,
 }
 
 impl Faults {
@@ -44,6 +49,7 @@ impl Faults {
         crashes: false,
         resignations: false,
         unreachable: false,
+        store_failures: 0.0,
     };
 
     /// Every fault at once, at rates that keep the market trading.
@@ -58,6 +64,7 @@ impl Faults {
         crashes: true,
         resignations: true,
         unreachable: true,
+        store_failures: 0.0,
     };
 }
 
@@ -90,6 +97,7 @@ impl Faults {
             crashes: rng.random_bool(0.75),
             resignations: rng.random_bool(0.5),
             unreachable: rng.random_bool(0.75),
+            store_failures: [0.0, 0.0, 0.01, 0.05, 0.2][rng.random_range(0..5)],
         }
     }
 }
@@ -111,6 +119,9 @@ pub enum Plant {
     /// trader that opens the books from a checkpoint has lost a committed
     /// batch.
     CheckpointDropsBatch,
+    /// The driver takes a commit whose outcome is unknown (the store
+    /// failed it) for a success, and lets its replies leave.
+    UnknownOutcomeIsSuccess,
 }
 
 impl Plant {
@@ -121,6 +132,7 @@ impl Plant {
             Self::ReplyBeforeCommit => "reply-before-commit",
             Self::SkipRetryDedup => "skip-retry-dedup",
             Self::CheckpointDropsBatch => "checkpoint-drops-batch",
+            Self::UnknownOutcomeIsSuccess => "unknown-outcome-is-success",
         }
     }
 }

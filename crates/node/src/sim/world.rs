@@ -33,7 +33,7 @@ const CHECKPOINT_EVERY: usize = 8;
 
 use crate::{
     Action, CommitId, Event as PeerEvent, Incarnation, Input, Peer, PeerConfig, PeerTimer, Role,
-    TimerQueue,
+    StoreFailure, TimerQueue,
     store::{Claim, MemStore, Store, StoreClock, StoreError},
 };
 
@@ -72,6 +72,8 @@ pub struct Tally {
     pub most_opens_in_a_partition: u64,
     /// Opens of the books in the partition under way.
     opens_in_this_partition: u64,
+    /// Store calls failed on purpose (a lost connection).
+    pub store_failures: u64,
 }
 
 /// Something due at a moment of simulated time.
@@ -376,7 +378,15 @@ impl World {
                     trader: *trader,
                     lease: *lease,
                 };
-                let loaded = self.store.open(claim, pricing);
+                let loaded = if !self.calm && chance(&mut self.rng, self.faults.store_failures) {
+                    self.tally.store_failures += 1;
+                    Err(StoreError::Io {
+                        path: "simulated store".into(),
+                        detail: "the connection died".into(),
+                    })
+                } else {
+                    self.store.open(claim, pricing)
+                };
                 if loaded.is_ok() && self.network.is_partitioned() {
                     let t = &mut self.tally;
                     t.opens_in_this_partition += 1;
@@ -386,7 +396,15 @@ impl World {
                 queue.push_back(self.loaded(peer, *epoch, loaded)?);
             }
             Action::ReloadBooks { epoch } => {
-                let loaded = self.store.reload(*epoch);
+                let loaded = if !self.calm && chance(&mut self.rng, self.faults.store_failures) {
+                    self.tally.store_failures += 1;
+                    Err(StoreError::Io {
+                        path: "simulated store".into(),
+                        detail: "the connection died".into(),
+                    })
+                } else {
+                    self.store.reload(*epoch)
+                };
                 queue.push_back(self.loaded(peer, *epoch, loaded)?);
             }
             Action::RenewLease { epoch, lease } => match self.store.renew(*epoch, *lease) {
@@ -452,12 +470,12 @@ impl World {
                 epoch,
                 book: Box::new(book),
             }),
-            Err(e @ (StoreError::Fenced { .. } | StoreError::Leased { .. })) => {
-                Ok(Input::StoreFailed {
-                    epoch,
-                    failure: e.failure(),
-                })
-            }
+            Err(
+                e @ (StoreError::Fenced { .. } | StoreError::Leased { .. } | StoreError::Io { .. }),
+            ) => Ok(Input::StoreFailed {
+                epoch,
+                failure: e.failure(),
+            }),
             Err(e) => Err(format!("store: peer {peer} cannot load the books: {e}")),
         }
     }
@@ -544,12 +562,22 @@ impl World {
             return Ok(());
         }
         let newest = self.store.epoch().map_err(|e| format!("store: {e}"))?;
+        // A store fault: the connection dies before the commit (nothing
+        // written) or after it (the batch landed); either way the trader
+        // is told the outcome is unknown.
+        let fault = !self.calm && chance(&mut self.rng, self.faults.store_failures);
+        if fault && self.rng.random_bool(0.5) {
+            return self.commit_unknown(peer, commit, epoch, false);
+        }
         let (input, result) = match self.store.commit(epoch, batch) {
             Ok(()) => {
                 self.tally.commits += 1;
                 check::fenced(peer, epoch, newest, &mut self.owners)?;
                 self.accepted.add(batch)?;
                 self.refresh_books()?;
+                if fault {
+                    return self.commit_unknown(peer, commit, epoch, true);
+                }
                 (Input::Committed(commit), Ok(()))
             }
             Err(e @ StoreError::Fenced { .. }) => {
@@ -566,6 +594,38 @@ impl World {
             self.record(None, What::World(text), 0, Vec::new());
             return Ok(());
         }
+        self.feed(peer, input, What::Durable { commit, result })
+    }
+
+    /// Tells `peer` its commit failed with an unknown outcome (it `landed`
+    /// or not); with [`Plant::UnknownOutcomeIsSuccess`], that it succeeded.
+    fn commit_unknown(
+        &mut self,
+        peer: PeerId,
+        commit: CommitId,
+        epoch: Epoch,
+        landed: bool,
+    ) -> Result<(), Broken> {
+        self.tally.store_failures += 1;
+        let how = if landed { "landed" } else { "wrote nothing" };
+        let text = format!(
+            "the store fails commit {} of peer {peer}: it {how}",
+            commit.0
+        );
+        self.record(None, What::World(text), 0, Vec::new());
+        if self.options.plant == Some(Plant::UnknownOutcomeIsSuccess) {
+            return self.feed(
+                peer,
+                Input::Committed(commit),
+                What::Durable {
+                    commit,
+                    result: Ok(()),
+                },
+            );
+        }
+        let failure = StoreFailure::Unavailable;
+        let input = Input::StoreFailed { epoch, failure };
+        let result = Err("the store failed: outcome unknown".to_owned());
         self.feed(peer, input, What::Durable { commit, result })
     }
 
