@@ -309,6 +309,8 @@ pub enum PlantArg {
     CheckpointDropsBatch,
     /// A commit whose outcome is unknown is taken for a success.
     UnknownOutcomeIsSuccess,
+    /// The store's leases never run out.
+    LeaseNeverExpires,
 }
 
 /// `bazaar audit` and `bazaar ledger`: where the books are.

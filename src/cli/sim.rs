@@ -19,6 +19,7 @@ pub(super) fn run(args: &SimArgs) -> Result<(), Failure> {
             PlantArg::SkipRetryDedup => Plant::SkipRetryDedup,
             PlantArg::CheckpointDropsBatch => Plant::CheckpointDropsBatch,
             PlantArg::UnknownOutcomeIsSuccess => Plant::UnknownOutcomeIsSuccess,
+            PlantArg::LeaseNeverExpires => Plant::LeaseNeverExpires,
         }),
         ..SimOptions::default()
     };

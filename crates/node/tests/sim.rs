@@ -295,6 +295,12 @@ fn a_driver_that_takes_an_unknown_outcome_for_a_success_is_caught() {
 }
 
 #[test]
+fn a_store_whose_leases_never_run_out_is_caught() {
+    let (seed, broken) = caught(Plant::LeaseNeverExpires, 5);
+    assert!(broken.starts_with("liveness"), "seed {seed}: {broken}");
+}
+
+#[test]
 fn a_checkpoint_that_forgets_a_batch_is_caught() {
     let (seed, broken) = caught(Plant::CheckpointDropsBatch, 5);
     assert!(broken.starts_with("books"), "seed {seed}: {broken}");

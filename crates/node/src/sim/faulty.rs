@@ -40,6 +40,44 @@ impl Store for Unfenced {
     }
 }
 
+/// A store whose leases never run out: a trader that opened the books
+/// holds them for ever, even dead, and no claim after it succeeds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Unexpiring(pub(crate) MemStore);
+
+/// A lease that outlives any run.
+const FOR_EVER: Duration = Duration::from_secs(3_600);
+
+impl Store for Unexpiring {
+    fn open(&self, claim: Claim, pricing: &Pricing) -> Result<Book, StoreError> {
+        let claim = Claim {
+            lease: FOR_EVER,
+            ..claim
+        };
+        self.0.open(claim, pricing)
+    }
+
+    fn reload(&self, epoch: Epoch) -> Result<Book, StoreError> {
+        self.0.reload(epoch)
+    }
+
+    fn renew(&self, epoch: Epoch, _lease: Duration) -> Result<(), StoreError> {
+        self.0.renew(epoch, FOR_EVER)
+    }
+
+    fn commit(&self, epoch: Epoch, batch: &Batch) -> Result<(), StoreError> {
+        self.0.commit(epoch, batch)
+    }
+
+    fn books(&self) -> Result<Option<Book>, StoreError> {
+        self.0.books()
+    }
+
+    fn epoch(&self) -> Result<Epoch, StoreError> {
+        self.0.epoch()
+    }
+}
+
 /// A store whose checkpoints forget the last batch before them: the
 /// books it opens from a checkpoint lack a committed batch, whose buyers
 /// already hold their replies.

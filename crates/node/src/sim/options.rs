@@ -122,6 +122,9 @@ pub enum Plant {
     /// The driver takes a commit whose outcome is unknown (the store
     /// failed it) for a success, and lets its replies leave.
     UnknownOutcomeIsSuccess,
+    /// The store's leases never run out and are never given back: a dead
+    /// trader holds the books for ever.
+    LeaseNeverExpires,
 }
 
 impl Plant {
@@ -133,6 +136,7 @@ impl Plant {
             Self::SkipRetryDedup => "skip-retry-dedup",
             Self::CheckpointDropsBatch => "checkpoint-drops-batch",
             Self::UnknownOutcomeIsSuccess => "unknown-outcome-is-success",
+            Self::LeaseNeverExpires => "lease-never-expires",
         }
     }
 }

@@ -23,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use super::{
     Faults, Plant, SimOptions,
     check::{self, Broken, Settled},
-    faulty::{ForgetfulCheckpoints, Unfenced},
+    faulty::{ForgetfulCheckpoints, Unexpiring, Unfenced},
     network::{Fate, Network, chance},
     trace::{Step, Trace, What},
 };
@@ -187,6 +187,7 @@ impl World {
         let memory = MemStore::with(CHECKPOINT_EVERY, clock);
         let store: Box<dyn Store> = match options.plant {
             Some(Plant::IgnoreFencing) => Box::new(Unfenced(memory.clone())),
+            Some(Plant::LeaseNeverExpires) => Box::new(Unexpiring(memory.clone())),
             Some(Plant::CheckpointDropsBatch) => {
                 Box::new(ForgetfulCheckpoints::new(CHECKPOINT_EVERY))
             }
