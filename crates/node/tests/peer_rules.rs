@@ -4,7 +4,9 @@
 //! trader, and how a trader pauses and resumes its own roles. The bugs the
 //! simulator found in the `Peer` are pinned here too, each with its seed.
 
-use std::time::Duration;
+mod support {
+    pub mod peer;
+}
 
 use bazaar_election::Timer as ElectionTimer;
 use bazaar_market::{Book, BuyerTimer, LedgerEntry, Pricing};
@@ -12,35 +14,16 @@ use bazaar_node::{
     Action, CommitId, ElectionCause, Event, Input, Peer, PeerConfig, PeerTimer, Role, StoreFailure,
 };
 use bazaar_protocol::{
-    Body, Buy, BuyReply, Deposited, ElectionMessage, Envelope, Epoch, Fill, Money, Offer, OfferId,
-    PeerId, Product, RequestId, SaleNotice, encode,
+    Body, Buy, BuyReply, Deposited, ElectionMessage, Epoch, Fill, Money, Offer, OfferId, PeerId,
+    Product, RequestId, SaleNotice,
 };
-
-const fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn frame(from: u32, clock: u64, body: Body) -> Input {
-    let mut bytes = Vec::new();
-    encode(&Envelope::new(PeerId(from), clock, body), &mut bytes).unwrap();
-    Input::Frame {
-        from: PeerId(from),
-        bytes,
-    }
-}
+use support::peer::{frame, ms, send};
 
 fn loads(actions: &[Action]) -> Option<Epoch> {
     actions.iter().find_map(|a| match a {
         Action::LoadBooks { epoch, .. } => Some(*epoch),
         _ => None,
     })
-}
-
-fn send(from: &Peer, to: u32, clock: u64, body: Body) -> Action {
-    Action::Send {
-        to: PeerId(to),
-        envelope: Envelope::new(from.id(), clock, body),
-    }
 }
 
 fn sent_bodies(actions: &[Action]) -> Vec<(PeerId, Body)> {

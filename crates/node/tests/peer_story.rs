@@ -4,35 +4,18 @@
 //! `Event` among the `Peer`'s actions, checked here input by input with the
 //! exact actions that come out.
 
-use std::time::Duration;
+mod support {
+    pub mod peer;
+}
 
 use bazaar_election::Timer as ElectionTimer;
 use bazaar_market::{BuyerTimer, SellerTimer};
 use bazaar_node::{Action, ElectionCause, Event, Input, Peer, PeerConfig, PeerTimer, Role};
 use bazaar_protocol::{
-    Body, Buy, BuyReply, ElectionMessage, Envelope, Epoch, Fill, Money, Offer, OfferId, PeerId,
-    RequestId, SaleNotice, encode,
+    Body, Buy, BuyReply, ElectionMessage, Epoch, Fill, Money, Offer, OfferId, PeerId, RequestId,
+    SaleNotice,
 };
-
-const fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn frame(from: u32, clock: u64, body: Body) -> Input {
-    let mut bytes = Vec::new();
-    encode(&Envelope::new(PeerId(from), clock, body), &mut bytes).unwrap();
-    Input::Frame {
-        from: PeerId(from),
-        bytes,
-    }
-}
-
-fn send(from: &Peer, to: u32, clock: u64, body: Body) -> Action {
-    Action::Send {
-        to: PeerId(to),
-        envelope: Envelope::new(from.id(), clock, body),
-    }
-}
+use support::peer::{frame, ms, send};
 
 fn coordinator(epoch: u64) -> Body {
     Body::Election(ElectionMessage::Coordinator {

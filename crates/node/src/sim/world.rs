@@ -379,14 +379,9 @@ impl World {
                     trader: *trader,
                     lease: *lease,
                 };
-                let loaded = if !self.calm && chance(&mut self.rng, self.faults.store_failures) {
-                    self.tally.store_failures += 1;
-                    Err(StoreError::Io {
-                        path: "simulated store".into(),
-                        detail: "the connection died".into(),
-                    })
-                } else {
-                    self.store.open(claim, pricing)
+                let loaded = match self.dead_connection() {
+                    Some(e) => Err(e),
+                    None => self.store.open(claim, pricing),
                 };
                 if loaded.is_ok() && self.network.is_partitioned() {
                     let t = &mut self.tally;
@@ -397,14 +392,9 @@ impl World {
                 queue.push_back(self.loaded(peer, *epoch, loaded)?);
             }
             Action::ReloadBooks { epoch } => {
-                let loaded = if !self.calm && chance(&mut self.rng, self.faults.store_failures) {
-                    self.tally.store_failures += 1;
-                    Err(StoreError::Io {
-                        path: "simulated store".into(),
-                        detail: "the connection died".into(),
-                    })
-                } else {
-                    self.store.reload(*epoch)
+                let loaded = match self.dead_connection() {
+                    Some(e) => Err(e),
+                    None => self.store.reload(*epoch),
                 };
                 queue.push_back(self.loaded(peer, *epoch, loaded)?);
             }
@@ -596,6 +586,19 @@ impl World {
             return Ok(());
         }
         self.feed(peer, input, What::Durable { commit, result })
+    }
+
+    /// Draws a store fault for a load (unless the world is calm): the
+    /// connection dies before the books are read, and the tally counts it.
+    fn dead_connection(&mut self) -> Option<StoreError> {
+        if self.calm || !chance(&mut self.rng, self.faults.store_failures) {
+            return None;
+        }
+        self.tally.store_failures += 1;
+        Some(StoreError::Io {
+            path: "simulated store".into(),
+            detail: "the connection died".into(),
+        })
     }
 
     /// Tells `peer` its commit failed with an unknown outcome (it `landed`
