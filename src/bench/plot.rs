@@ -104,40 +104,64 @@ fn decades(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     lo..hi
 }
 
-/// One statistic of an experiment's response times.
-type Statistic = fn(&LatencyResult) -> f64;
-
 fn latency_vs_peers(path: &Path, rows: &[&LatencyResult]) -> Drawn {
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE)?;
     let max_peers = rows.iter().map(|r| r.scenario.peers).max().unwrap_or(6);
     let y = decades(
         rows.iter()
             .flat_map(|r| [r.latency.p50_us, r.latency.max_us]),
     );
+    let line = |value: fn(&LatencyResult) -> f64| -> Vec<(f64, f64)> {
+        rows.iter()
+            .map(|r| (f64::from(r.scenario.peers), value(r)))
+            .collect()
+    };
+    lines_over_log_micros(
+        path,
+        LogMicros {
+            caption: "Buy response time against peers (tcp, store off)",
+            x_desc: "peers (half buyers)",
+            x_end: f64::from(max_peers) * 1.05,
+            y,
+        },
+        vec![
+            ("p50", BLUE, line(|r| r.latency.p50_us)),
+            ("mean", GREEN, line(|r| r.latency.mean_us)),
+            ("p99", RED, line(|r| r.latency.p99_us)),
+            ("max", BLACK, line(|r| r.latency.max_us)),
+        ],
+    )
+}
+
+/// The frame of a chart of response times: a linear x axis from zero to
+/// `x_end` and a logarithmic y axis over `y` microseconds.
+struct LogMicros {
+    caption: &'static str,
+    x_desc: &'static str,
+    x_end: f64,
+    y: std::ops::Range<f64>,
+}
+
+/// One line of a chart: its label, its colour and its points.
+type Line<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
+
+/// Draws `lines`, each with a dot at every point,
+/// in the frame `axes`, with a legend in the upper left.
+fn lines_over_log_micros(path: &Path, axes: LogMicros, lines: Vec<Line<'_>>) -> Drawn {
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("Buy response time against peers (tcp, store off)", FONT)
+        .caption(axes.caption, FONT)
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f64..f64::from(max_peers) * 1.05, y.log_scale())?;
+        .build_cartesian_2d(0f64..axes.x_end, axes.y.log_scale())?;
     chart
         .configure_mesh()
-        .x_desc("peers (half buyers)")
+        .x_desc(axes.x_desc)
         .y_desc("response time, µs (log)")
         .y_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
-    let lines: [(&str, RGBColor, Statistic); 4] = [
-        ("p50", BLUE, |r| r.latency.p50_us),
-        ("mean", GREEN, |r| r.latency.mean_us),
-        ("p99", RED, |r| r.latency.p99_us),
-        ("max", BLACK, |r| r.latency.max_us),
-    ];
-    for (label, color, value) in lines {
-        let points: Vec<(f64, f64)> = rows
-            .iter()
-            .map(|r| (f64::from(r.scenario.peers), value(r)))
-            .collect();
+    for (label, color, points) in lines {
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
             .label(label)
@@ -329,49 +353,24 @@ fn history(path: &Path, rows: &[super::HistoryResult]) -> Drawn {
     Ok(())
 }
 
-/// One statistic of a remote-latency run.
-type RemoteStatistic = fn(&super::RemoteResult) -> f64;
-
 /// Buy response time (p50, p99) against the delay each way between hosts.
 fn remote(path: &Path, rows: &[super::RemoteResult]) -> Drawn {
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE)?;
     let max_delay = rows.iter().map(|r| r.delay_us).max().unwrap_or(1) as f64;
     let y = decades(rows.iter().flat_map(|r| [r.buy.p50_us, r.buy.p99_us]));
-    let mut chart = ChartBuilder::on(&root)
-        .caption("Buy response time against the delay between hosts", FONT)
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0f64..max_delay.max(1.0) * 1.05, y.log_scale())?;
-    chart
-        .configure_mesh()
-        .x_desc("delay each way, µs")
-        .y_desc("response time, µs (log)")
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .draw()?;
-    let lines: [(&str, RGBColor, RemoteStatistic); 2] = [
-        ("p50", BLUE, |r| r.buy.p50_us),
-        ("p99", RED, |r| r.buy.p99_us),
-    ];
-    for (label, color, value) in lines {
-        let points: Vec<(f64, f64)> = rows.iter().map(|r| (r.delay_us as f64, value(r))).collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart.draw_series(
-            points
-                .into_iter()
-                .map(|p| Circle::new(p, 4, color.filled())),
-        )?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    root.present()?;
-    Ok(())
+    let line = |value: fn(&super::RemoteResult) -> f64| -> Vec<(f64, f64)> {
+        rows.iter().map(|r| (r.delay_us as f64, value(r))).collect()
+    };
+    lines_over_log_micros(
+        path,
+        LogMicros {
+            caption: "Buy response time against the delay between hosts",
+            x_desc: "delay each way, µs",
+            x_end: max_delay.max(1.0) * 1.05,
+            y,
+        },
+        vec![
+            ("p50", BLUE, line(|r| r.buy.p50_us)),
+            ("p99", RED, line(|r| r.buy.p99_us)),
+        ],
+    )
 }
