@@ -169,6 +169,26 @@ pub(super) struct Meta {
     pub(super) now_ms: u64,
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl Meta {
+    /// The market's prices if `epoch` is the newest term opened; a trader
+    /// of an older term, or of any term before the first open, is fenced.
+    pub(super) fn term(&self, epoch: Epoch) -> Result<Pricing, StoreError> {
+        match self.pricing {
+            Some(pricing) if epoch == self.epoch => Ok(pricing),
+            _ => Err(self.fenced(epoch)),
+        }
+    }
+
+    /// The refusal of `epoch` by the newest term.
+    pub(super) const fn fenced(&self, epoch: Epoch) -> StoreError {
+        StoreError::Fenced {
+            epoch,
+            newest: self.epoch,
+        }
+    }
+}
+
 /// When a durable store writes a checkpoint of the books (in the same
 /// transaction as a batch): once this many batches, or this many sales, or
 /// this much time have passed since the last one, whichever comes first.

@@ -443,10 +443,7 @@ impl Store for PgStore {
             let mut tx = client.transaction().map_err(|e| store.error(&e))?;
             let meta = store.meta(&mut tx, statements, true)?;
             if claim.epoch <= meta.epoch {
-                return Err(StoreError::Fenced {
-                    epoch: claim.epoch,
-                    newest: meta.epoch,
-                });
+                return Err(meta.fenced(claim.epoch));
             }
             // The clock after the row lock: the meta read may have waited.
             let now: i64 = tx
@@ -498,12 +495,7 @@ impl Store for PgStore {
             let Conn { client, statements } = conn;
             let mut tx = snapshot(client).map_err(|e| store.error(&e))?;
             let meta = store.meta(&mut tx, statements, false)?;
-            let (true, Some(pricing)) = (epoch == meta.epoch, meta.pricing) else {
-                return Err(StoreError::Fenced {
-                    epoch,
-                    newest: meta.epoch,
-                });
-            };
+            let pricing = meta.term(epoch)?;
             // The commit whose outcome is unknown left the cache behind or
             // ahead: read the books from the database.
             *cache = None;
@@ -780,13 +772,7 @@ impl PgStore {
         let Conn { client, statements } = conn;
         let mut tx = client.transaction().map_err(err)?;
         let meta = self.meta(&mut tx, statements, true)?;
-        let (true, Some(pricing)) = (epoch == meta.epoch, meta.pricing) else {
-            // A newer trader opened the store, or none ever did.
-            return Err(StoreError::Fenced {
-                epoch,
-                newest: meta.epoch,
-            });
-        };
+        let pricing = meta.term(epoch)?;
         if batch.is_empty() {
             return Ok(());
         }

@@ -226,10 +226,7 @@ impl Store for SqliteStore {
             .map_err(sql)?;
         let meta = read_meta(&tx, path)?;
         if epoch <= meta.epoch {
-            return Err(StoreError::Fenced {
-                epoch,
-                newest: meta.epoch,
-            });
+            return Err(meta.fenced(epoch));
         }
         meta.lease.admits(claim.trader, meta.now_ms)?;
         let pricing = match meta.pricing {
@@ -273,12 +270,7 @@ impl Store for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(sql)?;
         let meta = read_meta(&tx, path)?;
-        let (true, Some(pricing)) = (epoch == meta.epoch, meta.pricing) else {
-            return Err(StoreError::Fenced {
-                epoch,
-                newest: meta.epoch,
-            });
-        };
+        let pricing = meta.term(epoch)?;
         // The commit whose outcome is unknown left the cache behind or
         // ahead: read the books from the database.
         *cache = None;
@@ -297,10 +289,7 @@ impl Store for SqliteStore {
             .map_err(sql)?;
         let meta = read_meta(&tx, path)?;
         if epoch != meta.epoch {
-            return Err(StoreError::Fenced {
-                epoch,
-                newest: meta.epoch,
-            });
+            return Err(meta.fenced(epoch));
         }
         tx.execute(
             "UPDATE meta SET lease_until_ms = ?1 WHERE id = 1",
@@ -319,13 +308,7 @@ impl Store for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
         let meta = read_meta(&tx, path)?;
-        let (true, Some(pricing)) = (epoch == meta.epoch, meta.pricing) else {
-            // A newer trader opened the store, or none ever did.
-            return Err(StoreError::Fenced {
-                epoch,
-                newest: meta.epoch,
-            });
-        };
+        let pricing = meta.term(epoch)?;
         if batch.is_empty() {
             return Ok(());
         }
