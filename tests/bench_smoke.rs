@@ -43,6 +43,7 @@ fn tiny_plan(postgres: bool) -> Plan {
     Plan {
         quick: true,
         echo_round_trips: 50,
+        paced_round_trips: 20,
         latency: vec![
             latency("4 peers, mem", Group::Transports, Disruption::None, 20),
             latency("4 peers, mem", Group::Peers, Disruption::None, 20),
@@ -65,6 +66,7 @@ fn tiny_plan(postgres: bool) -> Plan {
                 window: Duration::from_millis(300),
             })
             .collect(),
+        capacity_window: Duration::from_millis(200),
         history: vec![2_000, 12_000],
         remote: Vec::new(),
         remote_trade: Duration::ZERO,
@@ -105,6 +107,7 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
         let t = &figures["transports"][kind];
         for key in [
             "echo_p50_us",
+            "paced_echo_p50_us",
             "buy_p50_us",
             "buy_p99_us",
             "throughput_buys_per_s",
@@ -114,6 +117,7 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
             assert!(t.get(key).is_some(), "transports.{kind}.{key} is missing");
         }
         assert!(t["echo_p50_us"].is_number(), "every transport has a floor");
+        assert!(t["paced_echo_p50_us"].is_number(), "and a paced floor");
     }
     let mem = &figures["transports"]["mem"];
     for key in [
@@ -124,6 +128,21 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
         assert!(mem[key].is_number(), "transports.mem.{key} was measured");
     }
     assert!(figures["failover_ms"].is_number(), "a kill was measured");
+    let mem = &figures["capacity"]["mem"];
+    assert!(
+        mem["floor_round_trips_per_s"].is_number() || mem["store_off"]["knee_buys_per_s"].is_null(),
+        "the store-off knee has its request/reply floor beside it"
+    );
+    for side in ["store_off", "store_on"] {
+        assert!(
+            mem[side].get("knee_buys_per_s").is_some(),
+            "capacity.mem.{side}.knee_buys_per_s is missing"
+        );
+        assert!(
+            mem[side]["curve"].as_array().is_some_and(|c| !c.is_empty()),
+            "capacity.mem.{side} has its curve"
+        );
+    }
     let mut stores = vec!["sqlite"];
     if server.is_some() {
         stores.push("postgres");
@@ -151,7 +170,7 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
     for svg in [
         "latency-vs-peers.svg",
         "latency-over-time-killed.svg",
-        "throughput.svg",
+        "load-curve.svg",
         "history.svg",
     ] {
         let text = std::fs::read_to_string(out.join(svg)).unwrap();

@@ -1,8 +1,14 @@
 //! The floor: a 32-byte frame there and back over each transport through
 //! the `Transport` trait, and over raw tokio TCP sockets, on the runtime
-//! the markets run on.
+//! the markets run on. Hot (the next frame leaves as soon as the last one
+//! is back) or paced (a pause between round trips, slept on the same
+//! runtime as a buyer's think time), so that a buyer's response time can
+//! be set beside an echo that wakes as the buyer does.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use bazaar_protocol::PeerId;
 use bazaar_transport::{Event, Transport, TransportError};
@@ -41,13 +47,15 @@ pub enum EchoError {
     Io(#[from] std::io::Error),
 }
 
-/// `round_trips` echoes between peers 1 and 2 over `kind`.
+/// `round_trips` echoes between peers 1 and 2 over `kind`, with `pace`
+/// slept before each (zero: hot).
 ///
 /// # Errors
 /// An [`EchoError`] if the transport fails.
 pub async fn transport(
     kind: TransportKind,
     round_trips: u32,
+    pace: Duration,
     seed: u64,
 ) -> Result<Latencies, EchoError> {
     let wrap = |source| EchoError::Transport { kind, source };
@@ -62,6 +70,9 @@ pub async fn transport(
     let frame = Bytes::from_static(&[0x5a; FRAME]);
     let mut latencies = Latencies::default();
     for i in 0..WARMUP + round_trips {
+        if !pace.is_zero() {
+            tokio::time::sleep(pace).await;
+        }
         let sent = Instant::now();
         a.send(two, frame.clone()).await.map_err(wrap)?;
         loop {
@@ -82,7 +93,7 @@ pub async fn transport(
 }
 
 /// Sends every frame back to its sender until the transport closes.
-async fn reflect(t: Arc<dyn Transport>) {
+pub(super) async fn reflect(t: Arc<dyn Transport>) {
     while let Some(event) = t.recv().await {
         if let Event::Frame { from, frame } = event
             && t.send(from, frame).await.is_err()
@@ -101,16 +112,8 @@ pub async fn raw_tcp(round_trips: u32) -> Result<Latencies, EchoError> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await?;
-        socket.set_nodelay(true)?;
-        let mut buf = [0u8; FRAME];
-        loop {
-            match socket.read_exact(&mut buf).await {
-                Ok(_) => socket.write_all(&buf).await?,
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
+        let (socket, _) = listener.accept().await?;
+        echo_socket(socket).await
     });
     let mut client = TcpStream::connect(addr).await?;
     client.set_nodelay(true)?;
@@ -130,4 +133,17 @@ pub async fn raw_tcp(round_trips: u32) -> Result<Latencies, EchoError> {
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))??;
     Ok(latencies)
+}
+
+/// Sends every frame of `socket` back until its client hangs up.
+pub(super) async fn echo_socket(mut socket: TcpStream) -> std::io::Result<()> {
+    socket.set_nodelay(true)?;
+    let mut buf = [0u8; FRAME];
+    loop {
+        match socket.read_exact(&mut buf).await {
+            Ok(_) => socket.write_all(&buf).await?,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
 }

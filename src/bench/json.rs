@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    floor_us,
+    floor_us, hot_floor_us,
     results::{BenchResults, LatencyResult, LoadResult},
     scenarios::{Disruption, Group, StoreKind, TRANSPORTS},
 };
@@ -59,6 +59,8 @@ pub fn to_json(results: &BenchResults) -> Value {
             "runs": results.remote,
         },
         "stores": stores(results),
+        "capacity": capacity(results),
+        "capacity_floors": results.capacity,
         "commits": results.commits,
         "echo": results.echo,
         "latency": results.latency,
@@ -103,9 +105,12 @@ fn transport(results: &BenchResults, kind: TransportKind) -> Value {
     let load = throughput(results, kind, StoreKind::Mem);
     let durable_load = throughput(results, kind, StoreKind::Sqlite);
     let echo = floor_us(results, kind);
+    let hot = hot_floor_us(results, kind);
     json!({
-        "echo_p50_us": echo,
+        "echo_p50_us": hot,
         "echo_p99_us": results.echo.iter().find(|e| e.name == kind.name()).map(|e| e.round_trip.p99_us),
+        "paced_echo_p50_us": echo,
+        "buy_p50_over_hot_echo": buy.zip(hot).map(|(r, e)| r.latency.p50_us / e),
         "buy_mean_us": buy.map(|r| r.latency.mean_us),
         "buy_p50_us": buy.map(|r| r.latency.p50_us),
         "buy_p99_us": buy.map(|r| r.latency.p99_us),
@@ -131,16 +136,92 @@ pub fn six_peers(
     })
 }
 
-/// The throughput experiment of a transport and store.
+/// The load curve of a transport and store: its points, fewest buyers
+/// first.
+pub fn curve(
+    results: &BenchResults,
+    kind: TransportKind,
+    store: StoreKind,
+) -> impl Iterator<Item = &LoadResult> {
+    results
+        .load
+        .iter()
+        .filter(move |r| r.scenario.transport == kind && r.scenario.store == store)
+}
+
+/// The highest throughput on the load curve of a transport and store.
 pub fn throughput(
     results: &BenchResults,
     kind: TransportKind,
     store: StoreKind,
 ) -> Option<&LoadResult> {
+    curve(results, kind, store).max_by(|a, b| a.buys_per_s.total_cmp(&b.buys_per_s))
+}
+
+/// The response time a point must keep its p99 under to count as served
+/// rather than queued: the knee is the highest throughput that does.
+pub const KNEE_P99_US: f64 = 1_000.0;
+
+/// The knee of a transport and store's load curve: its highest throughput
+/// with p99 under [`KNEE_P99_US`]; `None` if no point stays under it.
+pub fn knee(results: &BenchResults, kind: TransportKind, store: StoreKind) -> Option<&LoadResult> {
+    curve(results, kind, store)
+        .filter(|r| r.latency.count > 0 && r.latency.p99_us < KNEE_P99_US)
+        .max_by(|a, b| a.buys_per_s.total_cmp(&b.buys_per_s))
+}
+
+/// The request/reply floor of `transport` (a transport's name, or `raw
+/// tcp`) with `connections` clients, in round trips per second.
+pub fn capacity_floor(results: &BenchResults, transport: &str, connections: u32) -> Option<f64> {
     results
-        .load
+        .capacity
         .iter()
-        .find(|r| r.scenario.transport == kind && r.scenario.store == store)
+        .find(|c| c.transport == transport && c.connections == connections)
+        .map(|c| c.round_trips_per_s)
+}
+
+/// The load curve and its floors per transport: the knees store off and
+/// on (`capacity.tcp.store_off.knee_buys_per_s`), the floor with as many
+/// connections as the store-off knee has buyers
+/// (`capacity.tcp.floor_round_trips_per_s`), and every point.
+fn capacity(results: &BenchResults) -> Value {
+    let mut out = Map::new();
+    for kind in TRANSPORTS {
+        if curve(results, kind, StoreKind::Mem).next().is_none() {
+            continue;
+        }
+        let side = |store: StoreKind| {
+            let knee = knee(results, kind, store);
+            json!({
+                "knee_buys_per_s": knee.map(|k| k.buys_per_s),
+                "knee_buyers": knee.map(|k| k.scenario.buyers),
+                "knee_p99_us": knee.map(|k| k.latency.p99_us),
+                "max_buys_per_s": throughput(results, kind, store).map(|k| k.buys_per_s),
+                "curve": curve(results, kind, store).map(|p| json!({
+                    "buyers": p.scenario.buyers,
+                    "buys_per_s": p.buys_per_s,
+                    "p50_us": p.latency.p50_us,
+                    "p99_us": p.latency.p99_us,
+                    "floor_round_trips_per_s": capacity_floor(results, kind.name(), p.scenario.buyers),
+                })).collect::<Vec<_>>(),
+            })
+        };
+        let off = knee(results, kind, StoreKind::Mem);
+        let floor = off.and_then(|k| capacity_floor(results, kind.name(), k.scenario.buyers));
+        let raw = off.and_then(|k| capacity_floor(results, "raw tcp", k.scenario.buyers));
+        let mut entry = json!({
+            "store_off": side(StoreKind::Mem),
+            "store_on": side(StoreKind::Sqlite),
+            "floor_round_trips_per_s": floor,
+            "raw_tcp_floor_round_trips_per_s": raw,
+            "knee_over_floor": off.zip(floor).map(|(k, f)| k.buys_per_s / f),
+        });
+        if curve(results, kind, StoreKind::Postgres).next().is_some() {
+            entry["store_postgres"] = side(StoreKind::Postgres);
+        }
+        out.insert(kind.name().into(), entry);
+    }
+    out.into()
 }
 
 /// The throughput experiment with the books in `store`: over tcp if there

@@ -1,8 +1,15 @@
-//! The throughput experiments: many buyers with no think time, closed
-//! loop (each has one request out at a time), against one stocked trader;
-//! buys answered per second in a window after a warm-up.
+//! The load curve's points: many buyers with no think time, closed loop
+//! (each has one request out at a time), against one stocked trader; buys
+//! answered per second in a window after every buyer has been answered
+//! once and a warm-up.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    collections::BTreeSet,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bazaar_protocol::PeerId;
 
 use tokio::sync::mpsc;
 
@@ -17,6 +24,10 @@ use super::{
 use bazaar_node::{Event, runtime::Report};
 
 use crate::stats::Latencies;
+
+/// How long the buyers may take to be answered once before the window
+/// counts anyway (and shows how few buys came).
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Runs one throughput experiment: warm-up, then the counted window.
 ///
@@ -40,8 +51,20 @@ pub async fn run(
         scenario: scenario.name.clone(),
         source,
     })?;
+    // Warm: every buyer answered once (the election over, every
+    // connection up, which takes long with many quic peers), then the
+    // warm-up on top.
+    let mut waiting: BTreeSet<PeerId> = (1..=scenario.buyers).map(PeerId).collect();
+    let patience = tokio::time::Instant::now() + PATIENCE;
+    drain_until(&mut rx, patience, |r| {
+        if matches!(r.event, Event::Answered { .. }) {
+            waiting.remove(&r.peer);
+        }
+        waiting.is_empty()
+    })
+    .await;
     let warmup_end = tokio::time::Instant::now() + scenario.warmup;
-    drain_until(&mut rx, warmup_end, |_| {}).await;
+    drain_until(&mut rx, warmup_end, |_| false).await;
 
     let (frames, commits, start) = (market.frames_sent(), store.commits(), Instant::now());
     let mut latencies = Latencies::default();
@@ -59,6 +82,7 @@ pub async fn run(
                 latencies.record(latency);
                 filled += u64::from(units > 0);
             }
+            false
         },
     )
     .await;
@@ -78,16 +102,18 @@ pub async fn run(
     })
 }
 
-/// Hands every report to `each` until `until`.
+/// Hands every report to `each` until `until`, or until `each` says it has
+/// seen enough.
 async fn drain_until(
     rx: &mut mpsc::UnboundedReceiver<Report>,
     until: tokio::time::Instant,
-    mut each: impl FnMut(&Report),
+    mut each: impl FnMut(&Report) -> bool,
 ) {
     loop {
         tokio::select! {
             report = rx.recv() => match report {
-                Some(report) => each(&report),
+                Some(report) if each(&report) => return,
+                Some(_) => {}
                 None => return,
             },
             () = tokio::time::sleep_until(until) => return,

@@ -4,6 +4,7 @@
 //! throughput under load, then a Markdown report with SVG plots and,
 //! on request, the figures as JSON.
 
+mod capacity;
 mod commits;
 mod disk;
 mod echo;
@@ -34,7 +35,9 @@ pub use json::to_json;
 pub use plot::{PlotError, Plots};
 pub use remote::RemoteResult;
 pub use report::markdown;
-pub use results::{BenchResults, EchoResult, Election, LatencyResult, LoadResult, Sample, Summary};
+pub use results::{
+    BenchResults, CapacityResult, EchoResult, Election, LatencyResult, LoadResult, Sample, Summary,
+};
 pub use scenarios::{
     Disruption, Group, LatencyScenario, LoadScenario, Plan, StoreKind, THINK, TRANSPORTS,
 };
@@ -122,11 +125,15 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
 
     let mut echo = Vec::new();
     for kind in TRANSPORTS {
-        bar.set_message(format!("echo floor over {kind}"));
-        let l = echo::transport(kind, plan.echo_round_trips, options.seed).await?;
+        bar.set_message(format!("echo floors over {kind}, hot and paced"));
+        let hot = echo::transport(kind, plan.echo_round_trips, Duration::ZERO, options.seed);
+        let hot = hot.await?;
+        let paced = echo::transport(kind, plan.paced_round_trips, THINK, options.seed);
+        let paced = paced.await?;
         echo.push(EchoResult {
             name: kind.name().into(),
-            round_trip: Summary::from(&l),
+            round_trip: Summary::from(&hot),
+            paced: Some(Summary::from(&paced)),
         });
         bar.inc(1);
     }
@@ -135,6 +142,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     echo.push(EchoResult {
         name: "raw tcp".into(),
         round_trip: Summary::from(&raw),
+        paced: None,
     });
     bar.inc(1);
     bar.set_message("fsync floor");
@@ -151,6 +159,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     echo.push(EchoResult {
         name: FSYNC.into(),
         round_trip: Summary::from(&disk),
+        paced: None,
     });
     bar.inc(1);
 
@@ -218,6 +227,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         bar.inc(1);
     }
 
+    let capacity = capacity_floors(plan, options.seed, &bar).await?;
     let mut load = Vec::new();
     for (i, scenario) in plan.load.iter().enumerate() {
         bar.set_message(scenario.name.clone());
@@ -241,6 +251,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         echo,
         latency,
         load,
+        capacity,
         history,
         remote,
         remote_skipped,
@@ -250,6 +261,50 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     };
     write_outputs(options, &results)?;
     Ok(results)
+}
+
+/// The load curve's floors: each transport's request/reply capacity with
+/// as many connections as each step has buyers, then raw tokio tcp's.
+async fn capacity_floors(
+    plan: &Plan,
+    seed: u64,
+    bar: &ProgressBar,
+) -> Result<Vec<CapacityResult>, BenchError> {
+    let window = plan.capacity_window;
+    let mut floors = Vec::new();
+    let mut last = None;
+    for (kind, connections) in plan.capacity_floors() {
+        if last.replace(kind).is_some_and(|k| k != kind) {
+            bar.inc(1);
+        }
+        bar.set_message(format!(
+            "capacity floor over {kind}, {connections} connections"
+        ));
+        let rt = capacity::transport(kind, connections, window, seed).await?;
+        floors.push(CapacityResult {
+            transport: kind.name().into(),
+            connections,
+            round_trips_per_s: rt,
+        });
+    }
+    if last.is_some() {
+        bar.inc(1);
+    }
+    let raw = plan.raw_capacity_floors();
+    for &connections in &raw {
+        bar.set_message(format!(
+            "capacity floor over raw tcp, {connections} connections"
+        ));
+        floors.push(CapacityResult {
+            transport: "raw tcp".into(),
+            connections,
+            round_trips_per_s: capacity::raw_tcp(connections, window).await?,
+        });
+    }
+    if !raw.is_empty() {
+        bar.inc(1);
+    }
+    Ok(floors)
 }
 
 /// The remote-latency experiment, when the plan has delays and this
@@ -389,11 +444,18 @@ fn progress_bar(steps: u64, show: bool) -> ProgressBar {
     bar
 }
 
-/// The echo floor of `kind` in `results`, in microseconds.
+/// The floor every response time of `kind` is divided by: the p50 of the
+/// echo paced as the buyers are, in microseconds (the hot echo's where no
+/// paced one was measured).
 pub fn floor_us(results: &BenchResults, kind: TransportKind) -> Option<f64> {
-    results
-        .echo
-        .iter()
-        .find(|e| e.name == kind.name())
-        .map(|e| e.round_trip.p50_us)
+    echo_of(results, kind).map(|e| e.paced.unwrap_or(e.round_trip).p50_us)
+}
+
+/// The hot echo's p50 over `kind`, in microseconds.
+pub fn hot_floor_us(results: &BenchResults, kind: TransportKind) -> Option<f64> {
+    echo_of(results, kind).map(|e| e.round_trip.p50_us)
+}
+
+fn echo_of(results: &BenchResults, kind: TransportKind) -> Option<&EchoResult> {
+    results.echo.iter().find(|e| e.name == kind.name())
 }

@@ -1,13 +1,13 @@
 //! The report's SVG plots (plotters, no font or bitmap dependency):
 //! latency against peers, latency over time across re-elections, and
-//! throughput per transport.
+//! the load curve per transport and store.
 
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
 use super::{
-    json::throughput,
+    json::curve,
     results::{BenchResults, LatencyResult},
     scenarios::{Disruption, Group, StoreKind, TRANSPORTS},
 };
@@ -31,7 +31,8 @@ pub struct Plots {
     pub killed: Option<String>,
     /// Latency over time while the trader resigns.
     pub resigned: Option<String>,
-    /// Buys per second per transport, store off and on.
+    /// The load curves: p99 against buys per second, per transport and
+    /// store.
     pub throughput: Option<String>,
     /// Open time and live state against the length of history.
     pub history: Option<String>,
@@ -80,8 +81,8 @@ pub fn draw_all(results: &BenchResults, dir: &Path) -> Result<Plots, PlotError> 
         plots.history = Some(name.into());
     }
     if !results.load.is_empty() {
-        let name = "throughput.svg";
-        guard(dir.join(name), |path| throughput_bars(path, results))?;
+        let name = "load-curve.svg";
+        guard(dir.join(name), |path| load_curves(path, results))?;
         plots.throughput = Some(name.into());
     }
     Ok(plots)
@@ -242,63 +243,55 @@ fn over_time(path: &Path, r: &LatencyResult) -> Drawn {
     Ok(())
 }
 
-fn throughput_bars(path: &Path, results: &BenchResults) -> Drawn {
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut bars = Vec::new();
-    for kind in TRANSPORTS {
-        for store in [StoreKind::Mem, StoreKind::Sqlite] {
-            let value = throughput(results, kind, store).map_or(0.0, |r| r.buys_per_s);
-            let label = match store {
-                StoreKind::Mem => "store off",
-                StoreKind::Sqlite | StoreKind::Postgres => "store on",
+/// The load curves: p99 response time against throughput, a line per
+/// transport and store, each point a number of buyers.
+fn load_curves(path: &Path, results: &BenchResults) -> Drawn {
+    const COLOURS: [RGBColor; 4] = [BLUE, RED, GREEN, MAGENTA];
+    let mut curves = Vec::new();
+    for store in [StoreKind::Mem, StoreKind::Sqlite, StoreKind::Postgres] {
+        for (kind, colour) in TRANSPORTS.into_iter().zip(COLOURS) {
+            let points: Vec<(f64, f64)> = curve(results, kind, store)
+                .map(|p| (p.buys_per_s, p.latency.p99_us))
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            let store_on = store != StoreKind::Mem;
+            // Store on: the same hue, lighter.
+            let colour = if store_on {
+                RGBColor(colour.0 / 2 + 100, colour.1 / 2 + 100, colour.2 / 2 + 100)
+            } else {
+                colour
             };
-            bars.push((format!("{kind}, {label}"), store, value));
+            let label = if store_on {
+                format!("{kind}, {}", store.name())
+            } else {
+                format!("{kind}, store off")
+            };
+            curves.push((label, colour, points));
         }
     }
-    let top = bars.iter().map(|b| b.2).fold(1.0, f64::max) * 1.15;
-    let n = u32::try_from(bars.len()).unwrap_or(u32::MAX);
-    let mut chart = ChartBuilder::on(&root)
-        .caption("Buys per second, 16 buyers, no think time", FONT)
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(80)
-        // A segmented range of 0..k holds k + 1 segments: one per bar here.
-        .build_cartesian_2d((0u32..n.saturating_sub(1)).into_segmented(), 0f64..top)?;
-    let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(bars.len())
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
-        .y_desc("buys/s")
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .draw()?;
-    for (i, (_, store, value)) in (0u32..).zip(&bars) {
-        let color = if *store == StoreKind::Mem { BLUE } else { RED };
-        let bar = Rectangle::new(
-            [
-                (SegmentValue::Exact(i), 0.0),
-                (SegmentValue::Exact(i + 1), *value),
-            ],
-            color.mix(0.7).filled(),
-        );
-        chart.draw_series(std::iter::once(bar))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("{value:.0}"),
-            (SegmentValue::CenterOf(i), *value + top * 0.02),
-            ("sans-serif", 14),
-        )))?;
-    }
-    root.present()?;
-    Ok(())
+    let x_end = curves
+        .iter()
+        .flat_map(|c| c.2.iter().map(|p| p.0))
+        .fold(1.0, f64::max)
+        * 1.05;
+    let y = decades(curves.iter().flat_map(|c| c.2.iter().map(|p| p.1)));
+    lines_over_log_micros(
+        path,
+        LogMicros {
+            caption: "Load curve: p99 response time against buys per second",
+            x_desc: "buys/s (a point per number of closed-loop buyers)",
+            x_end,
+            y,
+        },
+        curves
+            .iter()
+            .map(|(label, colour, points)| (label.as_str(), *colour, points.clone()))
+            .collect(),
+    )
 }
 
-/// Open time (left axis) and live state size (right axis) against the
-/// number of sales in the history, both on log scales.
 fn history(path: &Path, rows: &[super::HistoryResult]) -> Drawn {
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;

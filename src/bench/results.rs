@@ -42,8 +42,12 @@ pub struct EchoResult {
     /// `mem`, `tcp`, `quic`, `raw tcp` for tokio sockets alone, or the
     /// disk's [`FSYNC`](super::FSYNC).
     pub name: String,
-    /// The round trips.
+    /// The round trips back to back: hot.
     pub round_trip: Summary,
+    /// The round trips paced as the latency experiments' buyers are (their
+    /// think time slept before each, on the same runtime); measured for the
+    /// transports only.
+    pub paced: Option<Summary>,
 }
 
 /// One buyer's reply, for the latency-over-time plot.
@@ -113,6 +117,19 @@ pub struct LoadResult {
     pub commits_per_s: f64,
 }
 
+/// One point of the load curve's floor: what a transport's connections
+/// carry as plain request/reply with nothing of the market on them.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityResult {
+    /// `mem`, `tcp`, `quic`, `tcp+tls`, or `raw tcp` for tokio sockets
+    /// with one echo task per connection.
+    pub transport: String,
+    /// Closed-loop clients, each on its own connection.
+    pub connections: u32,
+    /// Round trips per second, all clients together.
+    pub round_trips_per_s: f64,
+}
+
 /// Everything one run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResults {
@@ -122,8 +139,11 @@ pub struct BenchResults {
     pub echo: Vec<EchoResult>,
     /// The latency experiments, in plan order.
     pub latency: Vec<LatencyResult>,
-    /// The throughput experiments, in plan order.
+    /// The load curve: throughput experiments, in plan order.
     pub load: Vec<LoadResult>,
+    /// The load curve's floors: each transport's request/reply capacity at
+    /// each number of buyers of the curve.
+    pub capacity: Vec<CapacityResult>,
     /// The history experiments, shortest history first.
     pub history: Vec<super::HistoryResult>,
     /// The remote-latency experiment, smallest delay first.

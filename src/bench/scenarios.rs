@@ -93,7 +93,8 @@ pub struct LatencyScenario {
     pub disruption: Disruption,
 }
 
-/// Many buyers with no think time against one trader, for buys per second.
+/// Many buyers with no think time against one trader, for buys per second:
+/// one point of the load curve.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadScenario {
     /// A short unique name.
@@ -107,7 +108,8 @@ pub struct LoadScenario {
     pub buyers: u32,
     /// Sellers (the highest of them is the trader).
     pub sellers: u32,
-    /// Time given to the election and connections before counting.
+    /// Time given after every buyer's first answer (the election over,
+    /// connections up) before counting.
     #[serde(serialize_with = "micros")]
     pub warmup: Duration,
     /// How long buys are counted.
@@ -122,10 +124,16 @@ pub struct Plan {
     pub quick: bool,
     /// Round trips per echo floor.
     pub echo_round_trips: u32,
+    /// Round trips per paced echo floor (each after a think time).
+    pub paced_round_trips: u32,
     /// The latency experiments, in order.
     pub latency: Vec<LatencyScenario>,
-    /// The throughput experiments, in order.
+    /// The load curve: throughput experiments with more and more buyers,
+    /// per transport and store, in order.
     pub load: Vec<LoadScenario>,
+    /// How long each request/reply floor of the load curve is counted
+    /// (zero: no floors).
+    pub capacity_window: Duration,
     /// The history experiment: the lengths of history, in sales.
     pub history: Vec<u64>,
     /// The remote-latency experiment: the delays added to each host's
@@ -218,22 +226,27 @@ impl Plan {
         });
 
         let (warmup, window) = if quick {
-            (Duration::from_millis(700), Duration::from_millis(1_500))
+            (Duration::from_millis(300), Duration::from_millis(600))
         } else {
-            (Duration::from_secs(1), Duration::from_secs(5))
+            (Duration::from_millis(500), Duration::from_secs(2))
+        };
+        let steps: &[u32] = if quick {
+            &[1, 4, 16, 64]
+        } else {
+            &[1, 2, 4, 8, 16, 32, 64, 128]
         };
         let mut load = Vec::new();
         for store in [StoreKind::Mem, StoreKind::Sqlite] {
             for t in TRANSPORTS {
-                load.push(LoadScenario {
-                    name: format!("16 buyers, {t}, store {}", store.name()),
+                load.extend(steps.iter().map(|&buyers| LoadScenario {
+                    name: format!("{buyers} buyers, {t}, store {}", store.name()),
                     transport: t,
                     store,
-                    buyers: 16,
+                    buyers,
                     sellers: 3,
                     warmup,
                     window,
-                });
+                }));
             }
         }
         let history = if quick {
@@ -244,46 +257,85 @@ impl Plan {
         Self {
             quick,
             echo_round_trips: if quick { 2_000 } else { 20_000 },
+            paced_round_trips: if quick { 500 } else { 3_000 },
             latency,
             load,
             history,
             remote: vec![0, 500, 5_000],
             remote_trade: Duration::from_secs(if quick { 2 } else { 5 }),
+            capacity_window: if quick {
+                Duration::from_millis(400)
+            } else {
+                Duration::from_secs(1)
+            },
             commits: if quick { 500 } else { 2_000 },
             postgres: false,
         }
     }
 
-    /// The plan with PostgreSQL beside SQLite: its commits, and a
-    /// throughput experiment over tcp with the books in it.
+    /// The plan with PostgreSQL beside SQLite: its commits, and the load
+    /// curve over tcp with the books in it.
     #[must_use]
     pub fn with_postgres(mut self) -> Self {
         self.postgres = true;
-        if let Some(sqlite) = self
+        let postgres: Vec<LoadScenario> = self
             .load
             .iter()
-            .find(|l| l.store == StoreKind::Sqlite && l.transport == TransportKind::Tcp)
-            .cloned()
-        {
-            self.load.push(LoadScenario {
+            .filter(|l| l.store == StoreKind::Sqlite && l.transport == TransportKind::Tcp)
+            .map(|sqlite| LoadScenario {
                 name: sqlite.name.replace("store sqlite", "store postgres"),
                 store: StoreKind::Postgres,
-                ..sqlite
-            });
-        }
+                ..sqlite.clone()
+            })
+            .collect();
+        self.load.extend(postgres);
         self
     }
 
+    /// The floors the load curve needs: for each transport it runs over,
+    /// each number of buyers it tries, in order.
+    pub fn capacity_floors(&self) -> Vec<(TransportKind, u32)> {
+        if self.capacity_window.is_zero() {
+            return Vec::new();
+        }
+        let mut floors: Vec<(TransportKind, u32)> = Vec::new();
+        for l in &self.load {
+            if !floors.contains(&(l.transport, l.buyers)) {
+                floors.push((l.transport, l.buyers));
+            }
+        }
+        floors
+    }
+
+    /// The raw tcp floors the load curve needs: each number of buyers of
+    /// its tcp points.
+    pub fn raw_capacity_floors(&self) -> Vec<u32> {
+        self.capacity_floors()
+            .into_iter()
+            .filter(|(t, _)| *t == TransportKind::Tcp)
+            .map(|(_, n)| n)
+            .collect()
+    }
+
     /// How many steps the progress bar counts: five floors, then each
-    /// experiment.
+    /// experiment, each transport's capacity floors counting as one.
     pub fn steps(&self) -> u64 {
+        let mut floored: Vec<TransportKind> =
+            self.capacity_floors().into_iter().map(|(t, _)| t).collect();
+        floored.dedup();
+        let capacity = floored.len() + usize::from(!self.raw_capacity_floors().is_empty());
         let remote = usize::from(!self.remote.is_empty());
         let commits = if self.commits == 0 {
             0
         } else {
             1 + usize::from(self.postgres)
         };
-        (5 + self.latency.len() + self.load.len() + self.history.len() + remote + commits) as u64
+        (5 + self.latency.len()
+            + self.load.len()
+            + capacity
+            + self.history.len()
+            + remote
+            + commits) as u64
     }
 }
 

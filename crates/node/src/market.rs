@@ -180,12 +180,16 @@ impl LocalMarket {
             let _ = running.stop.send(true);
         }
         let mut peers = BTreeMap::new();
+        let mut transports = Vec::new();
         for (id, running) in std::mem::take(&mut self.running) {
             if let Ok(peer) = running.task.await {
                 peers.insert(id, peer);
             }
-            running.transport.shutdown().await;
+            transports.push(running.transport);
         }
+        // Together: a quic transport may wait up to a second for its
+        // peers to hear the close, and they all close at once.
+        futures::future::join_all(transports.iter().map(|t| t.shutdown())).await;
         Outcome {
             peers,
             crashed: self.crashed,

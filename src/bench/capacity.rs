@@ -1,0 +1,149 @@
+//! The request/reply capacity floor of the load curve: `connections`
+//! clients, each with one 32-byte frame out at a time (closed loop, no
+//! pause), against one echo; round trips per second over a window, after a
+//! warm-up. Through the `Transport` trait the echo is one peer serving
+//! every client from one task, as a trader serves its buyers; over raw
+//! tokio sockets it is one echo task per connection: what the machine's
+//! loopback carries with nothing of ours in the way.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use bazaar_protocol::PeerId;
+use bazaar_transport::Event;
+use bytes::Bytes;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    task::JoinSet,
+    time::Instant,
+};
+
+use bazaar_node::net::{LocalNet, TransportKind};
+
+use super::echo::{EchoError, FRAME, echo_socket, reflect};
+
+/// How long the clients run before round trips are counted.
+const WARMUP: Duration = Duration::from_millis(200);
+
+/// Round trips per second of `connections` closed-loop clients against one
+/// echo peer over `kind`, counted for `window`.
+///
+/// # Errors
+/// An [`EchoError`] if the transport fails.
+pub async fn transport(
+    kind: TransportKind,
+    connections: u32,
+    window: Duration,
+    seed: u64,
+) -> Result<f64, EchoError> {
+    let wrap = |source| EchoError::Transport { kind, source };
+    let echo_id = PeerId(connections + 1);
+    let ids: Vec<PeerId> = (1..=connections + 1).map(PeerId).collect();
+    let (_net, transports) = LocalNet::start(kind, &ids, seed).await.map_err(wrap)?;
+    let echo = Arc::clone(&transports[&echo_id]);
+    let reflecting = tokio::spawn(reflect(Arc::clone(&echo)));
+    let count = Arc::new(AtomicU64::new(0));
+    let stop_at = Instant::now() + WARMUP + window;
+    let mut clients = JoinSet::new();
+    for id in ids.iter().filter(|&&id| id != echo_id) {
+        let (t, count) = (Arc::clone(&transports[id]), Arc::clone(&count));
+        clients.spawn(async move {
+            let frame = Bytes::from_static(&[0x5a; FRAME]);
+            while Instant::now() < stop_at {
+                t.send(echo_id, frame.clone()).await?;
+                loop {
+                    match t.recv().await {
+                        Some(Event::Frame { .. }) => break,
+                        Some(Event::Unreachable { .. }) => {}
+                        None => return Ok(()),
+                    }
+                }
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        });
+    }
+    let rate = count_window(&count, window).await;
+    let mut failed = None;
+    while let Some(joined) = clients.join_next().await {
+        if let Ok(Err(e)) = joined {
+            failed.get_or_insert(e);
+        }
+    }
+    // Together: a quic transport may wait up to a second for its peers to
+    // hear the close, and they all close at once.
+    let mut closing = JoinSet::new();
+    for t in transports.into_values() {
+        closing.spawn(async move { t.shutdown().await });
+    }
+    closing.join_all().await;
+    let _ = reflecting.await;
+    match failed {
+        Some(e) => Err(wrap(e)),
+        None => Ok(rate),
+    }
+}
+
+/// Round trips per second of `connections` closed-loop clients, each on its
+/// own raw tokio TCP connection (`TCP_NODELAY`) on loopback to an echo task
+/// of its own, counted for `window`.
+///
+/// # Errors
+/// An [`EchoError::Io`] if the sockets fail.
+pub async fn raw_tcp(connections: u32, window: Duration) -> Result<f64, EchoError> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        let mut echoes = JoinSet::new();
+        for _ in 0..connections {
+            let (socket, _) = listener.accept().await?;
+            echoes.spawn(echo_socket(socket));
+        }
+        echoes
+            .join_all()
+            .await
+            .into_iter()
+            .collect::<std::io::Result<()>>()
+    });
+    let count = Arc::new(AtomicU64::new(0));
+    let stop_at = Instant::now() + WARMUP + window;
+    let mut clients = JoinSet::new();
+    for _ in 0..connections {
+        let count = Arc::clone(&count);
+        clients.spawn(async move {
+            let mut socket = TcpStream::connect(addr).await?;
+            socket.set_nodelay(true)?;
+            let mut buf = [0x5a; FRAME];
+            while Instant::now() < stop_at {
+                socket.write_all(&buf).await?;
+                socket.read_exact(&mut buf).await?;
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<_, std::io::Error>(())
+        });
+    }
+    let rate = count_window(&count, window).await;
+    for joined in clients.join_all().await {
+        joined?;
+    }
+    server
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    Ok(rate)
+}
+
+/// Waits out the warm-up, then counts `count`'s growth over `window`:
+/// round trips per second.
+async fn count_window(count: &AtomicU64, window: Duration) -> f64 {
+    tokio::time::sleep(WARMUP).await;
+    let (before, start) = (count.load(Ordering::Relaxed), Instant::now());
+    tokio::time::sleep(window).await;
+    let done = count.load(Ordering::Relaxed) - before;
+    done as f64 / start.elapsed().as_secs_f64()
+}
