@@ -248,6 +248,10 @@ pub struct BenchArgs {
     /// the bazaar's tables there before each experiment.
     #[arg(long, value_name = "URL")]
     pub postgres: Option<String>,
+    /// Run the latency and load experiments over these transports only
+    /// (comma-separated; the floors always run over every transport).
+    #[arg(long, value_delimiter = ',', value_parser = transport_kind())]
+    pub transports: Vec<TransportKind>,
 }
 
 /// One kind of experiment of `bazaar bench`, for `--only`.

@@ -33,6 +33,11 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
             plan.remote.clear();
         }
     }
+    if !args.transports.is_empty() {
+        let keep = |t| args.transports.contains(&t);
+        plan.latency.retain(|l| keep(l.transport));
+        plan.load.retain(|l| keep(l.transport));
+    }
     let options = BenchOptions {
         plan,
         out: args.out.clone(),

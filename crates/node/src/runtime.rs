@@ -39,6 +39,10 @@ pub struct Runtime {
     /// Answers of store calls that ran off the async workers.
     stored: (mpsc::UnboundedSender<Input>, mpsc::UnboundedReceiver<Input>),
     buf: Vec<u8>,
+    /// The frames one step sends, by destination in the order sent: handed
+    /// to the transport together at the end of the step, so that a batch's
+    /// replies and sale notices to one peer leave in one write.
+    outbox: Vec<(PeerId, Bytes)>,
 }
 
 impl Runtime {
@@ -62,6 +66,7 @@ impl Runtime {
             inputs: VecDeque::new(),
             stored: mpsc::unbounded_channel(),
             buf: Vec::with_capacity(256),
+            outbox: Vec::new(),
         }
     }
 
@@ -131,12 +136,35 @@ impl Runtime {
         while let Some(input) = self.inputs.pop_front() {
             let actions = self.peer.handle(self.now(), input);
             for action in actions {
-                self.perform(action).await;
+                self.perform(action);
+            }
+        }
+        self.flush().await;
+    }
+
+    /// Hands the step's frames to the transport, one call per destination,
+    /// each destination's frames in the order they were sent.
+    async fn flush(&mut self) {
+        // Stable: a destination's frames keep their order.
+        self.outbox.sort_by_key(|(to, _)| *to);
+        let mut outbox = std::mem::take(&mut self.outbox).into_iter().peekable();
+        while let Some((to, frame)) = outbox.next() {
+            let mut frames = vec![frame];
+            while let Some((_, frame)) = outbox.next_if(|(next, _)| *next == to) {
+                frames.push(frame);
+            }
+            let sent = if frames.len() == 1 {
+                self.transport.send(to, frames.remove(0)).await
+            } else {
+                self.transport.send_many(to, frames).await
+            };
+            if let Err(e) = sent {
+                tracing::debug!("peer {}: send to peer {to} failed: {e}", self.peer.id());
             }
         }
     }
 
-    async fn perform(&mut self, action: Action) {
+    fn perform(&mut self, action: Action) {
         match action {
             Action::Send { to, envelope } => {
                 self.buf.clear();
@@ -147,10 +175,7 @@ impl Runtime {
                     );
                     return;
                 }
-                let frame = Bytes::copy_from_slice(&self.buf);
-                if let Err(e) = self.transport.send(to, frame).await {
-                    tracing::debug!("peer {}: send to peer {to} failed: {e}", self.peer.id());
-                }
+                self.outbox.push((to, Bytes::copy_from_slice(&self.buf)));
             }
             Action::SetTimer { timer, after } => self.timers.set(timer, self.now() + after),
             Action::CancelTimer(timer) => self.timers.cancel(&timer),

@@ -152,6 +152,9 @@ pub enum Dropped {
 pub enum Input {
     /// `send` has a frame for the peer.
     Frame(Bytes),
+    /// `send_many` has frames for the peer, in order: queued together, so
+    /// that an idle connection writes them in one [`Action::Write`].
+    Frames(Vec<Bytes>),
     /// The dial `conn` ended.
     Dialled {
         /// The dial, as named by its [`Action::Dial`].
@@ -348,7 +351,8 @@ impl Link {
     /// [`Link::poll_action`].
     pub fn handle(&mut self, now: Instant, input: Input) {
         match input {
-            Input::Frame(frame) => self.on_frame(frame),
+            Input::Frame(frame) => self.on_frames(std::iter::once(frame)),
+            Input::Frames(frames) => self.on_frames(frames.into_iter()),
             Input::Dialled { conn, outcome } => self.on_dialled(now, conn, outcome),
             Input::Accepted => self.on_accepted(),
             Input::Written { conn } => self.on_written(conn),
@@ -363,12 +367,18 @@ impl Link {
         self.actions.pop_front()
     }
 
-    fn on_frame(&mut self, frame: Bytes) {
-        if self.queued() >= self.config.queue_len.max(1) {
-            self.drop_frames(1, Dropped::QueueFull);
-            return;
+    fn on_frames(&mut self, frames: impl Iterator<Item = Bytes>) {
+        let mut full = 0u64;
+        for frame in frames {
+            if self.queued() >= self.config.queue_len.max(1) {
+                full += 1;
+            } else {
+                self.queue.push_back(frame);
+            }
         }
-        self.queue.push_back(frame);
+        if full > 0 {
+            self.drop_frames(full, Dropped::QueueFull);
+        }
         self.pump();
     }
 

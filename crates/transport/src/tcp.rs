@@ -292,6 +292,10 @@ impl Transport for TcpTransport {
         self.remotes.send(to, frame)
     }
 
+    async fn send_many(&self, to: PeerId, frames: Vec<Bytes>) -> Result<(), TransportError> {
+        self.remotes.send_many(to, frames)
+    }
+
     async fn recv(&self) -> Option<Event> {
         self.inbox.recv().await
     }

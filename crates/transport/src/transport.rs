@@ -65,6 +65,20 @@ pub trait Transport: Send + Sync + 'static {
     /// [`TransportError::Shutdown`] after [`Transport::shutdown`].
     async fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError>;
 
+    /// Queues `frames` for a peer, in order, as [`Transport::send`] does
+    /// one by one; a transport that can puts them on the wire together
+    /// (tcp: one write on an idle connection instead of one per frame).
+    ///
+    /// # Errors
+    /// As [`Transport::send`], for the first frame refused; the frames
+    /// before it may have been queued.
+    async fn send_many(&self, to: PeerId, frames: Vec<Bytes>) -> Result<(), TransportError> {
+        for frame in frames {
+            self.send(to, frame).await?;
+        }
+        Ok(())
+    }
+
     /// The next event; `None` once the transport is shut down.
     async fn recv(&self) -> Option<Event>;
 

@@ -147,6 +147,29 @@ fn frames_queued_during_a_write_go_out_together_in_the_next() {
 }
 
 #[test]
+fn frames_handed_over_together_go_out_in_one_write() {
+    let (mut link, t0) = connected();
+    assert_eq!(
+        step(&mut link, t0, Input::Frames(frames(&[1, 2, 3]))),
+        [write(1, 3)]
+    );
+    assert_eq!(in_flight(&link), frames(&[1, 2, 3]));
+    assert_eq!(step(&mut link, t0, Input::Frames(frames(&[4, 5]))), []);
+    assert_eq!(step(&mut link, t0, written(1)), [write(1, 2)]);
+    assert_eq!(in_flight(&link), frames(&[4, 5]));
+}
+
+#[test]
+fn frames_handed_over_together_beyond_the_queue_are_dropped_and_counted_once() {
+    let (mut link, t0) = link(1, 2);
+    assert_eq!(
+        step(&mut link, t0, Input::Frames(frames(&[0, 1, 2, 3, 4, 5]))),
+        [dropped(2, Dropped::QueueFull), dial(1)]
+    );
+    assert_eq!(link.queued(), 4);
+}
+
+#[test]
 fn a_long_queue_is_written_in_batches() {
     let config = LinkConfig {
         queue_len: 1000,

@@ -125,6 +125,34 @@ impl Remotes {
 
     /// Sends `frame` to `to`; see [`crate::Transport::send`].
     pub(super) fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
+        self.check(to, &frame)?;
+        match self.by_peer.get(&to) {
+            Some(remote) => remote.send(Input::Frame(frame), &self.shared.counters),
+            None => self.send_to_self(frame)?,
+        }
+        Ok(())
+    }
+
+    /// Sends `frames` to `to` in order, in one write if the connection is
+    /// idle; see [`crate::Transport::send_many`].
+    pub(super) fn send_many(&self, to: PeerId, frames: Vec<Bytes>) -> Result<(), TransportError> {
+        for frame in &frames {
+            self.check(to, frame)?;
+        }
+        match self.by_peer.get(&to) {
+            Some(remote) => remote.send(Input::Frames(frames), &self.shared.counters),
+            None => {
+                for frame in frames {
+                    self.send_to_self(frame)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a frame may go to `to` at all: not too large, the transport
+    /// open, `to` a peer we know (or ourselves).
+    fn check(&self, to: PeerId, frame: &Bytes) -> Result<(), TransportError> {
         let shared = &self.shared;
         let max = shared.config.max_frame_len;
         if frame.len() > max {
@@ -137,13 +165,9 @@ impl Remotes {
         if !self.open.load(Ordering::Acquire) {
             return Err(TransportError::Shutdown(shared.local));
         }
-        let Some(remote) = self.by_peer.get(&to) else {
-            if to == shared.local {
-                return self.send_to_self(frame);
-            }
+        if to != shared.local && !self.by_peer.contains_key(&to) {
             return Err(TransportError::UnknownPeer(to));
-        };
-        remote.send(frame, &shared.counters);
+        }
         Ok(())
     }
 
@@ -239,14 +263,14 @@ impl Remote {
         self.out.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Feeds `frame` to the link and performs what the link answers: a
-    /// write now if the connection is idle, a count if the queue is full,
-    /// anything else for the task. Never waits.
-    fn send(&self, frame: Bytes, counters: &Counters) {
+    /// Feeds a frame or frames (`input`) to the link and performs what the
+    /// link answers: a write now if the connection is idle, a count if the
+    /// queue is full, anything else for the task. Never waits.
+    fn send(&self, input: Input, counters: &Counters) {
         let now = Instant::now().into_std();
         let mut out = self.lock();
         let mut wake = false;
-        out.link.handle(now, Input::Frame(frame));
+        out.link.handle(now, input);
         while let Some(action) = out.link.poll_action() {
             match action {
                 Action::Write { conn, frames } => {
@@ -282,21 +306,34 @@ impl Out {
     /// whether all of it went out; whatever did not is handed to the task.
     fn write_directly(&mut self, conn: ConnId, wrote_directly: &AtomicBool) -> bool {
         let mut written = 0;
-        let mut frames = self.link.in_flight();
-        if let (1, Some(frame), Some((current, stream))) = (frames.len(), frames.next(), &self.conn)
+        let frames = self.link.in_flight();
+        let mut bytes = None;
+        if let Some((current, stream)) = &self.conn
             && *current == conn
             && !wrote_directly.swap(true, Ordering::Relaxed)
         {
-            let prefix = (frame.len() as u32).to_be_bytes();
             // Not writable now, or broken: the task finds out which.
-            written = stream
-                .try_write_vectored(&[IoSlice::new(&prefix), IoSlice::new(frame)])
-                .unwrap_or(0);
-            if written == prefix.len() + frame.len() {
-                return true;
+            if let (1, Some(frame)) = (frames.len(), frames.clone().next()) {
+                // One frame: its length and itself, with no copy.
+                let prefix = (frame.len() as u32).to_be_bytes();
+                written = stream
+                    .try_write_vectored(&[IoSlice::new(&prefix), IoSlice::new(frame)])
+                    .unwrap_or(0);
+                if written == prefix.len() + frame.len() {
+                    return true;
+                }
+            } else {
+                // Several (a step's frames to one peer): one buffer, one
+                // system call.
+                let all = encode(frames);
+                written = stream.try_write(&all).unwrap_or(0);
+                if written == all.len() {
+                    return true;
+                }
+                bytes = Some(all);
             }
         }
-        let mut bytes = encode(self.link.in_flight());
+        let mut bytes = bytes.unwrap_or_else(|| encode(self.link.in_flight()));
         bytes.advance(written);
         self.handoff = Some(Handoff {
             conn,

@@ -24,6 +24,35 @@ pub async fn in_order_delivery_per_pair<N: Net>(mut net: N) {
     assert_eq!(a.stats().dropped_full, 0);
 }
 
+/// Frames handed over together with `send_many`, between single sends,
+/// arrive complete and in the order sent.
+pub async fn frames_sent_together_arrive_in_order<N: Net>(mut net: N) {
+    let peers = net.start(&[id(1), id(2)], patient_config()).await;
+    let (a, b) = (&peers[&id(1)], &peers[&id(2)]);
+    let mut seq = 0;
+    for round in 0..200u32 {
+        let together = 1 + round % 7;
+        let frames = (seq..seq + together).map(|n| numbered(id(1), n)).collect();
+        a.send_many(id(2), frames).await.expect("send_many");
+        seq += together;
+        a.send(id(2), numbered(id(1), seq)).await.expect("send");
+        seq += 1;
+    }
+    for n in 0..seq {
+        let (from, frame) = next_frame(b).await;
+        assert_eq!((from, number_of(&frame)), (id(1), (id(1), n)));
+    }
+    assert_eq!(a.stats().dropped_full, 0);
+    let too_large = vec![numbered(id(1), 0), Bytes::from(vec![0; 1 << 24])];
+    assert!(
+        matches!(
+            a.send_many(id(2), too_large).await,
+            Err(TransportError::FrameTooLarge { .. })
+        ),
+        "an oversize frame among several is refused"
+    );
+}
+
 /// Six peers all sending to all at once: everything arrives, in order per
 /// sender.
 pub async fn many_peers_at_once<N: Net>(mut net: N) {

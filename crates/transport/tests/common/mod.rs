@@ -115,6 +115,10 @@ macro_rules! conformance_suite {
             common::conformance::in_order_delivery_per_pair($net).await;
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn frames_sent_together_arrive_in_order() {
+            common::conformance::frames_sent_together_arrive_in_order($net).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn many_peers_at_once() {
             common::conformance::many_peers_at_once($net).await;
         }
