@@ -72,6 +72,8 @@ fn tiny_plan(postgres: bool) -> Plan {
         remote_trade: Duration::ZERO,
         commits: 20,
         postgres,
+        // Counted in a test of its own, against the bazaar binary.
+        instructions: None,
     }
 }
 
@@ -181,4 +183,50 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
         "the durable store's folder is removed after use"
     );
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The counted market runs to its buys and exits, without valgrind; the
+/// subcommand is hidden from `--help`.
+#[test]
+fn count_buys_answers_its_buys_and_exits() {
+    let bazaar = env!("CARGO_BIN_EXE_bazaar");
+    let out = std::process::Command::new(bazaar)
+        .args(["count-buys", "30", "--buyers", "2", "--sellers", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let answered: u64 = stdout.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(answered >= 30, "{stdout}");
+    let help = std::process::Command::new(bazaar)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("count-buys"));
+}
+
+/// Instructions per buy under callgrind, on a tiny N; skipped where
+/// valgrind is absent.
+#[test]
+fn instructions_per_buy_are_counted_under_callgrind() {
+    if let Some(why) = bench::instructions::unavailable() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let dir = scratch("instructions");
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan = bench::InstructionsPlan {
+        market: bench::CountingMarket {
+            buyers: 2,
+            sellers: 2,
+        },
+        buys: 50,
+        repeats: 1,
+    };
+    let bazaar = std::path::Path::new(env!("CARGO_BIN_EXE_bazaar"));
+    let result = bench::instructions::measure(bazaar, plan, 1, &dir).expect("callgrind counts");
+    assert!(result.instructions_2n > result.instructions_n);
+    assert!(result.per_buy > 0.0);
+    assert!(result.profile.exists(), "the profile is kept");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -58,6 +58,8 @@ pub fn to_json(results: &BenchResults) -> Value {
             "failover_ms": results.remote.iter().map(|r| (r.delay_us.to_string(), json!(r.failover_ms))).collect::<Map<String, Value>>(),
             "runs": results.remote,
         },
+        "instructions_per_buy": results.instructions.as_ref().map(|i| i.per_buy),
+        "instructions": instructions(results),
         "stores": stores(results),
         "capacity": capacity(results),
         "capacity_floors": results.capacity,
@@ -65,6 +67,20 @@ pub fn to_json(results: &BenchResults) -> Value {
         "echo": results.echo,
         "latency": results.latency,
         "load": results.load,
+    })
+}
+
+/// The instruction counts behind `instructions_per_buy`: N, the counts
+/// at N and 2N, every repeat, and why they were not taken if they were not.
+fn instructions(results: &BenchResults) -> Value {
+    let i = results.instructions.as_ref();
+    json!({
+        "skipped": results.instructions_skipped,
+        "buys": i.map(|i| i.plan.buys),
+        "instructions_n": i.map(|i| i.instructions_n),
+        "instructions_2n": i.map(|i| i.instructions_2n),
+        "spread": i.map(|i| i.spread),
+        "run": i,
     })
 }
 

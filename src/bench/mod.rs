@@ -6,9 +6,11 @@
 
 mod capacity;
 mod commits;
+mod counting;
 mod disk;
 mod echo;
 mod history;
+pub mod instructions;
 mod json;
 mod latency;
 mod load;
@@ -29,8 +31,10 @@ use bazaar_transport::TransportError;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use commits::CommitResult;
+pub use counting::{CountingError, CountingMarket};
 pub use echo::EchoError;
 pub use history::HistoryResult;
+pub use instructions::{InstructionsPlan, InstructionsResult};
 pub use json::to_json;
 pub use plot::{PlotError, Plots};
 pub use remote::RemoteResult;
@@ -199,6 +203,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     }
 
     let (remote, remote_skipped) = remote_experiment(plan, &bar).await?;
+    let (instructions, instructions_skipped) = instructions::experiment(options, &bar).await;
     let mut commits = Vec::new();
     let mut stores = vec![StoreKind::Sqlite];
     if plan.postgres {
@@ -255,6 +260,8 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         history,
         remote,
         remote_skipped,
+        instructions,
+        instructions_skipped,
         commits,
         elapsed_s: started.elapsed().as_secs_f64(),
         load_average,

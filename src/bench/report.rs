@@ -25,6 +25,7 @@ pub fn markdown(results: &BenchResults, plots: &Plots) -> String {
     stores(&mut md, results);
     history(&mut md, results, plots);
     remote(&mut md, results, plots);
+    instructions(&mut md, results);
     targets(&mut md, results);
     md
 }
@@ -65,6 +66,35 @@ fn remote(md: &mut String, r: &BenchResults, plots: &Plots) {
         let _ = writeln!(md, "\n![response time against delay]({svg})");
     }
     md.push('\n');
+}
+
+fn instructions(md: &mut String, r: &BenchResults) {
+    let Some(i) = &r.instructions else {
+        if let Some(why) = &r.instructions_skipped {
+            let _ = writeln!(md, "## Instructions per buy\n\nSkipped: {why}.\n");
+        }
+        return;
+    };
+    let (n, market) = (i.plan.buys, i.plan.market);
+    let _ = writeln!(
+        md,
+        "## Instructions per buy\n\n`bazaar count-buys` under `valgrind --tool=callgrind`: \
+         {} buyers with no think time and {} sellers over mem, books in memory, on one \
+         thread, until N and then 2N buys are answered; (2N count − N count) / N is one \
+         buy's cost, start-up and shutdown cancelled. Free of timing noise: compare it \
+         across changes.\n\n| N | instructions at N | at 2N | per buy | spread of {} \
+         repeats |\n|---:|---:|---:|---:|---:|\n| {n} | {} | {} | **{:.0}** | {:.1} ({:.4} %) |\n\n\
+         The last profile at 2N: `callgrind_annotate {}`.\n",
+        market.buyers,
+        market.sellers,
+        i.runs_n.len(),
+        i.instructions_n,
+        i.instructions_2n,
+        i.per_buy,
+        i.spread * i.per_buy,
+        i.spread * 100.0,
+        i.profile.display(),
+    );
 }
 
 fn stores(md: &mut String, r: &BenchResults) {

@@ -150,6 +150,10 @@ pub struct BenchResults {
     pub remote: Vec<super::RemoteResult>,
     /// Why the remote-latency experiment did not run, if it did not.
     pub remote_skipped: Option<String>,
+    /// Instructions per buy under callgrind, if measured.
+    pub instructions: Option<super::InstructionsResult>,
+    /// Why instructions were not counted, if the plan had them.
+    pub instructions_skipped: Option<String>,
     /// The durable stores' commits: SQLite, then PostgreSQL if measured.
     pub commits: Vec<super::CommitResult>,
     /// Seconds the whole run took.

@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use bazaar_node::{PeerConfig, ResignPolicy, Role, Timing, net::TransportKind};
 
+use super::{counting::CountingMarket, instructions::InstructionsPlan};
+
 /// Where the trader's books live during an experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -145,6 +147,8 @@ pub struct Plan {
     pub commits: u32,
     /// Whether PostgreSQL is measured beside SQLite (`--postgres URL`).
     pub postgres: bool,
+    /// Instructions per buy under callgrind (`None`: not counted).
+    pub instructions: Option<InstructionsPlan>,
 }
 
 /// Every transport, in report order.
@@ -270,6 +274,16 @@ impl Plan {
             },
             commits: if quick { 500 } else { 2_000 },
             postgres: false,
+            instructions: Some(InstructionsPlan {
+                // The throughput experiments' market, so that the figure
+                // sits beside their buys per second.
+                market: CountingMarket {
+                    buyers: 16,
+                    sellers: 3,
+                },
+                buys: if quick { 2_000 } else { 5_000 },
+                repeats: 3,
+            }),
         }
     }
 
@@ -325,6 +339,7 @@ impl Plan {
         floored.dedup();
         let capacity = floored.len() + usize::from(!self.raw_capacity_floors().is_empty());
         let remote = usize::from(!self.remote.is_empty());
+        let instructions = usize::from(self.instructions.is_some());
         let commits = if self.commits == 0 {
             0
         } else {
@@ -335,7 +350,8 @@ impl Plan {
             + capacity
             + self.history.len()
             + remote
-            + commits) as u64
+            + commits
+            + instructions) as u64
     }
 }
 

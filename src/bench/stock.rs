@@ -89,6 +89,12 @@ impl Store for StockedStore {
         self.inner.books()
     }
 
+    /// As the store it wraps: a stocked store in memory is called in place,
+    /// not on the blocking pool.
+    fn blocks(&self) -> bool {
+        self.inner.blocks()
+    }
+
     fn epoch(&self) -> Result<Epoch, StoreError> {
         self.inner.epoch()
     }

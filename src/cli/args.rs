@@ -49,6 +49,13 @@ pub enum Command {
     Ledger(BooksArgs),
     /// Run the experiments and write a report with plots.
     Bench(BenchArgs),
+    /// A fixed market in one process and on one thread (mem transport,
+    /// books in memory) for exactly N answered buys, then exit. It exists
+    /// to be run under `valgrind --tool=callgrind`, whose instruction
+    /// count it keeps free of timing: `bazaar bench --only instructions`
+    /// runs it so at N and 2N buys.
+    #[command(hide = true)]
+    CountBuys(CountBuysArgs),
 }
 
 /// `bazaar demo`.
@@ -240,7 +247,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Run only these experiments (comma-separated; the floors always
-    /// run): latency, load, history, remote.
+    /// run): latency, load, history, remote, instructions.
     #[arg(long, value_delimiter = ',', value_enum)]
     pub only: Vec<Experiment>,
     /// Also measure the books in this PostgreSQL database, beside SQLite
@@ -254,6 +261,22 @@ pub struct BenchArgs {
     pub transports: Vec<TransportKind>,
 }
 
+/// `bazaar count-buys`.
+#[derive(Debug, Clone, Args)]
+pub struct CountBuysArgs {
+    /// Answered buys to run for, all buyers together.
+    pub buys: u64,
+    /// Buyers, with no think time.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub buyers: u32,
+    /// Sellers; the highest of them is the trader.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub sellers: u32,
+    /// Seed for every random choice of buyers and sellers.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
 /// One kind of experiment of `bazaar bench`, for `--only`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Experiment {
@@ -265,6 +288,9 @@ pub enum Experiment {
     History,
     /// Local against remote: hosts in network namespaces (root).
     Remote,
+    /// Instructions per buy in one process, counted by callgrind
+    /// (valgrind).
+    Instructions,
 }
 
 /// `bazaar sim`.

@@ -32,6 +32,9 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         if !keep(Experiment::Remote) {
             plan.remote.clear();
         }
+        if !keep(Experiment::Instructions) {
+            plan.instructions = None;
+        }
     }
     if !args.transports.is_empty() {
         let keep = |t| args.transports.contains(&t);
