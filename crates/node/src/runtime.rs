@@ -10,7 +10,6 @@ use std::{
 use bazaar_protocol::{PeerId, encode};
 use bazaar_transport::{Event as TransportEvent, Transport};
 use bytes::Bytes;
-use futures::FutureExt;
 use tokio::sync::{mpsc, watch};
 
 use crate::{
@@ -43,6 +42,9 @@ pub struct Runtime {
     /// to the transport together at the end of the step, so that a batch's
     /// replies and sale notices to one peer leave in one write.
     outbox: Vec<(PeerId, Bytes)>,
+    /// The step's reports, sent once its frames are on their way: a reply
+    /// does not wait while a watcher is woken.
+    reported: Vec<Event>,
 }
 
 impl Runtime {
@@ -67,6 +69,7 @@ impl Runtime {
             stored: mpsc::unbounded_channel(),
             buf: Vec::with_capacity(256),
             outbox: Vec::new(),
+            reported: Vec::new(),
         }
     }
 
@@ -93,7 +96,7 @@ impl Runtime {
                     self.on_transport(event).await;
                     // Take in everything already queued, so that the trader
                     // serves it as one batch.
-                    while let Some(Some(event)) = self.transport.recv().now_or_never() {
+                    while let Some(event) = self.transport.try_recv() {
                         self.on_transport(event).await;
                     }
                 }
@@ -140,28 +143,41 @@ impl Runtime {
             }
         }
         self.flush().await;
+        for event in self.reported.drain(..) {
+            // Nobody listening is fine: a node may run without a report.
+            let _ = self.reports.send(Report {
+                peer: self.peer.id(),
+                event,
+            });
+        }
     }
 
     /// Hands the step's frames to the transport, one call per destination,
     /// each destination's frames in the order they were sent.
     async fn flush(&mut self) {
-        // Stable: a destination's frames keep their order.
-        self.outbox.sort_by_key(|(to, _)| *to);
-        let mut outbox = std::mem::take(&mut self.outbox).into_iter().peekable();
-        while let Some((to, frame)) = outbox.next() {
-            let mut frames = vec![frame];
-            while let Some((_, frame)) = outbox.next_if(|(next, _)| *next == to) {
-                frames.push(frame);
-            }
-            let sent = if frames.len() == 1 {
-                self.transport.send(to, frames.remove(0)).await
+        if self.outbox.len() > 1 {
+            // Stable: a destination's frames keep their order.
+            self.outbox.sort_by_key(|(to, _)| *to);
+        }
+        let mut outbox = std::mem::take(&mut self.outbox);
+        let mut frames = outbox.drain(..).peekable();
+        while let Some((to, frame)) = frames.next() {
+            let sent = if frames.peek().is_some_and(|(next, _)| *next == to) {
+                let mut many = vec![frame];
+                while let Some((_, frame)) = frames.next_if(|(next, _)| *next == to) {
+                    many.push(frame);
+                }
+                self.transport.send_many(to, many).await
             } else {
-                self.transport.send_many(to, frames).await
+                self.transport.send(to, frame).await
             };
             if let Err(e) = sent {
                 tracing::debug!("peer {}: send to peer {to} failed: {e}", self.peer.id());
             }
         }
+        drop(frames);
+        // Keep the allocation for the next step.
+        self.outbox = outbox;
     }
 
     fn perform(&mut self, action: Action) {
@@ -234,13 +250,7 @@ impl Runtime {
                     })
                 });
             }
-            Action::Event(event) => {
-                // Nobody listening is fine: a node may run without a report.
-                let _ = self.reports.send(Report {
-                    peer: self.peer.id(),
-                    event,
-                });
-            }
+            Action::Event(event) => self.reported.push(event),
         }
     }
 }

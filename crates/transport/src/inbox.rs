@@ -45,6 +45,17 @@ impl Inbox {
         }
     }
 
+    /// The next event if one is waiting already, without waiting; `None`
+    /// if none is, if another caller is receiving, or once shut down.
+    pub(crate) fn try_recv(&self) -> Option<Event> {
+        let mut guard = self.rx.try_lock().ok()?;
+        let (rx, down) = &mut *guard;
+        if *down.borrow() {
+            return None;
+        }
+        rx.try_recv().ok()
+    }
+
     /// Marks the inbox shut down: `recv` returns `None` from now on.
     pub(crate) fn close(&self) {
         self.down_tx.send_replace(true);

@@ -237,6 +237,10 @@ impl Transport for QuicTransport {
         self.inbox.recv().await
     }
 
+    fn try_recv(&self) -> Option<Event> {
+        self.inbox.try_recv()
+    }
+
     async fn shutdown(&self) {
         if let Some(accept) = self.stop_tasks() {
             let _ = accept.await;

@@ -300,6 +300,10 @@ impl Transport for TcpTransport {
         self.inbox.recv().await
     }
 
+    fn try_recv(&self) -> Option<Event> {
+        self.inbox.try_recv()
+    }
+
     async fn shutdown(&self) {
         if let Some(accept) = self.stop_tasks() {
             // Wait for the listener to be dropped so the port is free again.

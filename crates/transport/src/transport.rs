@@ -82,6 +82,12 @@ pub trait Transport: Send + Sync + 'static {
     /// The next event; `None` once the transport is shut down.
     async fn recv(&self) -> Option<Event>;
 
+    /// The next event if one is waiting already, without waiting: for a
+    /// caller that takes in a burst at once after [`Transport::recv`].
+    /// `None` if none is waiting (or another caller is receiving), and
+    /// once shut down.
+    fn try_recv(&self) -> Option<Event>;
+
     /// Closes every connection and listener; later sends fail and `recv`
     /// returns `None`. Returns once the listening address is free again.
     async fn shutdown(&self);

@@ -64,6 +64,10 @@ impl Transport for MemTransport {
         self.inbox.recv().await
     }
 
+    fn try_recv(&self) -> Option<Event> {
+        self.inbox.try_recv()
+    }
+
     async fn shutdown(&self) {
         self.hub.leave(self.id, self.generation);
     }
