@@ -1,33 +1,32 @@
 //! A queue of named timers keyed by deadline: the one piece of timekeeping
 //! that both drivers (tokio and the simulator) share.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    time::Duration,
-};
+use std::time::Duration;
 
-/// Named timers, each set at most once, ordered by deadline.
+/// Named timers, each set at most once, fired in order of deadline.
 ///
 /// Time is a `Duration` since the driver started, so the simulator's clock
 /// and the wall clock fit alike. Setting a timer that is already set moves it.
+/// A peer has a handful of timers, so they are kept in a plain list and
+/// searched: no allocation once the list has grown, which a tree would pay
+/// on every setting (a buyer sets two timers per request).
 #[derive(Debug, Clone)]
-pub struct TimerQueue<T: Ord + Clone> {
-    deadlines: BTreeMap<T, (Duration, u64)>,
-    queue: BTreeSet<(Duration, u64, T)>,
+pub struct TimerQueue<T> {
+    /// Each timer set, with its deadline and the order it was set in.
+    set: Vec<(T, Duration, u64)>,
     next_seq: u64,
 }
 
-impl<T: Ord + Clone> Default for TimerQueue<T> {
+impl<T> Default for TimerQueue<T> {
     fn default() -> Self {
         Self {
-            deadlines: BTreeMap::new(),
-            queue: BTreeSet::new(),
+            set: Vec::new(),
             next_seq: 0,
         }
     }
 }
 
-impl<T: Ord + Clone> TimerQueue<T> {
+impl<T: PartialEq> TimerQueue<T> {
     /// An empty queue.
     pub fn new() -> Self {
         Self::default()
@@ -35,46 +34,44 @@ impl<T: Ord + Clone> TimerQueue<T> {
 
     /// Sets `timer` to fire at `deadline`, replacing any earlier setting.
     pub fn set(&mut self, timer: T, deadline: Duration) {
-        self.cancel(&timer);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.queue.insert((deadline, seq, timer.clone()));
-        self.deadlines.insert(timer, (deadline, seq));
+        match self.set.iter_mut().find(|(t, _, _)| *t == timer) {
+            Some(entry) => *entry = (timer, deadline, seq),
+            None => self.set.push((timer, deadline, seq)),
+        }
     }
 
     /// Cancels `timer` if it is set.
     pub fn cancel(&mut self, timer: &T) {
-        if let Some((deadline, seq)) = self.deadlines.remove(timer) {
-            self.queue.remove(&(deadline, seq, timer.clone()));
-        }
+        self.set.retain(|(t, _, _)| t != timer);
     }
 
     /// The earliest deadline, if any timer is set.
     pub fn next_deadline(&self) -> Option<Duration> {
-        self.queue.first().map(|(deadline, _, _)| *deadline)
+        self.set.iter().map(|(_, deadline, _)| *deadline).min()
     }
 
     /// Removes and returns the earliest timer whose deadline is at or before
     /// `now`. Timers with equal deadlines fire in the order they were set.
     pub fn pop_due(&mut self, now: Duration) -> Option<T> {
-        let (deadline, _, _) = self.queue.first()?;
-        if *deadline > now {
-            return None;
-        }
-        let (_, _, timer) = self.queue.pop_first()?;
-        self.deadlines.remove(&timer);
-        Some(timer)
+        let (index, _) = self
+            .set
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, deadline, _))| *deadline <= now)
+            .min_by_key(|(_, (_, deadline, seq))| (*deadline, *seq))?;
+        Some(self.set.swap_remove(index).0)
     }
 
     /// Whether `timer` is set.
     pub fn is_set(&self, timer: &T) -> bool {
-        self.deadlines.contains_key(timer)
+        self.set.iter().any(|(t, _, _)| t == timer)
     }
 
     /// Cancels every timer.
     pub fn clear(&mut self) {
-        self.deadlines.clear();
-        self.queue.clear();
+        self.set.clear();
     }
 }
 
