@@ -305,6 +305,73 @@ fn racing_traders_never_interleave_their_batches() {
 }
 
 #[test]
+fn a_lease_is_void_once_its_holders_session_is_gone_and_only_then() {
+    let server = server!("lease-gone");
+    let url = server.database("lease_gone");
+    let claim = |epoch, trader| Claim {
+        epoch: Epoch(epoch),
+        trader: PeerId(trader),
+        lease: Duration::from_secs(60),
+    };
+    let pricing = Pricing::default();
+    // Two stores stand for two processes, each with its own session.
+    let holder = PgStore::connect(&url).unwrap();
+    holder.open(claim(1, 6), &pricing).unwrap();
+    let claimant = PgStore::connect(&url).unwrap();
+    assert!(
+        matches!(
+            claimant.open(claim(2, 5), &pricing),
+            Err(StoreError::Leased {
+                holder: PeerId(6),
+                ..
+            })
+        ),
+        "a live holder keeps its lease"
+    );
+    // Peers of one process share a store, and so a session: a crashed
+    // task's lease is waited out.
+    assert!(matches!(
+        holder.open(claim(2, 5), &pricing),
+        Err(StoreError::Leased {
+            holder: PeerId(6),
+            ..
+        })
+    ));
+    // The holder's process ends, and its session with it. The server ends
+    // the session's backend a moment after the connection closes: a bound
+    // against hangs, far below the minute the lease has left.
+    drop(holder);
+    let patience = Instant::now() + Duration::from_secs(10);
+    loop {
+        match claimant.open(claim(2, 5), &pricing) {
+            Ok(_) => break,
+            Err(StoreError::Leased { .. }) if Instant::now() < patience => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => panic!("the holder's session is gone, yet: {other:?}"),
+        }
+    }
+    let third = PgStore::connect(&url).unwrap();
+    assert!(
+        matches!(
+            third.open(claim(3, 4), &pricing),
+            Err(StoreError::Leased {
+                holder: PeerId(5),
+                ..
+            })
+        ),
+        "the new holder's lease holds in turn"
+    );
+    // Once 5's session ends too, the next claim goes through.
+    drop(claimant);
+    let patience = Instant::now() + Duration::from_secs(10);
+    while third.open(claim(3, 4), &pricing).is_err() {
+        assert!(Instant::now() < patience, "epoch 3's lock was left held");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
 fn the_lease_keeps_other_peers_out_until_it_runs_out() {
     let server = server!("lease");
     let url = server.database("lease");

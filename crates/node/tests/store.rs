@@ -750,3 +750,65 @@ fn the_books_open_from_the_newest_checkpoint_and_the_batches_after_it() {
     let err = audit_report(&dir).unwrap_err().to_string();
     assert!(err.contains("batch 2 does not decode"), "{err}");
 }
+
+/// A claim of `epoch` by `trader` with a minute's lease.
+fn leased(epoch: u64, trader: u32) -> Claim {
+    Claim {
+        epoch: Epoch(epoch),
+        trader: PeerId(trader),
+        lease: std::time::Duration::from_secs(60),
+    }
+}
+
+#[test]
+fn a_lease_is_void_once_its_holders_process_is_gone_and_only_then() {
+    let dir = TempDir::new("lease-gone");
+    let pricing = Pricing::default();
+    // Two instances stand for two processes on one host.
+    let holder = SqliteStore::open(&dir).unwrap();
+    holder.open(leased(1, 6), &pricing).unwrap();
+    let claimant = SqliteStore::open(&dir).unwrap();
+    assert!(
+        matches!(
+            claimant.open(leased(2, 5), &pricing),
+            Err(StoreError::Leased {
+                holder: PeerId(6),
+                ..
+            })
+        ),
+        "a live holder keeps its lease"
+    );
+    // Peers of one process share a store: a crashed task's lease is
+    // waited out, since the process that holds its lock lives on.
+    assert!(matches!(
+        holder.open(leased(2, 5), &pricing),
+        Err(StoreError::Leased {
+            holder: PeerId(6),
+            ..
+        })
+    ));
+    // The holder's process ends (however: its lock goes with it).
+    drop(holder);
+    claimant
+        .open(leased(2, 5), &pricing)
+        .expect("the holder's process is gone: no minute to wait");
+    let third = SqliteStore::open(&dir).unwrap();
+    assert!(
+        matches!(
+            third.open(leased(3, 4), &pricing),
+            Err(StoreError::Leased {
+                holder: PeerId(5),
+                ..
+            })
+        ),
+        "the new holder's lease holds in turn"
+    );
+    let lock_files = fs::read_dir(&*dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("lease-"))
+        })
+        .count();
+    assert!(lock_files <= 2, "old lock files are swept: {lock_files}");
+}

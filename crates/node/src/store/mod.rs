@@ -3,6 +3,8 @@
 //! host) and its PostgreSQL implementation (the peers of several hosts),
 //! with the reports read from either.
 
+#[cfg(feature = "sqlite")]
+mod holder;
 mod mem;
 #[cfg(feature = "postgres")]
 mod pg;

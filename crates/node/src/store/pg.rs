@@ -164,6 +164,11 @@ struct Inner {
 struct Conn {
     client: Client,
     statements: BTreeMap<&'static str, Statement>,
+    /// The epoch whose advisory lock this session holds: the one this
+    /// store last claimed. The lock goes with the session, so a trader
+    /// whose process dies (or whose session breaks) stops vouching for
+    /// its lease at once; see [`PgStore::holder_is_gone`].
+    held: Option<Epoch>,
 }
 
 #[derive(Debug)]
@@ -310,6 +315,7 @@ impl PgStore {
             |e| self.error(&e),
         )?;
         Ok(Conn {
+            held: None,
             client,
             statements: BTreeMap::new(),
         })
@@ -354,6 +360,35 @@ impl PgStore {
             *cache = None;
         }
         result
+    }
+
+    /// Calls `function` (`pg_try_advisory_lock` or `pg_advisory_unlock`)
+    /// on the advisory lock of `epoch` in this session.
+    fn advisory(
+        &self,
+        tx: &mut Transaction<'_>,
+        function: &str,
+        epoch: Epoch,
+    ) -> Result<bool, StoreError> {
+        tx.query_one(
+            &format!("SELECT {function}($1, $2)"),
+            &[&LOCK_CLASS, &lock_key(epoch)],
+        )
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| self.error(&e))
+    }
+
+    /// Whether the trader of `epoch` is gone: the session that claimed it
+    /// took the epoch's advisory lock, and nobody holds it now, so that
+    /// session has ended (its process died, or its connection broke). A
+    /// trader of a version that took no lock counts as gone too: run one
+    /// version of the bazaar per database.
+    fn holder_is_gone(&self, tx: &mut Transaction<'_>, epoch: Epoch) -> Result<bool, StoreError> {
+        if self.advisory(tx, "pg_try_advisory_lock", epoch)? {
+            self.advisory(tx, "pg_advisory_unlock", epoch)?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Runs `read` over the store's tables in one read-only snapshot.
@@ -439,7 +474,11 @@ impl Drop for PgStore {
 impl Store for PgStore {
     fn open(&self, claim: Claim, pricing: &Pricing) -> Result<Book, StoreError> {
         self.call(|store, conn, cache| {
-            let Conn { client, statements } = conn;
+            let Conn {
+                client,
+                statements,
+                held,
+            } = conn;
             let mut tx = client.transaction().map_err(|e| store.error(&e))?;
             let meta = store.meta(&mut tx, statements, true)?;
             if claim.epoch <= meta.epoch {
@@ -451,7 +490,23 @@ impl Store for PgStore {
                 .and_then(|row| row.try_get(0))
                 .map_err(|e| store.error(&e))?;
             let now = u64::try_from(now).unwrap_or(0);
-            meta.lease.admits(claim.trader, now)?;
+            if let Err(leased) = meta.lease.admits(claim.trader, now) {
+                // A live trader holds the books unless its session is gone.
+                if *held == Some(meta.epoch) || !store.holder_is_gone(&mut tx, meta.epoch)? {
+                    return Err(leased);
+                }
+                tracing::info!(
+                    "{}: the lease of peer {} (epoch {}) is void: its session is gone",
+                    store.name.display(),
+                    meta.lease.holder,
+                    meta.epoch.0,
+                );
+            }
+            // Taken before the claim is written, so that the meta row
+            // never names a trader whose session does not hold its lock;
+            // a session-level lock outlives the transaction, and one taken
+            // by a claim that fails is given back below.
+            let locked = store.advisory(&mut tx, "pg_try_advisory_lock", claim.epoch)?;
             let pricing = match meta.pricing {
                 Some(stored) => stored,
                 None => {
@@ -472,27 +527,54 @@ impl Store for PgStore {
                 }
             };
             let until = now.saturating_add(millis(claim.lease));
-            tx.execute(
-                "UPDATE meta SET epoch = $1, lease_holder = $2, lease_until_ms = $3 WHERE id = 1",
-                &[
-                    &store.int(claim.epoch.0, "epoch")?,
-                    &i64::from(claim.trader.0),
-                    &store.int(until, "lease until")?,
-                ],
-            )
-            .map_err(|e| store.error(&e))?;
-            let book = store
-                .current(&mut tx, statements, pricing, cache)?
-                .book
-                .clone();
-            tx.commit().map_err(|e| store.error(&e))?;
-            Ok(book)
+            let claimed = (|| {
+                tx.execute(
+                    "UPDATE meta SET epoch = $1, lease_holder = $2, lease_until_ms = $3 \
+                     WHERE id = 1",
+                    &[
+                        &store.int(claim.epoch.0, "epoch")?,
+                        &i64::from(claim.trader.0),
+                        &store.int(until, "lease until")?,
+                    ],
+                )
+                .map_err(|e| store.error(&e))?;
+                let book = store
+                    .current(&mut tx, statements, pricing, cache)?
+                    .book
+                    .clone();
+                tx.commit().map_err(|e| store.error(&e))?;
+                Ok(book)
+            })();
+            // Best effort: a broken session has given every lock back.
+            let release = |client: &mut Client, epoch: Epoch| {
+                let _ = client.execute(
+                    "SELECT pg_advisory_unlock($1, $2)",
+                    &[&LOCK_CLASS, &lock_key(epoch)],
+                );
+            };
+            match claimed {
+                Ok(book) => {
+                    if let Some(previous) = held.take() {
+                        release(client, previous);
+                    }
+                    *held = locked.then_some(claim.epoch);
+                    Ok(book)
+                }
+                Err(e) => {
+                    if locked {
+                        release(client, claim.epoch);
+                    }
+                    Err(e)
+                }
+            }
         })
     }
 
     fn reload(&self, epoch: Epoch) -> Result<Book, StoreError> {
         self.call(|store, conn, cache| {
-            let Conn { client, statements } = conn;
+            let Conn {
+                client, statements, ..
+            } = conn;
             let mut tx = snapshot(client).map_err(|e| store.error(&e))?;
             let meta = store.meta(&mut tx, statements, false)?;
             let pricing = meta.term(epoch)?;
@@ -547,7 +629,9 @@ impl Store for PgStore {
 
     fn books(&self) -> Result<Option<Book>, StoreError> {
         self.call(|store, conn, cache| {
-            let Conn { client, statements } = conn;
+            let Conn {
+                client, statements, ..
+            } = conn;
             let mut tx = snapshot(client).map_err(|e| store.error(&e))?;
             let Some(pricing) = store.meta(&mut tx, statements, false)?.pricing else {
                 return Ok(None);
@@ -592,6 +676,16 @@ fn prepared(
     let statement = tx.prepare(sql)?;
     statements.insert(sql, statement.clone());
     Ok(statement)
+}
+
+/// The first key of the bazaar's advisory locks, the second being the
+/// epoch: "bzar" in ASCII, so that other users of the database's advisory
+/// locks are unlikely to collide.
+const LOCK_CLASS: i32 = 0x627a_6172;
+
+/// The second key of an epoch's advisory lock: its low 31 bits.
+fn lock_key(epoch: Epoch) -> i32 {
+    i32::try_from(epoch.0 & 0x7fff_ffff).expect("31 bits fit an i32")
 }
 
 const META: &str = "SELECT epoch, fish_cents, salt_cents, boar_cents, commission_bps, \
@@ -769,7 +863,9 @@ impl PgStore {
         batch: &Batch,
     ) -> Result<(), StoreError> {
         let err = |e: postgres::Error| self.error(&e);
-        let Conn { client, statements } = conn;
+        let Conn {
+            client, statements, ..
+        } = conn;
         let mut tx = client.transaction().map_err(err)?;
         let meta = self.meta(&mut tx, statements, true)?;
         let pricing = meta.term(epoch)?;

@@ -11,7 +11,7 @@
 use std::{
     fs, io,
     path::{Path, PathBuf},
-    sync::{Mutex, MutexGuard},
+    sync::{Mutex, MutexGuard, PoisonError},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -24,6 +24,7 @@ use rusqlite::{
 
 use super::{
     CheckpointPolicy, Claim, Lease, Meta, Store, StoreError,
+    holder::{self, HolderLock},
     records::{Cell, Records},
     schema,
 };
@@ -48,6 +49,9 @@ pub struct SqliteStore {
     path: PathBuf,
     policy: CheckpointPolicy,
     inner: Mutex<Inner>,
+    /// The lock of the epoch this store last claimed, held while the
+    /// process lives: see [`holder`].
+    held: Mutex<Option<HolderLock>>,
 }
 
 #[derive(Debug)]
@@ -132,6 +136,7 @@ impl SqliteStore {
             path,
             policy,
             inner: Mutex::new(Inner { conn, cache: None }),
+            held: Mutex::new(None),
         })
     }
 
@@ -218,7 +223,11 @@ impl Store for SqliteStore {
     fn open(&self, claim: Claim, pricing: &Pricing) -> Result<Book, StoreError> {
         let epoch = claim.epoch;
         let path = &self.path;
+        let dir = path.parent().unwrap_or(Path::new("."));
         let sql = |e| sql_error(path, e);
+        // Taken before the claim is written, so that the meta row never
+        // names a trader that does not hold its epoch's lock.
+        let mine = HolderLock::take(dir, epoch);
         let mut inner = self.lock();
         let Inner { conn, cache } = &mut *inner;
         let tx = conn
@@ -228,7 +237,18 @@ impl Store for SqliteStore {
         if epoch <= meta.epoch {
             return Err(meta.fenced(epoch));
         }
-        meta.lease.admits(claim.trader, meta.now_ms)?;
+        if let Err(leased) = meta.lease.admits(claim.trader, meta.now_ms) {
+            // A live trader holds the books unless its process is gone.
+            if !holder::is_gone(dir, meta.epoch) {
+                return Err(leased);
+            }
+            tracing::info!(
+                "{}: the lease of peer {} (epoch {}) is void: its process is gone",
+                path.display(),
+                meta.lease.holder,
+                meta.epoch.0,
+            );
+        }
         let pricing = match meta.pricing {
             Some(stored) => stored,
             None => {
@@ -258,6 +278,9 @@ impl Store for SqliteStore {
         .map_err(sql)?;
         let book = current(&tx, path, pricing, cache)?.book.clone();
         tx.commit().map_err(sql)?;
+        drop(inner);
+        *self.held.lock().unwrap_or_else(PoisonError::into_inner) = mine;
+        holder::forget_before(dir, epoch);
         Ok(book)
     }
 
