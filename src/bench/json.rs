@@ -58,6 +58,7 @@ pub fn to_json(results: &BenchResults) -> Value {
             "failover_ms": results.remote.iter().map(|r| (r.delay_us.to_string(), json!(r.failover_ms))).collect::<Map<String, Value>>(),
             "runs": results.remote,
         },
+        "processes": super::processes::json::figures(results.processes.as_ref()),
         "stores": stores(results),
         "commits": results.commits,
         "echo": results.echo,

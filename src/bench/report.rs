@@ -25,6 +25,7 @@ pub fn markdown(results: &BenchResults, plots: &Plots) -> String {
     stores(&mut md, results);
     history(&mut md, results, plots);
     remote(&mut md, results, plots);
+    super::processes::report::section(&mut md, results.processes.as_ref());
     targets(&mut md, results);
     md
 }
@@ -159,7 +160,7 @@ fn header(md: &mut String, r: &BenchResults) {
     );
 }
 
-fn us(v: f64) -> String {
+pub(super) fn us(v: f64) -> String {
     if v >= 10_000.0 {
         format!("{:.1} ms", v / 1e3)
     } else if v >= 100.0 {
@@ -169,7 +170,7 @@ fn us(v: f64) -> String {
     }
 }
 
-fn ratio(v: f64, floor: Option<f64>) -> String {
+pub(super) fn ratio(v: f64, floor: Option<f64>) -> String {
     floor.map_or_else(|| "–".into(), |f| format!("{:.1}×", v / f))
 }
 

@@ -130,6 +130,8 @@ pub struct BenchResults {
     pub remote: Vec<super::RemoteResult>,
     /// Why the remote-latency experiment did not run, if it did not.
     pub remote_skipped: Option<String>,
+    /// The real-processes experiment, if it ran.
+    pub processes: Option<super::ProcessesResult>,
     /// The durable stores' commits: SQLite, then PostgreSQL if measured.
     pub commits: Vec<super::CommitResult>,
     /// Seconds the whole run took.

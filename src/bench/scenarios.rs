@@ -133,6 +133,8 @@ pub struct Plan {
     pub remote: Vec<u64>,
     /// How long the market trades at each delay before the kill.
     pub remote_trade: Duration,
+    /// The real-processes experiment (`None`: not run).
+    pub processes: Option<super::ProcessesPlan>,
     /// Commits timed per durable store in the commits experiment (0: none).
     pub commits: u32,
     /// Whether PostgreSQL is measured beside SQLite (`--postgres URL`).
@@ -249,6 +251,7 @@ impl Plan {
             history,
             remote: vec![0, 500, 5_000],
             remote_trade: Duration::from_secs(if quick { 2 } else { 5 }),
+            processes: Some(super::ProcessesPlan::new(quick)),
             commits: if quick { 500 } else { 2_000 },
             postgres: false,
         }
@@ -283,7 +286,12 @@ impl Plan {
         } else {
             1 + usize::from(self.postgres)
         };
+        let processes = self
+            .processes
+            .as_ref()
+            .map_or(0, |p| p.steps(self.postgres));
         (5 + self.latency.len() + self.load.len() + self.history.len() + remote + commits) as u64
+            + processes
     }
 }
 
@@ -367,6 +375,6 @@ fn transport_name<S: serde::Serializer>(t: &TransportKind, s: S) -> Result<S::Ok
     s.serialize_str(t.name())
 }
 
-fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }

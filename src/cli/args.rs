@@ -49,6 +49,12 @@ pub enum Command {
     Ledger(BooksArgs),
     /// Run the experiments and write a report with plots.
     Bench(BenchArgs),
+    /// One side of `bazaar bench`'s two-process echo floor. Hidden: it is
+    /// of no use on its own; the bench starts two of them so that its floor
+    /// crosses a process boundary over tcp as the buys of `bazaar node`
+    /// processes do, in processes started and paced the same way.
+    #[command(hide = true)]
+    Echo(EchoArgs),
 }
 
 /// `bazaar demo`.
@@ -240,7 +246,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Run only these experiments (comma-separated; the floors always
-    /// run): latency, load, history, remote.
+    /// run): latency, load, history, remote, processes.
     #[arg(long, value_delimiter = ',', value_enum)]
     pub only: Vec<Experiment>,
     /// Also measure the books in this PostgreSQL database, beside SQLite
@@ -248,6 +254,26 @@ pub struct BenchArgs {
     /// the bazaar's tables there before each experiment.
     #[arg(long, value_name = "URL")]
     pub postgres: Option<String>,
+}
+
+/// `bazaar echo` (hidden): one side of the bench's two-process echo.
+#[derive(Debug, Clone, Args)]
+pub struct EchoArgs {
+    /// A cluster file of two peers: where each side listens.
+    #[arg(long)]
+    pub cluster: PathBuf,
+    /// This side: 2 sends every frame back until stopped; 1 sends them.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub id: u32,
+    /// Side 1: round trips to time, after a warm-up.
+    #[arg(long, default_value_t = 1_000)]
+    pub round_trips: u32,
+    /// Side 1: the pause after each reply, as a buyer thinks.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub think: Duration,
+    /// Stop when the process with this id is no longer this one's parent.
+    #[arg(long)]
+    pub parent_pid: Option<u32>,
 }
 
 /// One kind of experiment of `bazaar bench`, for `--only`.
@@ -261,6 +287,9 @@ pub enum Experiment {
     History,
     /// Local against remote: hosts in network namespaces (root).
     Remote,
+    /// Six `bazaar node` processes on loopback: buys against a paced
+    /// two-process echo, and failover after a SIGKILL of the trader.
+    Processes,
 }
 
 /// `bazaar sim`.

@@ -32,6 +32,9 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         if !keep(Experiment::Remote) {
             plan.remote.clear();
         }
+        if !keep(Experiment::Processes) {
+            plan.processes = None;
+        }
     }
     let options = BenchOptions {
         plan,

@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod demo;
+mod echo;
 mod init;
 mod node;
 mod sim;
@@ -16,8 +17,8 @@ use std::{fmt, process::ExitCode};
 use clap::Parser;
 
 pub use args::{
-    BenchArgs, BooksArgs, Cli, Command, DemoArgs, Experiment, InitArgs, NodeArgs, PlantArg,
-    SimArgs, StatusArgs, UpArgs,
+    BenchArgs, BooksArgs, Cli, Command, DemoArgs, EchoArgs, Experiment, InitArgs, NodeArgs,
+    PlantArg, SimArgs, StatusArgs, UpArgs,
 };
 
 /// A failure the user should read: what went wrong, and the exit code.
@@ -78,6 +79,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit(args) => store::audit(&args),
         Command::Ledger(args) => store::ledger(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Echo(args) => echo::run(&args),
     }
 }
 
