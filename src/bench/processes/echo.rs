@@ -75,9 +75,9 @@ pub async fn measure(
 
 /// One side of the echo, in this process (`bazaar echo`): peer `id` of the
 /// two-peer `cluster`. The reflector prints [`READY`] once it listens and
-/// sends every frame back until `stop` returns; the sender makes
-/// `round_trips` round trips after a warm-up, pausing `think` after each,
-/// and prints them as one line of JSON ([`LatencyCounts`]).
+/// sends every frame back; the sender makes `round_trips` round trips after
+/// a warm-up, pausing `think` after each, and prints them as one line of
+/// JSON ([`LatencyCounts`]). Either stops early when `stop` returns.
 ///
 /// # Errors
 /// An [`EchoError`] if the transport fails.
@@ -98,19 +98,25 @@ pub async fn side(
     )
     .await
     .map_err(|source| EchoError::Transport { kind, source })?;
-    if id == REFLECTOR {
-        println!("{READY}");
-        tokio::select! {
-            () = reflect(std::sync::Arc::clone(&transport)) => {}
-            _ = stop => {}
+    let work = async {
+        if id == REFLECTOR {
+            println!("{READY}");
+            reflect(std::sync::Arc::clone(&transport)).await;
+            return Ok(());
         }
-    } else {
         let latencies =
             paced_round_trips(kind, transport.as_ref(), REFLECTOR, round_trips, think).await?;
         let json = serde_json::to_string(&LatencyCounts::from(&latencies))
             .expect("counts always serialize");
         println!("{json}");
-    }
+        Ok(())
+    };
+    // Either side stops with its parent, the sender too: without its
+    // reflector it would wait for a reply forever.
+    let outcome = tokio::select! {
+        outcome = work => outcome,
+        _ = stop => Ok(()),
+    };
     transport.shutdown().await;
-    Ok(())
+    outcome
 }

@@ -23,7 +23,8 @@ const SETTLE: Duration = Duration::from_millis(300);
 pub struct Failover {
     /// The peer that took over.
     pub trader: u32,
-    /// Until it announced itself, in milliseconds.
+    /// Until it announced itself, in milliseconds: a new trader announces
+    /// itself once it holds the books, after the dead one's lease.
     pub elected_ms: f64,
     /// Until a buyer logged its first reply from it, in milliseconds: the
     /// failover time.

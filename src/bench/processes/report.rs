@@ -34,11 +34,12 @@ pub fn section(md: &mut String, result: Option<&ProcessesResult>) {
     let _ = writeln!(
         md,
         "Failover: SIGKILL of the trader's process (6), then, by the peers' own log \
-         lines (to the millisecond), the next trader's announcement and the first \
-         reply a buyer logs from it; 6 is started again after each and takes over \
+         lines (to the millisecond), the next trader's announcement (made once it \
+         holds the books, so after the dead trader's lease) and the first reply a \
+         buyer logs from it; 6 is started again after each and takes over \
          before the next kill. The buys here are the buyers' whole runs, failovers \
          and returns included.\n\n\
-         | books | kills | elected after (mean) | failover mean | failover worst | buys | buy p50 | buy p99 |\n\
+         | books | kills | announced after (mean) | failover mean | failover worst | buys | buy p50 | buy p99 |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|"
     );
     for run in &p.failovers {
