@@ -6,7 +6,8 @@
 use std::{path::PathBuf, time::Duration};
 
 use bazaar::bench::{
-    self, BenchOptions, Disruption, Group, LatencyScenario, LoadScenario, Plan, StoreKind,
+    self, BenchOptions, BenchResults, Disruption, Group, LatencyScenario, LoadScenario, Plan,
+    ProcessesPlan, StoreKind,
 };
 use bazaar_node::net::TransportKind;
 use serde_json::Value;
@@ -70,6 +71,7 @@ fn tiny_plan(postgres: bool) -> Plan {
         history: vec![2_000, 12_000],
         remote: Vec::new(),
         remote_trade: Duration::ZERO,
+        processes: None,
         commits: 20,
         postgres,
         // Counted in a test of its own, against the bazaar binary.
@@ -77,21 +79,33 @@ fn tiny_plan(postgres: bool) -> Plan {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
-    let out = scratch("bench-smoke");
+/// What one bench run left.
+struct Ran {
+    /// The PostgreSQL server, if one could be started (kept until the end).
+    server: Option<pg::PgServer>,
+    /// The output folder.
+    out: PathBuf,
+    /// The figures as the bench returned them.
+    results: BenchResults,
+    /// The JSON figures as written.
+    figures: Value,
+}
+
+/// Runs the bench on `plan` in a fresh folder named for `name`, with
+/// PostgreSQL beside SQLite where a server can be started (always under
+/// CI); the bench empties the database it is given.
+async fn run_bench(name: &'static str, plan: fn(bool) -> Plan) -> Ran {
+    let out = scratch(name);
     let json = out.join("figures.json");
-    // PostgreSQL beside SQLite where a server can be started (always under
-    // CI); the bench empties the database it is given.
-    let (server, url) = tokio::task::spawn_blocking(|| {
-        let server = pg::PgServer::start("bench_smoke");
+    let (server, url) = tokio::task::spawn_blocking(move || {
+        let server = pg::PgServer::start(name);
         let url = server.as_ref().map(|s| s.database("bench"));
         (server, url)
     })
     .await
     .unwrap();
     let options = BenchOptions {
-        plan: tiny_plan(server.is_some()),
+        plan: plan(server.is_some()),
         out: out.clone(),
         json: Some(json.clone()),
         seed: 7,
@@ -99,12 +113,28 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
         postgres: url,
     };
     let results = bench::run(&options).await.expect("the bench runs");
+    let figures = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    Ran {
+        server,
+        out,
+        results,
+        figures,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
+    let Ran {
+        server,
+        out,
+        results,
+        figures,
+    } = run_bench("bench_smoke", tiny_plan).await;
     assert!(
         results.latency.iter().all(|l| l.complete),
         "every buyer made its requests"
     );
 
-    let figures: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     for kind in ["mem", "tcp", "quic"] {
         let t = &figures["transports"][kind];
         for key in [
@@ -229,4 +259,81 @@ fn instructions_per_buy_are_counted_under_callgrind() {
     assert!(result.per_buy > 0.0);
     assert!(result.profile.exists(), "the profile is kept");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A plan with the real-processes experiment alone (beside the floors,
+/// which always run): a short market, a short echo, one kill per store.
+fn processes_plan(postgres: bool) -> Plan {
+    Plan {
+        echo_round_trips: 50,
+        latency: Vec::new(),
+        load: Vec::new(),
+        history: Vec::new(),
+        commits: 0,
+        processes: Some(ProcessesPlan {
+            trade: Duration::from_millis(300),
+            echo_round_trips: 100,
+            kills: 1,
+            bazaar: Some(PathBuf::from(env!("CARGO_BIN_EXE_bazaar"))),
+        }),
+        ..tiny_plan(postgres)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_processes_give_buys_an_echo_and_a_failover_and_leave_no_process() {
+    let Ran {
+        server,
+        out,
+        results,
+        figures,
+    } = run_bench("bench_processes", processes_plan).await;
+    let p = results.processes.as_ref().expect("the experiment ran");
+    for run in &p.failovers {
+        assert_eq!(run.gave_up, None, "the kill with {} books", run.store);
+    }
+
+    let processes = &figures["processes"];
+    for key in ["buy_p50_us", "buy_p99_us", "echo_p50_us", "failover_ms"] {
+        assert!(processes[key].is_number(), "processes.{key} was measured");
+    }
+    if server.is_some() {
+        assert!(
+            processes["postgres"]["failover_ms"].is_number(),
+            "processes.postgres.failover_ms was measured"
+        );
+    } else {
+        assert!(processes["postgres"].is_null());
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Real processes"));
+    assert!(
+        !out.join("processes").exists(),
+        "the experiment's folder is removed after use"
+    );
+    assert!(
+        children().is_empty(),
+        "no process outlives the bench: {:?}",
+        children()
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// This process's `bazaar` children still running (the other test of this
+/// file may be running PostgreSQL's tools meanwhile).
+fn children() -> Vec<String> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| {
+            // pid (comm) state ppid …: the fields after the command's ")".
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            stat.contains(" (bazaar) ")
+                && after.split_whitespace().nth(1) == Some(me.as_str())
+                && !after.starts_with(" Z")
+        })
+        .collect()
 }

@@ -48,7 +48,7 @@ pub enum EchoError {
 }
 
 /// `round_trips` echoes between peers 1 and 2 over `kind`, with `pace`
-/// slept before each (zero: hot).
+/// slept after each reply (zero: hot).
 ///
 /// # Errors
 /// An [`EchoError`] if the transport fails.
@@ -67,16 +67,35 @@ pub async fn transport(
         unreachable!("LocalNet starts a transport for every id it is given");
     };
     let echo = tokio::spawn(reflect(Arc::clone(&b)));
+    let latencies = paced_round_trips(kind, a.as_ref(), two, round_trips, pace).await?;
+    a.shutdown().await;
+    b.shutdown().await;
+    let _ = echo.await;
+    Ok(latencies)
+}
+
+/// `round_trips` echoes from `from` to peer `to` (which must reflect them)
+/// after a warm-up, pausing `think` after each reply as a buyer thinks
+/// between requests (none if zero).
+///
+/// # Errors
+/// An [`EchoError`] if the transport fails or closes.
+pub(super) async fn paced_round_trips(
+    kind: TransportKind,
+    from: &dyn Transport,
+    to: PeerId,
+    round_trips: u32,
+    think: Duration,
+) -> Result<Latencies, EchoError> {
     let frame = Bytes::from_static(&[0x5a; FRAME]);
     let mut latencies = Latencies::default();
     for i in 0..WARMUP + round_trips {
-        if !pace.is_zero() {
-            tokio::time::sleep(pace).await;
-        }
         let sent = Instant::now();
-        a.send(two, frame.clone()).await.map_err(wrap)?;
+        from.send(to, frame.clone())
+            .await
+            .map_err(|source| EchoError::Transport { kind, source })?;
         loop {
-            match a.recv().await {
+            match from.recv().await {
                 Some(Event::Frame { .. }) => break,
                 Some(Event::Unreachable { .. }) => {}
                 None => return Err(EchoError::Closed(kind)),
@@ -85,10 +104,10 @@ pub async fn transport(
         if i >= WARMUP {
             latencies.record(sent.elapsed());
         }
+        if !think.is_zero() {
+            tokio::time::sleep(think).await;
+        }
     }
-    a.shutdown().await;
-    b.shutdown().await;
-    let _ = echo.await;
     Ok(latencies)
 }
 

@@ -60,6 +60,7 @@ pub fn to_json(results: &BenchResults) -> Value {
         },
         "instructions_per_buy": results.instructions.as_ref().map(|i| i.per_buy),
         "instructions": instructions(results),
+        "processes": super::processes::json::figures(results.processes.as_ref()),
         "stores": stores(results),
         "capacity": capacity(results),
         "capacity_floors": results.capacity,

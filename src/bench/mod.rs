@@ -15,6 +15,7 @@ mod json;
 mod latency;
 mod load;
 mod plot;
+mod processes;
 mod remote;
 mod report;
 mod results;
@@ -37,6 +38,9 @@ pub use history::HistoryResult;
 pub use instructions::{InstructionsPlan, InstructionsResult};
 pub use json::to_json;
 pub use plot::{PlotError, Plots};
+pub use processes::{
+    Failover, FailoverRun, ProcessesError, ProcessesPlan, ProcessesResult, echo::side as echo_side,
+};
 pub use remote::RemoteResult;
 pub use report::markdown;
 pub use results::{
@@ -93,6 +97,9 @@ pub enum BenchError {
     /// An echo floor failed.
     #[error(transparent)]
     Echo(#[from] EchoError),
+    /// The real-processes experiment could not run.
+    #[error(transparent)]
+    Processes(#[from] ProcessesError),
     /// A plot could not be drawn.
     #[error(transparent)]
     Plot(#[from] PlotError),
@@ -204,6 +211,13 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
 
     let (remote, remote_skipped) = remote_experiment(plan, &bar).await?;
     let (instructions, instructions_skipped) = instructions::experiment(options, &bar).await;
+    let processes = match &plan.processes {
+        Some(p) => {
+            let postgres = options.postgres.as_deref().filter(|_| plan.postgres);
+            Some(processes::run(p, &options.out, postgres, &bar).await?)
+        }
+        None => None,
+    };
     let mut commits = Vec::new();
     let mut stores = vec![StoreKind::Sqlite];
     if plan.postgres {
@@ -262,6 +276,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         remote_skipped,
         instructions,
         instructions_skipped,
+        processes,
         commits,
         elapsed_s: started.elapsed().as_secs_f64(),
         load_average,

@@ -26,6 +26,7 @@ pub fn markdown(results: &BenchResults, plots: &Plots) -> String {
     history(&mut md, results, plots);
     remote(&mut md, results, plots);
     instructions(&mut md, results);
+    super::processes::report::section(&mut md, results.processes.as_ref());
     targets(&mut md, results);
     md
 }
@@ -189,7 +190,7 @@ fn header(md: &mut String, r: &BenchResults) {
     );
 }
 
-fn us(v: f64) -> String {
+pub(super) fn us(v: f64) -> String {
     if v >= 10_000.0 {
         format!("{:.1} ms", v / 1e3)
     } else if v >= 100.0 {
@@ -199,7 +200,7 @@ fn us(v: f64) -> String {
     }
 }
 
-fn ratio(v: f64, floor: Option<f64>) -> String {
+pub(super) fn ratio(v: f64, floor: Option<f64>) -> String {
     floor.map_or_else(|| "–".into(), |f| format!("{:.1}×", v / f))
 }
 

@@ -154,6 +154,8 @@ pub struct BenchResults {
     pub instructions: Option<super::InstructionsResult>,
     /// Why instructions were not counted, if the plan had them.
     pub instructions_skipped: Option<String>,
+    /// The real-processes experiment, if it ran.
+    pub processes: Option<super::ProcessesResult>,
     /// The durable stores' commits: SQLite, then PostgreSQL if measured.
     pub commits: Vec<super::CommitResult>,
     /// Seconds the whole run took.

@@ -143,6 +143,8 @@ pub struct Plan {
     pub remote: Vec<u64>,
     /// How long the market trades at each delay before the kill.
     pub remote_trade: Duration,
+    /// The real-processes experiment (`None`: not run).
+    pub processes: Option<super::ProcessesPlan>,
     /// Commits timed per durable store in the commits experiment (0: none).
     pub commits: u32,
     /// Whether PostgreSQL is measured beside SQLite (`--postgres URL`).
@@ -272,6 +274,7 @@ impl Plan {
             } else {
                 Duration::from_secs(1)
             },
+            processes: Some(super::ProcessesPlan::new(quick)),
             commits: if quick { 500 } else { 2_000 },
             postgres: false,
             instructions: Some(InstructionsPlan {
@@ -345,6 +348,10 @@ impl Plan {
         } else {
             1 + usize::from(self.postgres)
         };
+        let processes = self
+            .processes
+            .as_ref()
+            .map_or(0, |p| p.steps(self.postgres));
         (5 + self.latency.len()
             + self.load.len()
             + capacity
@@ -352,6 +359,7 @@ impl Plan {
             + remote
             + commits
             + instructions) as u64
+            + processes
     }
 }
 
@@ -435,6 +443,6 @@ fn transport_name<S: serde::Serializer>(t: &TransportKind, s: S) -> Result<S::Ok
     s.serialize_str(t.name())
 }
 
-fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }

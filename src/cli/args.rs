@@ -56,6 +56,12 @@ pub enum Command {
     /// runs it so at N and 2N buys.
     #[command(hide = true)]
     CountBuys(CountBuysArgs),
+    /// One side of `bazaar bench`'s two-process echo floor. Hidden: it is
+    /// of no use on its own; the bench starts two of them so that its floor
+    /// crosses a process boundary over tcp as the buys of `bazaar node`
+    /// processes do, in processes started and paced the same way.
+    #[command(hide = true)]
+    Echo(EchoArgs),
 }
 
 /// `bazaar demo`.
@@ -247,7 +253,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Run only these experiments (comma-separated; the floors always
-    /// run): latency, load, history, remote, instructions.
+    /// run): latency, load, history, remote, instructions, processes.
     #[arg(long, value_delimiter = ',', value_enum)]
     pub only: Vec<Experiment>,
     /// Also measure the books in this PostgreSQL database, beside SQLite
@@ -277,6 +283,26 @@ pub struct CountBuysArgs {
     pub seed: u64,
 }
 
+/// `bazaar echo` (hidden): one side of the bench's two-process echo.
+#[derive(Debug, Clone, Args)]
+pub struct EchoArgs {
+    /// A cluster file of two peers: where each side listens.
+    #[arg(long)]
+    pub cluster: PathBuf,
+    /// This side: 2 sends every frame back until stopped; 1 sends them.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub id: u32,
+    /// Side 1: round trips to time, after a warm-up.
+    #[arg(long, default_value_t = 1_000)]
+    pub round_trips: u32,
+    /// Side 1: the pause after each reply, as a buyer thinks.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub think: Duration,
+    /// Stop when the process with this id is no longer this one's parent.
+    #[arg(long)]
+    pub parent_pid: Option<u32>,
+}
+
 /// One kind of experiment of `bazaar bench`, for `--only`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Experiment {
@@ -291,6 +317,9 @@ pub enum Experiment {
     /// Instructions per buy in one process, counted by callgrind
     /// (valgrind).
     Instructions,
+    /// Six `bazaar node` processes on loopback: buys against a paced
+    /// two-process echo, and failover after a SIGKILL of the trader.
+    Processes,
 }
 
 /// `bazaar sim`.

@@ -35,6 +35,9 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         if !keep(Experiment::Instructions) {
             plan.instructions = None;
         }
+        if !keep(Experiment::Processes) {
+            plan.processes = None;
+        }
     }
     if !args.transports.is_empty() {
         let keep = |t| args.transports.contains(&t);

@@ -5,6 +5,7 @@ mod args;
 mod bench;
 mod count;
 mod demo;
+mod echo;
 mod init;
 mod node;
 mod sim;
@@ -17,8 +18,8 @@ use std::{fmt, process::ExitCode};
 use clap::Parser;
 
 pub use args::{
-    BenchArgs, BooksArgs, Cli, Command, CountBuysArgs, DemoArgs, Experiment, InitArgs, NodeArgs,
-    PlantArg, SimArgs, StatusArgs, UpArgs,
+    BenchArgs, BooksArgs, Cli, Command, CountBuysArgs, DemoArgs, EchoArgs, Experiment, InitArgs,
+    NodeArgs, PlantArg, SimArgs, StatusArgs, UpArgs,
 };
 
 /// A failure the user should read: what went wrong, and the exit code.
@@ -80,6 +81,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Ledger(args) => store::ledger(&args),
         Command::Bench(args) => bench::run(&args),
         Command::CountBuys(args) => count::run(&args),
+        Command::Echo(args) => echo::run(&args),
     }
 }
 

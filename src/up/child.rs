@@ -47,8 +47,22 @@ impl PeerProcess {
         peer: u32,
         lines: &UnboundedSender<Line>,
     ) -> std::io::Result<Self> {
+        Self::start_as("node", command, peer, lines)
+    }
+
+    /// Starts peer `peer` as `bazaar SUBCOMMAND` (`node`, or the bench's
+    /// `echo`), with the same arguments, parent and pipes as a node.
+    ///
+    /// # Errors
+    /// The process cannot be started.
+    pub fn start_as(
+        subcommand: &str,
+        command: &NodeCommand,
+        peer: u32,
+        lines: &UnboundedSender<Line>,
+    ) -> std::io::Result<Self> {
         let mut cmd = Command::new(&command.program);
-        cmd.arg("node")
+        cmd.arg(subcommand)
             .args(&command.args)
             .args(["--id", &peer.to_string()])
             .args(["--parent-pid", &std::process::id().to_string()])
@@ -112,6 +126,16 @@ impl PeerProcess {
         }
         self.kill();
         false
+    }
+}
+
+/// A handle dropped while its process runs (a caller that fails or panics
+/// midway) SIGKILLs it: no peer outlives its handle.
+impl Drop for PeerProcess {
+    fn drop(&mut self) {
+        if !self.exited() {
+            self.kill();
+        }
     }
 }
 

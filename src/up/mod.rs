@@ -45,7 +45,7 @@ pub struct UpOptions {
 }
 
 /// The lab's announcement of a new trader, which the merged logs watch for.
-const ANNOUNCEMENT: &str = "and I am the new coordinator";
+pub const ANNOUNCEMENT: &str = "and I am the new coordinator";
 
 /// What a run of `bazaar up` ended with.
 #[derive(Debug)]
@@ -158,8 +158,8 @@ pub async fn run(options: &UpOptions) -> Result<UpOutcome, String> {
 }
 
 /// SIGTERM to every peer, then waits for each; one that will not stop is
-/// SIGKILLed, so that none is ever left behind.
-fn stop_all(running: &mut BTreeMap<u32, PeerProcess>) {
+/// SIGKILLed, so that none is ever left behind. Blocks.
+pub fn stop_all(running: &mut BTreeMap<u32, PeerProcess>) {
     for p in running.values() {
         p.terminate();
     }
