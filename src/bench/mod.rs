@@ -137,9 +137,19 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     let mut echo = Vec::new();
     for kind in TRANSPORTS {
         bar.set_message(format!("echo floors over {kind}, hot and paced"));
-        let hot = echo::transport(kind, plan.echo_round_trips, Duration::ZERO, options.seed);
+        let hot = on_workers(echo::transport(
+            kind,
+            plan.echo_round_trips,
+            Duration::ZERO,
+            options.seed,
+        ));
         let hot = hot.await?;
-        let paced = echo::transport(kind, plan.paced_round_trips, THINK, options.seed);
+        let paced = on_workers(echo::transport(
+            kind,
+            plan.paced_round_trips,
+            THINK,
+            options.seed,
+        ));
         let paced = paced.await?;
         echo.push(EchoResult {
             name: kind.name().into(),
@@ -149,7 +159,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         bar.inc(1);
     }
     bar.set_message("echo floor over raw tokio tcp");
-    let raw = echo::raw_tcp(plan.echo_round_trips).await?;
+    let raw = on_workers(echo::raw_tcp(plan.echo_round_trips)).await?;
     echo.push(EchoResult {
         name: "raw tcp".into(),
         round_trip: Summary::from(&raw),
@@ -185,7 +195,8 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         };
         let dir = options.out.join(format!("store-latency-{i}"));
         let store = open_store(options, scenario.store, &dir, &sellers, &scenario.name)?;
-        let result = latency::run(scenario, store, options.seed, limit).await;
+        let (s, seed) = (scenario.clone(), options.seed);
+        let result = on_workers(async move { latency::run(&s, store, seed, limit).await }).await;
         remove_dir(&dir);
         latency.push(result?);
         bar.inc(1);
@@ -258,7 +269,8 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
             &scenario.seller_ids(),
             &scenario.name,
         )?;
-        let result = load::run(scenario, store, options.seed).await;
+        let (s, seed) = (scenario.clone(), options.seed);
+        let result = on_workers(async move { load::run(&s, store, seed).await }).await;
         remove_dir(&dir);
         load.push(result?);
         bar.inc(1);
@@ -285,6 +297,17 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     Ok(results)
 }
 
+/// Runs an experiment (a market's watcher, a floor's client) as a task on
+/// the runtime's workers, as the peers run, rather than on the thread that
+/// blocks on the bench: floors and markets wake alike, and each of the
+/// peers' reports schedules a task instead of waking a parked thread (a
+/// system call on the path of every buy).
+async fn on_workers<T: Send + 'static>(experiment: impl Future<Output = T> + Send + 'static) -> T {
+    tokio::spawn(experiment)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
 /// The load curve's floors: each transport's request/reply capacity with
 /// as many connections as each step has buyers, then raw tokio tcp's.
 async fn capacity_floors(
@@ -302,7 +325,7 @@ async fn capacity_floors(
         bar.set_message(format!(
             "capacity floor over {kind}, {connections} connections"
         ));
-        let rt = capacity::transport(kind, connections, window, seed).await?;
+        let rt = on_workers(capacity::transport(kind, connections, window, seed)).await?;
         floors.push(CapacityResult {
             transport: kind.name().into(),
             connections,
@@ -320,7 +343,7 @@ async fn capacity_floors(
         floors.push(CapacityResult {
             transport: "raw tcp".into(),
             connections,
-            round_trips_per_s: capacity::raw_tcp(connections, window).await?,
+            round_trips_per_s: on_workers(capacity::raw_tcp(connections, window)).await?,
         });
     }
     if !raw.is_empty() {
