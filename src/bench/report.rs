@@ -559,6 +559,19 @@ fn targets(md: &mut String, r: &BenchResults) {
         "failover ≤ 1 s (aim 300 ms), worst kill",
         worst.map(|ms| (format!("{ms:.0} ms"), ms <= 1_000.0)),
     );
+    if let Some(p) = &r.processes {
+        for run in &p.failovers {
+            row(
+                &format!("failover in processes < 100 ms, books in {}", run.store),
+                run.worst_ms().map(|ms| {
+                    (
+                        format!("worst {ms:.0} ms of {}", run.kills.len()),
+                        ms < 100.0,
+                    )
+                }),
+            );
+        }
+    }
     let longest = r.history.last();
     row(
         "open the books ≤ 20 ms at 10 M sales",

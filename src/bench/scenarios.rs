@@ -427,9 +427,11 @@ fn configs(
                 Role::Seller
             };
             PeerConfig {
+                // Six-peer timeouts would elect and depose traders in a
+                // loop in the biggest markets (128 closed-loop buyers).
                 timing: Timing {
                     think,
-                    ..Timing::default()
+                    ..Timing::for_peers(peers)
                 },
                 resign,
                 seed: seed.wrapping_mul(1_000_003).wrapping_add(u64::from(id)),

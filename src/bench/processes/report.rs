@@ -35,7 +35,7 @@ pub fn section(md: &mut String, result: Option<&ProcessesResult>) {
         md,
         "Failover: SIGKILL of the trader's process (6), then, by the peers' own log \
          lines (to the millisecond), the next trader's announcement (made once it \
-         holds the books, so after the dead trader's lease) and the first reply a \
+         holds the books: the dead trader's lease is void as soon as its process is gone) and the first reply a \
          buyer logs from it; 6 is started again after each and takes over \
          before the next kill. The buys here are the buyers' whole runs, failovers \
          and returns included.\n\n\
