@@ -153,8 +153,8 @@ pub fn six_peers(
     })
 }
 
-/// The load curve of a transport and store: its points, fewest buyers
-/// first.
+/// The load curve of a transport and store: its points that settled (see
+/// [`LoadResult::settled`]), fewest buyers first.
 pub fn curve(
     results: &BenchResults,
     kind: TransportKind,
@@ -163,7 +163,7 @@ pub fn curve(
     results
         .load
         .iter()
-        .filter(move |r| r.scenario.transport == kind && r.scenario.store == store)
+        .filter(move |r| r.scenario.transport == kind && r.scenario.store == store && r.settled)
 }
 
 /// The highest throughput on the load curve of a transport and store.

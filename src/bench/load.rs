@@ -63,6 +63,7 @@ pub async fn run(
         waiting.is_empty()
     })
     .await;
+    let settled = waiting.is_empty();
     let warmup_end = tokio::time::Instant::now() + scenario.warmup;
     drain_until(&mut rx, warmup_end, |_| false).await;
 
@@ -99,6 +100,7 @@ pub async fn run(
         latency: Summary::from(&latencies),
         frames_per_buy: frames as f64 / (buys.max(1) as f64),
         commits_per_s: commits as f64 / secs,
+        settled,
     })
 }
 

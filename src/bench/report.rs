@@ -463,6 +463,17 @@ fn load(md: &mut String, r: &BenchResults, plots: &Plots) {
          | buys per commit |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for l in &r.load {
+        if !l.settled {
+            let _ = writeln!(
+                md,
+                "| {}, {} | {} | did not settle: some buyer was never answered within 30 s \
+                 (every peer connecting to every other, and electing) | | | | | | |",
+                l.scenario.transport,
+                on_off(l.scenario.store),
+                l.scenario.buyers,
+            );
+            continue;
+        }
         let floor = capacity_floor(r, l.scenario.transport.name(), l.scenario.buyers);
         let _ = writeln!(
             md,

@@ -115,6 +115,9 @@ pub struct LoadResult {
     pub frames_per_buy: f64,
     /// Batches the trader committed per second (store on: fsyncs/s).
     pub commits_per_s: f64,
+    /// Whether every buyer had been answered once before the window (the
+    /// election over, every connection up) within the bench's patience.
+    pub settled: bool,
 }
 
 /// One point of the load curve's floor: what a transport's connections
