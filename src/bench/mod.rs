@@ -169,12 +169,11 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     bar.set_message("fsync floor");
     let out = options.out.clone();
     let rounds = plan.echo_round_trips / 20;
-    let disk = tokio::task::spawn_blocking(move || disk::fsync(&out, rounds))
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))
-        .and_then(|r| r)
+    let floor_file = options.out.join("fsync-floor.tmp");
+    let disk = blocking(&floor_file, move || disk::fsync(&out, rounds))
+        .await?
         .map_err(|source| BenchError::Write {
-            path: options.out.join("fsync-floor.tmp"),
+            path: floor_file,
             source,
         })?;
     echo.push(EchoResult {
@@ -206,12 +205,8 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     for &sales in &plan.history {
         bar.set_message(format!("history of {sales} sales"));
         let dir = options.out.join(format!("store-history-{sales}"));
-        let result = tokio::task::spawn_blocking(move || history::measure(&dir, sales))
-            .await
-            .map_err(|e| BenchError::Write {
-                path: options.out.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })?
+        let result = blocking(&options.out, move || history::measure(&dir, sales))
+            .await?
             .map_err(|source| BenchError::Store {
                 scenario: format!("history of {sales} sales"),
                 source,
@@ -240,14 +235,10 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         let dir = options.out.join("store-commits");
         let store = open_store(options, kind, &dir, &[], &name)?;
         let rounds = plan.commits;
-        let result = tokio::task::spawn_blocking(move || {
+        let result = blocking(&options.out, move || {
             commits::measure(kind.name(), store.as_ref(), rounds)
         })
-        .await
-        .map_err(|e| BenchError::Write {
-            path: options.out.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?
+        .await?
         .map_err(|source| BenchError::Store {
             scenario: name,
             source,
@@ -295,6 +286,21 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     };
     write_outputs(options, &results)?;
     Ok(results)
+}
+
+/// Runs `work` on tokio's blocking pool: a disk, a database or child
+/// processes must not hold an async worker. If it panics, the bench fails
+/// to write under `path`.
+async fn blocking<T: Send + 'static>(
+    path: &Path,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, BenchError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BenchError::Write {
+            path: path.to_owned(),
+            source: std::io::Error::other(e.to_string()),
+        })
 }
 
 /// Runs an experiment (a market's watcher, a floor's client) as a task on
@@ -376,12 +382,10 @@ async fn remote_experiment(
         .map(|&us| Duration::from_micros(us))
         .collect();
     let trade = plan.remote_trade;
-    let ran = tokio::task::spawn_blocking(move || remote::run(&bazaar, &delays, trade, &[]))
-        .await
-        .map_err(|e| BenchError::Write {
-            path: PathBuf::from("network namespaces"),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+    let ran = blocking(Path::new("network namespaces"), move || {
+        remote::run(&bazaar, &delays, trade, &[])
+    })
+    .await?;
     bar.inc(1);
     match ran {
         Ok(ran) => Ok(ran),

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use bazaar_protocol::MAX_FRAME_LEN;
+use bazaar_protocol::{MAX_FRAME_LEN, PeerId};
+
+use crate::TransportError;
 
 /// Limits and timings of a transport. `Default` suits a small cluster.
 #[derive(Debug, Clone)]
@@ -35,5 +37,19 @@ impl Default for TransportConfig {
             backoff_max: Duration::from_secs(2),
             hello_timeout: Duration::from_secs(5),
         }
+    }
+}
+
+impl TransportConfig {
+    /// Refuses a frame for `to` longer than [`TransportConfig::max_frame_len`].
+    ///
+    /// # Errors
+    /// [`TransportError::FrameTooLarge`].
+    pub fn check_frame_len(&self, to: PeerId, len: usize) -> Result<(), TransportError> {
+        let max = self.max_frame_len;
+        if len > max {
+            return Err(TransportError::FrameTooLarge { to, len, max });
+        }
+        Ok(())
     }
 }

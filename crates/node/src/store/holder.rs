@@ -45,17 +45,7 @@ impl HolderLock {
 /// nobody holds the lock. Its file is removed then, since nobody will lock
 /// it again.
 pub(super) fn is_gone(dir: &Path, epoch: Epoch) -> bool {
-    let path = path(dir, epoch);
-    let Ok(file) = OpenOptions::new().write(true).open(&path) else {
-        return false;
-    };
-    match file.try_lock() {
-        Ok(()) => {
-            let _ = fs::remove_file(&path);
-            true
-        }
-        Err(TryLockError::WouldBlock | TryLockError::Error(_)) => false,
-    }
+    remove_if_free(&path(dir, epoch))
 }
 
 /// Removes the lock files of epochs before `epoch`, once a claim of
@@ -76,12 +66,24 @@ pub(super) fn forget_before(dir: &Path, epoch: Epoch) {
                     .ok()
             })
             .is_some_and(|e: u64| e < epoch.0);
-        if older
-            && let Ok(file) = OpenOptions::new().write(true).open(entry.path())
-            && file.try_lock().is_ok()
-        {
-            let _ = fs::remove_file(entry.path());
+        if older {
+            remove_if_free(&entry.path());
         }
+    }
+}
+
+/// Removes the lock file at `path` if it exists and nobody holds its lock;
+/// returns whether it did.
+fn remove_if_free(path: &Path) -> bool {
+    let Ok(file) = OpenOptions::new().write(true).open(path) else {
+        return false;
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = fs::remove_file(path);
+            true
+        }
+        Err(TryLockError::WouldBlock | TryLockError::Error(_)) => false,
     }
 }
 

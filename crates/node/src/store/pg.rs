@@ -20,7 +20,7 @@ use std::{
 use bazaar_market::{Batch, Book, Pricing};
 use bazaar_protocol::{Epoch, Money, PeerId};
 use postgres::{
-    Client, IsolationLevel, NoTls, Statement, Transaction,
+    Client, GenericClient, IsolationLevel, NoTls, Statement, Transaction,
     config::Host,
     types::{ToSql, Type},
 };
@@ -366,16 +366,17 @@ impl PgStore {
     /// on the advisory lock of `epoch` in this session.
     fn advisory(
         &self,
-        tx: &mut Transaction<'_>,
+        client: &mut impl GenericClient,
         function: &str,
         epoch: Epoch,
     ) -> Result<bool, StoreError> {
-        tx.query_one(
-            &format!("SELECT {function}($1, $2)"),
-            &[&LOCK_CLASS, &lock_key(epoch)],
-        )
-        .and_then(|row| row.try_get(0))
-        .map_err(|e| self.error(&e))
+        client
+            .query_one(
+                &format!("SELECT {function}($1, $2)"),
+                &[&LOCK_CLASS, &lock_key(epoch)],
+            )
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| self.error(&e))
     }
 
     /// Whether the trader of `epoch` is gone: the session that claimed it
@@ -547,10 +548,7 @@ impl Store for PgStore {
             })();
             // Best effort: a broken session has given every lock back.
             let release = |client: &mut Client, epoch: Epoch| {
-                let _ = client.execute(
-                    "SELECT pg_advisory_unlock($1, $2)",
-                    &[&LOCK_CLASS, &lock_key(epoch)],
-                );
+                let _ = store.advisory(client, "pg_advisory_unlock", epoch);
             };
             match claimed {
                 Ok(book) => {

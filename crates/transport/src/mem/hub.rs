@@ -180,13 +180,7 @@ impl Hub {
         to: PeerId,
         frame: Bytes,
     ) -> Result<(), TransportError> {
-        if frame.len() > self.config.max_frame_len {
-            return Err(TransportError::FrameTooLarge {
-                to,
-                len: frame.len(),
-                max: self.config.max_frame_len,
-            });
-        }
+        self.config.check_frame_len(to, frame.len())?;
         let mut guard = self.lock();
         let state = &mut *guard;
         let sender = match state.peers.get(&from) {

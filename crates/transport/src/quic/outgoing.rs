@@ -102,14 +102,7 @@ impl Outgoing {
 
     /// Queues `frame` for `to`; see [`crate::Transport::send`].
     pub(super) fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
-        let max = self.shared.config.max_frame_len;
-        if frame.len() > max {
-            return Err(TransportError::FrameTooLarge {
-                to,
-                len: frame.len(),
-                max,
-            });
-        }
+        self.shared.config.check_frame_len(to, frame.len())?;
         if !self.open.load(Ordering::Acquire) {
             return Err(TransportError::Shutdown(self.shared.local));
         }

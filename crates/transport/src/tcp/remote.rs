@@ -154,14 +154,7 @@ impl Remotes {
     /// open, `to` a peer we know (or ourselves).
     fn check(&self, to: PeerId, frame: &Bytes) -> Result<(), TransportError> {
         let shared = &self.shared;
-        let max = shared.config.max_frame_len;
-        if frame.len() > max {
-            return Err(TransportError::FrameTooLarge {
-                to,
-                len: frame.len(),
-                max,
-            });
-        }
+        shared.config.check_frame_len(to, frame.len())?;
         if !self.open.load(Ordering::Acquire) {
             return Err(TransportError::Shutdown(shared.local));
         }
