@@ -17,3 +17,4 @@ pub mod status;
 pub mod story;
 pub mod table;
 pub mod up;
+pub mod workers;

@@ -56,6 +56,8 @@ use bazaar_node::{
     store::{MemStore, PgStore, SqliteStore, Store, StoreError},
 };
 
+use crate::workers::on_workers;
+
 /// What `bazaar bench` was asked for.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -301,17 +303,6 @@ async fn blocking<T: Send + 'static>(
             path: path.to_owned(),
             source: std::io::Error::other(e.to_string()),
         })
-}
-
-/// Runs an experiment (a market's watcher, a floor's client) as a task on
-/// the runtime's workers, as the peers run, rather than on the thread that
-/// blocks on the bench: floors and markets wake alike, and each of the
-/// peers' reports schedules a task instead of waking a parked thread (a
-/// system call on the path of every buy).
-async fn on_workers<T: Send + 'static>(experiment: impl Future<Output = T> + Send + 'static) -> T {
-    tokio::spawn(experiment)
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// The load curve's floors: each transport's request/reply capacity with

@@ -6,6 +6,7 @@ use crate::{
     cli::{DemoArgs, Failure},
     demo::{self, DemoOptions},
     logging,
+    workers::on_workers,
 };
 
 pub(super) fn run(args: &DemoArgs) -> Result<(), Failure> {
@@ -29,7 +30,7 @@ pub(super) fn run(args: &DemoArgs) -> Result<(), Failure> {
         quiet: args.quiet,
     };
     let result = super::runtime()?
-        .block_on(demo::run(&options))
+        .block_on(on_workers(async move { demo::run(&options).await }))
         .map_err(|e| {
             Failure::input(format!(
                 "cannot start the {} transport: {e}",

@@ -25,6 +25,7 @@ use crate::{
         watch::stop_reason,
     },
     story,
+    workers::on_workers,
 };
 
 /// How often the transport's counters are read into the metrics.
@@ -73,7 +74,12 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
     let metrics = NodeMetrics::new(args.id, config.role.name());
     let tls_dir = beside.join("tls");
     let security = tcp_security(args, &tls_dir, entry.addr)?;
-    super::runtime()?.block_on(async {
+    let args = args.clone();
+    // The node runs as a task on the workers, beside its peer: a report
+    // then schedules a task rather than waking the thread that blocks on
+    // the runtime, a system call on the path of every buy.
+    super::runtime()?.block_on(on_workers(async move {
+        let args = &args;
         let transport = start_peer(args.transport, id, cluster.addresses(), &tls_dir, security)
             .await
             .map_err(|e| Failure::input(format!("peer {id}: {e}")))?;
@@ -147,7 +153,7 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
         transport.shutdown().await;
         tracing::debug!("peer {id} stopped");
         Ok(())
-    })
+    }))
 }
 
 /// Whether tcp runs under TLS: yes whenever the cluster has TLS material,
