@@ -6,9 +6,9 @@ use std::time::Duration;
 use bazaar_protocol::PeerId;
 use serde::Serialize;
 
-use bazaar_node::{PeerConfig, ResignPolicy, Role, Timing, net::TransportKind};
+use bazaar_node::{Incarnation, PeerConfig, ResignPolicy, Role, Timing, net::TransportKind};
 
-use super::{counting::CountingMarket, instructions::InstructionsPlan};
+use super::{counting::CountingMarket, instructions::InstructionsPlan, stock};
 
 /// Where the trader's books live during an experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -426,7 +426,14 @@ fn configs(
             } else {
                 Role::Seller
             };
+            // Sellers number their offers past a stocked store's lots.
+            let incarnation = if role == Role::Seller {
+                stock::SELLERS_LIFE
+            } else {
+                Incarnation::FIRST
+            };
             PeerConfig {
+                incarnation,
                 // Six-peer timeouts would elect and depose traders in a
                 // loop in the biggest markets (128 closed-loop buyers).
                 timing: Timing {

@@ -10,13 +10,25 @@ use std::sync::{
 use bazaar_market::{Batch, Book, Pricing};
 use bazaar_protocol::{Epoch, Offer, OfferId, PeerId, Product, Quantity};
 
-use bazaar_node::store::{Claim, Store, StoreError};
+use bazaar_node::{
+    Incarnation,
+    store::{Claim, Store, StoreError},
+};
 
 /// Units in each stock lot: more than any run can sell.
 const LOT: Quantity = 1_000_000_000;
 
-/// Offer sequence numbers of the stock, far above any seller's own.
-const FIRST_SEQ: u64 = 1 << 40;
+/// Offer sequence numbers of the stock: deposits of its sellers' earlier
+/// life, numbered below anything they offer in [`SELLERS_LIFE`]. Numbered
+/// above, the sellers' own offers would be taken for copies of recorded
+/// ones and acknowledged as sold out, and each seller would offer anew at
+/// once, for ever: a loop of two frames as fast as the trader answers,
+/// beside every experiment's buys.
+const FIRST_SEQ: u64 = 1;
+
+/// The life the sellers of a stocked market live in: their second, the
+/// stock holding their first's deposits.
+pub const SELLERS_LIFE: Incarnation = Incarnation(1);
 
 /// A [`Store`] that deposits the stock with the first trader that opens
 /// it. The lots are in the sellers' names, so that each sale sends a sale
