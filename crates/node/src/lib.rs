@@ -16,6 +16,7 @@
 
 pub mod audit;
 pub mod cluster;
+mod held;
 pub mod lives;
 pub mod market;
 pub mod net;
@@ -25,6 +26,7 @@ pub mod sim;
 pub mod store;
 mod timers;
 
+pub use held::HOLD;
 pub use peer::{
     Action, CommitId, ElectionCause, Event, Incarnation, Input, Peer, PeerConfig, PeerTimer,
     Reject, ResignPolicy, Role, StoreFailure, Timing, UnknownRole,

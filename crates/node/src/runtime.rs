@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::{
     Action, Event, Input, Peer, PeerTimer, TimerQueue,
+    held::HeldFrames,
     store::{Claim, Store},
 };
 
@@ -42,6 +43,9 @@ pub struct Runtime {
     /// to the transport together at the end of the step, so that a batch's
     /// replies and sale notices to one peer leave in one write.
     outbox: Vec<(PeerId, Bytes)>,
+    /// Frames that may wait a moment for others to the same peer (sale
+    /// notices).
+    held: HeldFrames,
     /// The step's reports, sent once its frames are on their way: a reply
     /// does not wait while a watcher is woken.
     reported: Vec<Event>,
@@ -69,6 +73,7 @@ impl Runtime {
             stored: mpsc::unbounded_channel(),
             buf: Vec::with_capacity(256),
             outbox: Vec::new(),
+            held: HeldFrames::default(),
             reported: Vec::new(),
         }
     }
@@ -87,7 +92,9 @@ impl Runtime {
                 self.step(Input::Drained).await;
                 continue;
             }
-            let deadline = self.timers.next_deadline().map(|d| self.started + d);
+            let timer = self.timers.next_deadline().map(|d| self.started + d);
+            let release = self.held.deadline().map(|d| self.started + d);
+            let deadline = timer.into_iter().chain(release).min();
             tokio::select! {
                 biased;
                 _ = stop.changed() => break,
@@ -108,6 +115,9 @@ impl Runtime {
             }
             self.step(Input::Drained).await;
         }
+        // Whatever was held leaves now, while its peers may still hear it.
+        self.held.release_all_into(&mut self.outbox);
+        self.flush().await;
         self.peer
     }
 
@@ -153,8 +163,11 @@ impl Runtime {
     }
 
     /// Hands the step's frames to the transport, one call per destination,
-    /// each destination's frames in the order they were sent.
+    /// each destination's frames in the order they were sent, with the held
+    /// frames that are due or go to a peer this step writes to anyway.
     async fn flush(&mut self) {
+        let now = self.now();
+        self.held.release_into(&mut self.outbox, now);
         if self.outbox.len() > 1 {
             // Stable: a destination's frames keep their order.
             self.outbox.sort_by_key(|(to, _)| *to);
@@ -191,7 +204,13 @@ impl Runtime {
                     );
                     return;
                 }
-                self.outbox.push((to, Bytes::copy_from_slice(&self.buf)));
+                let frame = Bytes::copy_from_slice(&self.buf);
+                if envelope.body.may_wait() {
+                    let now = self.now();
+                    self.held.hold(to, frame, now);
+                } else {
+                    self.outbox.push((to, frame));
+                }
             }
             Action::SetTimer { timer, after } => self.timers.set(timer, self.now() + after),
             Action::CancelTimer(timer) => self.timers.cancel(&timer),

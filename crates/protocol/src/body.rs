@@ -37,6 +37,19 @@ pub enum Body {
     Sale(SaleNotice),
 }
 
+impl Body {
+    /// Whether the message may wait a moment to travel with others to the
+    /// same peer. A sale notice may: a seller needs it to count its credits
+    /// and to restock a lot that sold out, neither urgent to the
+    /// millisecond, while a trader under load would otherwise pay a write,
+    /// and its seller a wake-up, for every sale. Everything else is on
+    /// somebody's path (a buyer waits for its reply, an election for its
+    /// answers) and goes at once.
+    pub const fn may_wait(&self) -> bool {
+        matches!(self, Self::Sale(_))
+    }
+}
+
 /// A seller's deposit of goods with the trader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
