@@ -361,9 +361,12 @@ fn count_dropped(counters: &Counters, frames: u64, reason: Dropped) {
 enum Dial {
     /// The peer answered our hello; what it sent after its hello.
     Up(Socket, BytesMut),
-    /// The peer closed the connection without answering.
+    /// The peer closed the connection without answering, cleanly: a live
+    /// peer keeping another connection.
     Refused(String),
-    /// No connection, no answer in time, or the wrong peer answered.
+    /// No connection, no answer in time, the wrong peer answered, or the
+    /// connection was reset before an answer: a listener that died as we
+    /// dialled (its queued connections are reset), not a live refusal.
     Failed(String),
 }
 
@@ -836,11 +839,8 @@ async fn exchange_hellos<S: AsyncRead + AsyncWrite + Unpin>(
     stream
         .write_all(&hello::frame(local))
         .await
-        .map_err(|e| Dial::Refused(format!("hello: {e}")))?;
-    stream
-        .flush()
-        .await
-        .map_err(|e| Dial::Refused(format!("hello: {e}")))?;
+        .map_err(unanswered)?;
+    stream.flush().await.map_err(unanswered)?;
     let mut codec = hello::codec(hello::HELLO_LEN);
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     loop {
@@ -866,7 +866,74 @@ async fn exchange_hellos<S: AsyncRead + AsyncWrite + Unpin>(
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                 return Err(Dial::Failed(format!("tls: {e}")));
             }
-            Err(e) => return Err(Dial::Refused(e.to_string())),
+            Err(e) => return Err(unanswered(e)),
+        }
+    }
+}
+
+/// How a dial ended whose hello met `e`. A live peer that refuses closes
+/// the connection after reading our hello: an end of file (under TLS, one
+/// without `close_notify`). A reset means the listener died as we dialled
+/// (the kernel resets the connections it had queued for it): the peer is
+/// gone, not keeping another connection.
+fn unanswered(e: io::Error) -> Dial {
+    if e.kind() == io::ErrorKind::ConnectionReset {
+        Dial::Failed(format!("no answer to the hello: {e}"))
+    } else {
+        Dial::Refused(format!("hello: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::{
+        io::AsyncReadExt,
+        net::{TcpListener, TcpStream},
+    };
+
+    use super::*;
+
+    /// Dials a listener that reads our hello, then closes as `close` does;
+    /// returns how the dial ended.
+    async fn dial_then(close: impl FnOnce(TcpStream)) -> Dial {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let mut client = TcpStream::connect(listener.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        let (mut server, _) = listener.accept().await.expect("accept");
+        let dial = tokio::spawn(async move {
+            match exchange_hellos(&mut client, PeerId(1), PeerId(2)).await {
+                Ok(_) => Dial::Failed("answered".into()),
+                Err(dial) => dial,
+            }
+        });
+        let mut hello = vec![0; hello::frame(PeerId(1)).len()];
+        server.read_exact(&mut hello).await.expect("our hello");
+        close(server);
+        dial.await.expect("the dial")
+    }
+
+    #[tokio::test]
+    async fn a_clean_close_without_an_answer_is_a_refusal() {
+        let dial = dial_then(drop).await;
+        assert!(matches!(dial, Dial::Refused(_)));
+    }
+
+    #[tokio::test]
+    async fn a_reset_before_the_answer_is_a_failure_not_a_live_refusal() {
+        // What a dying listener's queued connections get. A zero linger
+        // resets at once; it is the waiting linger that blocks a drop.
+        #[allow(deprecated)]
+        let reset = |server: TcpStream| {
+            server.set_linger(Some(Duration::ZERO)).expect("linger");
+            drop(server);
+        };
+        match dial_then(reset).await {
+            Dial::Failed(why) => assert!(why.contains("reset"), "{why}"),
+            Dial::Refused(why) => panic!("taken for a live refusal: {why}"),
+            Dial::Up(..) => panic!("up"),
         }
     }
 }
