@@ -4,9 +4,9 @@
 //! The link decides (when to dial, which connection to keep, when the peer
 //! is unreachable; see [`crate::link`]); this module only performs its
 //! actions on sockets. A dial connects, sends our hello and waits for the
-//! peer's: an answer is [`Dialled::Up`], a close without one is
-//! [`Dialled::Refused`], no connection or no answer in time is
-//! [`Dialled::Failed`]. An accepted connection whose hello was read is
+//! peer's: an answer is [`Dialled::Up`], a clean close without one is
+//! [`Dialled::Refused`], a reset (a listener that died as we dialled), no
+//! connection or no answer in time is [`Dialled::Failed`]. An accepted connection whose hello was read is
 //! offered to the link ([`Input::Accepted`]), which adopts it (we answer
 //! with our own hello) or refuses it (we close it). Nobody writes a frame
 //! before the hellos are exchanged, so a refused connection never carried
