@@ -697,21 +697,27 @@ const META_FOR_UPDATE: &str = "SELECT epoch, fish_cents, salt_cents, boar_cents,
 const LAST_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM batches";
 const CHECKPOINT: &str = "SELECT seq, made_ms, book FROM checkpoints ORDER BY seq DESC LIMIT 1";
 const TAIL: &str = "SELECT seq, batch FROM batches WHERE seq > $1 ORDER BY seq";
-const INSERT_BATCH: &str = "INSERT INTO batches (seq, epoch, committed_ms, deposits, served, sales, batch) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const INSERT_OFFERS: &str = "INSERT INTO offers (seller, seq, product, quantity, epoch, batch) \
-     SELECT s, q, p, n, $5, $6 FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[]) \
-     AS t (s, q, p, n)";
-const INSERT_REQUESTS: &str = "INSERT INTO requests (buyer, seq, at_time, at_peer, product, requested, \
-     sales, first_sale, epoch, batch) \
-     SELECT b, q, t, a, p, r, s, f, $9, $10 FROM UNNEST($1::bigint[], $2::bigint[], \
-     $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[]) \
-     AS x (b, q, t, a, p, r, s, f)";
-const INSERT_SALES: &str = "INSERT INTO sales (id, buyer, request_seq, seller, offer_seq, product, \
-     quantity, unit_price, credit, commission, epoch, batch) \
-     SELECT i, b, r, s, o, p, q, u, c, m, $11, $12 FROM UNNEST($1::bigint[], $2::bigint[], \
-     $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], \
-     $9::bigint[], $10::bigint[]) AS x (i, b, r, s, o, p, q, u, c, m)";
+/// A batch's blob and all its rows in one statement, one round trip: each
+/// table's rows come in as one array per column, unnested (an empty array
+/// inserts nothing), and the rows' references to the batch are checked at
+/// the statement's end, after the batch's own row.
+const INSERT_BATCH: &str = "WITH \
+     batch AS (INSERT INTO batches (seq, epoch, committed_ms, deposits, served, sales, batch) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)), \
+     offer AS (INSERT INTO offers (seller, seq, product, quantity, epoch, batch) \
+         SELECT s, q, p, n, $2, $1 FROM UNNEST($8::bigint[], $9::bigint[], $10::text[], \
+         $11::bigint[]) AS t (s, q, p, n)), \
+     request AS (INSERT INTO requests (buyer, seq, at_time, at_peer, product, requested, \
+         sales, first_sale, epoch, batch) \
+         SELECT b, q, t, a, p, r, s, f, $2, $1 FROM UNNEST($12::bigint[], $13::bigint[], \
+         $14::bigint[], $15::bigint[], $16::text[], $17::bigint[], $18::bigint[], \
+         $19::bigint[]) AS x (b, q, t, a, p, r, s, f)), \
+     sale AS (INSERT INTO sales (id, buyer, request_seq, seller, offer_seq, product, \
+         quantity, unit_price, credit, commission, epoch, batch) \
+         SELECT i, b, r, s, o, p, q, u, c, m, $2, $1 FROM UNNEST($20::bigint[], $21::bigint[], \
+         $22::bigint[], $23::bigint[], $24::bigint[], $25::text[], $26::bigint[], \
+         $27::bigint[], $28::bigint[], $29::bigint[]) AS x (i, b, r, s, o, p, q, u, c, m)) \
+     SELECT 1";
 const UPSERT_CHECKPOINT: &str = "INSERT INTO checkpoints (seq, epoch, made_ms, book) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (seq) DO UPDATE SET epoch = EXCLUDED.epoch, made_ms = EXCLUDED.made_ms, \
      book = EXCLUDED.book";
@@ -905,7 +911,7 @@ impl PgStore {
         Ok(())
     }
 
-    /// Writes one batch: its blob and its rows, one statement per table.
+    /// Writes one batch, its blob and its rows, in one statement.
     #[allow(clippy::too_many_arguments)]
     fn insert(
         &self,
@@ -924,108 +930,103 @@ impl PgStore {
         })?;
         let epoch = self.int(epoch.0, "epoch")?;
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        let statement = prepared(tx, statements, INSERT_BATCH).map_err(err)?;
-        tx.execute(
-            &statement,
-            &[
-                &seq,
-                &epoch,
-                &now,
-                &count(batch.deposits.len()),
-                &count(batch.served.len()),
-                &count(batch.sales.len()),
-                &blob,
-            ],
-        )
-        .map_err(err)?;
 
-        if !batch.deposits.is_empty() {
-            let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for offer in &batch.deposits {
-                columns.0.push(i64::from(offer.id.seller.0));
-                columns.1.push(self.int(offer.id.seq, "offer sequence")?);
-                columns.2.push(offer.product.name());
-                columns.3.push(i64::from(offer.quantity));
+        let mut offers: [Vec<i64>; 3] = Default::default();
+        let mut offer_products = Vec::new();
+        for offer in &batch.deposits {
+            for (column, value) in offers.iter_mut().zip([
+                i64::from(offer.id.seller.0),
+                self.int(offer.id.seq, "offer sequence")?,
+                i64::from(offer.quantity),
+            ]) {
+                column.push(value);
             }
-            let statement = prepared(tx, statements, INSERT_OFFERS).map_err(err)?;
-            let params: [&(dyn ToSql + Sync); 6] =
-                [&columns.0, &columns.1, &columns.2, &columns.3, &epoch, &seq];
-            tx.execute(&statement, &params).map_err(err)?;
+            offer_products.push(offer.product.name());
         }
 
-        if !batch.served.is_empty() {
-            let mut requests: [Vec<i64>; 7] = Default::default();
-            let mut products = Vec::new();
-            let mut sales: [Vec<i64>; 9] = Default::default();
-            let mut sale_products = Vec::new();
-            let mut next_sale = first_sale;
-            for (served, filled) in batch.requests() {
-                for (column, value) in requests.iter_mut().zip([
-                    i64::from(served.request.buyer.0),
-                    self.int(served.request.seq, "request sequence")?,
-                    self.int(served.at.time, "Lamport time")?,
-                    i64::from(served.at.peer.0),
-                    i64::from(served.requested),
-                    i64::from(served.sales),
+        let mut requests: [Vec<i64>; 7] = Default::default();
+        let mut products = Vec::new();
+        let mut sales: [Vec<i64>; 9] = Default::default();
+        let mut sale_products = Vec::new();
+        let mut next_sale = first_sale;
+        for (served, filled) in batch.requests() {
+            for (column, value) in requests.iter_mut().zip([
+                i64::from(served.request.buyer.0),
+                self.int(served.request.seq, "request sequence")?,
+                self.int(served.at.time, "Lamport time")?,
+                i64::from(served.at.peer.0),
+                i64::from(served.requested),
+                i64::from(served.sales),
+                next_sale,
+            ]) {
+                column.push(value);
+            }
+            products.push(served.product.name());
+            for sale in filled {
+                for (column, value) in sales.iter_mut().zip([
                     next_sale,
+                    i64::from(sale.request.buyer.0),
+                    self.int(sale.request.seq, "request sequence")?,
+                    i64::from(sale.offer.seller.0),
+                    self.int(sale.offer.seq, "offer sequence")?,
+                    i64::from(sale.quantity),
+                    self.int(sale.unit_price.cents(), "unit price")?,
+                    self.int(sale.credit.cents(), "credit")?,
+                    self.int(sale.commission.cents(), "commission")?,
                 ]) {
                     column.push(value);
                 }
-                products.push(served.product.name());
-                for sale in filled {
-                    for (column, value) in sales.iter_mut().zip([
-                        next_sale,
-                        i64::from(sale.request.buyer.0),
-                        self.int(sale.request.seq, "request sequence")?,
-                        i64::from(sale.offer.seller.0),
-                        self.int(sale.offer.seq, "offer sequence")?,
-                        i64::from(sale.quantity),
-                        self.int(sale.unit_price.cents(), "unit price")?,
-                        self.int(sale.credit.cents(), "credit")?,
-                        self.int(sale.commission.cents(), "commission")?,
-                    ]) {
-                        column.push(value);
-                    }
-                    sale_products.push(sale.product.name());
-                    next_sale += 1;
-                }
-            }
-            let [buyer, rseq, at_time, at_peer, requested, count, first] = &requests;
-            let statement = prepared(tx, statements, INSERT_REQUESTS).map_err(err)?;
-            let params: [&(dyn ToSql + Sync); 10] = [
-                buyer, rseq, at_time, at_peer, &products, requested, count, first, &epoch, &seq,
-            ];
-            tx.execute(&statement, &params).map_err(err)?;
-            if !sale_products.is_empty() {
-                let [
-                    id,
-                    buyer,
-                    rseq,
-                    seller,
-                    oseq,
-                    quantity,
-                    price,
-                    credit,
-                    commission,
-                ] = &sales;
-                let statement = prepared(tx, statements, INSERT_SALES).map_err(err)?;
-                let params: [&(dyn ToSql + Sync); 12] = [
-                    id,
-                    buyer,
-                    rseq,
-                    seller,
-                    oseq,
-                    &sale_products,
-                    quantity,
-                    price,
-                    credit,
-                    commission,
-                    &epoch,
-                    &seq,
-                ];
-                tx.execute(&statement, &params).map_err(err)?;
+                sale_products.push(sale.product.name());
+                next_sale += 1;
             }
         }
+
+        let [seller, offer_seq, quantity] = &offers;
+        let [buyer, request_seq, at_time, at_peer, requested, sold, first] = &requests;
+        let [
+            sale_id,
+            sale_buyer,
+            sale_request_seq,
+            sale_seller,
+            sale_offer_seq,
+            sale_quantity,
+            price,
+            credit,
+            commission,
+        ] = &sales;
+        let statement = prepared(tx, statements, INSERT_BATCH).map_err(err)?;
+        let params: [&(dyn ToSql + Sync); 29] = [
+            &seq,
+            &epoch,
+            &now,
+            &count(batch.deposits.len()),
+            &count(batch.served.len()),
+            &count(batch.sales.len()),
+            &blob,
+            seller,
+            offer_seq,
+            &offer_products,
+            quantity,
+            buyer,
+            request_seq,
+            at_time,
+            at_peer,
+            &products,
+            requested,
+            sold,
+            first,
+            sale_id,
+            sale_buyer,
+            sale_request_seq,
+            sale_seller,
+            sale_offer_seq,
+            &sale_products,
+            sale_quantity,
+            price,
+            credit,
+            commission,
+        ];
+        tx.execute(&statement, &params).map_err(err)?;
         Ok(())
     }
 }
