@@ -15,7 +15,6 @@ use std::{
 };
 
 use bazaar_protocol::PeerId;
-use bazaar_transport::Event;
 use bytes::Bytes;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -24,9 +23,9 @@ use tokio::{
     time::Instant,
 };
 
-use bazaar_node::net::{LocalNet, TransportKind};
+use bazaar_node::net::{self, LocalNet, TransportKind};
 
-use super::echo::{EchoError, FRAME, echo_socket, reflect};
+use super::echo::{EchoError, FRAME, echo_socket, reflect, round_trip};
 
 /// How long the clients run before round trips are counted.
 const WARMUP: Duration = Duration::from_millis(200);
@@ -56,13 +55,8 @@ pub async fn transport(
         clients.spawn(async move {
             let frame = Bytes::from_static(&[0x5a; FRAME]);
             while Instant::now() < stop_at {
-                t.send(echo_id, frame.clone()).await?;
-                loop {
-                    match t.recv().await {
-                        Some(Event::Frame { .. }) => break,
-                        Some(Event::Unreachable { .. }) => {}
-                        None => return Ok(()),
-                    }
+                if !round_trip(t.as_ref(), echo_id, frame.clone()).await? {
+                    return Ok(());
                 }
                 count.fetch_add(1, Ordering::Relaxed);
             }
@@ -76,13 +70,7 @@ pub async fn transport(
             failed.get_or_insert(e);
         }
     }
-    // Together: a quic transport may wait up to a second for its peers to
-    // hear the close, and they all close at once.
-    let mut closing = JoinSet::new();
-    for t in transports.into_values() {
-        closing.spawn(async move { t.shutdown().await });
-    }
-    closing.join_all().await;
+    net::shutdown_all(transports.values()).await;
     let _ = reflecting.await;
     match failed {
         Some(e) => Err(wrap(e)),

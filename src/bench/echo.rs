@@ -91,15 +91,11 @@ pub(super) async fn paced_round_trips(
     let mut latencies = Latencies::default();
     for i in 0..WARMUP + round_trips {
         let sent = Instant::now();
-        from.send(to, frame.clone())
+        let echoed = round_trip(from, to, frame.clone())
             .await
             .map_err(|source| EchoError::Transport { kind, source })?;
-        loop {
-            match from.recv().await {
-                Some(Event::Frame { .. }) => break,
-                Some(Event::Unreachable { .. }) => {}
-                None => return Err(EchoError::Closed(kind)),
-            }
+        if !echoed {
+            return Err(EchoError::Closed(kind));
         }
         if i >= WARMUP {
             latencies.record(sent.elapsed());
@@ -109,6 +105,23 @@ pub(super) async fn paced_round_trips(
         }
     }
     Ok(latencies)
+}
+
+/// Sends `frame` to `to` and waits for a frame back, passing over reports
+/// of unreachable peers; `false` if the transport closed first.
+pub(super) async fn round_trip(
+    from: &dyn Transport,
+    to: PeerId,
+    frame: Bytes,
+) -> Result<bool, TransportError> {
+    from.send(to, frame).await?;
+    loop {
+        match from.recv().await {
+            Some(Event::Frame { .. }) => return Ok(true),
+            Some(Event::Unreachable { .. }) => {}
+            None => return Ok(false),
+        }
+    }
 }
 
 /// Sends every frame back to its sender until the transport closes.

@@ -4,7 +4,7 @@
 use std::{
     collections::BTreeMap,
     io::{BufRead, BufReader},
-    net::{SocketAddr, TcpListener},
+    net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::mpsc,
@@ -57,10 +57,7 @@ pub fn write_cluster(test: &str, n: u32, think_ms: u64, metrics: bool) -> (PathB
 
 /// Free loopback ports, found by binding and letting go.
 pub fn free_addrs(n: usize) -> Vec<SocketAddr> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("loopback binds"))
-        .collect();
-    listeners.iter().map(|l| l.local_addr().unwrap()).collect()
+    bazaar_node::net::free_loopback_addrs(n).expect("loopback binds")
 }
 
 impl Processes {

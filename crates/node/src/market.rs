@@ -17,7 +17,7 @@ use tokio::{
 
 use crate::{
     Peer, PeerConfig,
-    net::{LocalNet, TransportKind},
+    net::{self, LocalNet, TransportKind},
     runtime::{Report, Runtime},
     store::{MemStore, Store},
 };
@@ -187,9 +187,7 @@ impl LocalMarket {
             }
             transports.push(running.transport);
         }
-        // Together: a quic transport may wait up to a second for its
-        // peers to hear the close, and they all close at once.
-        futures::future::join_all(transports.iter().map(|t| t.shutdown())).await;
+        net::shutdown_all(&transports).await;
         Outcome {
             peers,
             crashed: self.crashed,

@@ -75,6 +75,31 @@ pub enum LocalNet {
 /// old socket drains (quic frees its port when its driver exits).
 const REBIND_PATIENCE: Duration = Duration::from_secs(3);
 
+/// `n` distinct free loopback addresses, found by binding port 0 (all at
+/// once, so that they differ) and letting go: for a cluster file of peers
+/// that bind them later. Linux tries ports of the other parity first for
+/// `connect`, so the peers' outgoing connections do not take them before
+/// the peers bind them.
+///
+/// # Errors
+/// The error of a bind that failed.
+pub fn free_loopback_addrs(n: usize) -> std::io::Result<Vec<SocketAddr>> {
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(std::net::TcpListener::local_addr)
+        .collect()
+}
+
+/// Shuts `transports` down together rather than one after another: a quic
+/// transport may wait up to a second for its peers to hear the close, and
+/// then they all close at once.
+pub async fn shutdown_all<'t>(transports: impl IntoIterator<Item = &'t Arc<dyn Transport>>) {
+    futures::future::join_all(transports.into_iter().map(|t| t.shutdown())).await;
+}
+
 impl LocalNet {
     /// Starts a transport for each of `ids`: tcp and quic on free loopback
     /// ports they pick themselves.

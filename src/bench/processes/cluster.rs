@@ -1,12 +1,9 @@
 //! The experiment's cluster files: peers with the given roles on free
 //! loopback ports, buyers thinking a given time between requests.
 
-use std::{
-    net::{Ipv4Addr, SocketAddr, TcpListener},
-    path::Path,
-};
+use std::{net::Ipv4Addr, path::Path};
 
-use bazaar_node::{Role, cluster::Cluster};
+use bazaar_node::{Role, cluster::Cluster, net};
 
 use super::ProcessesError;
 
@@ -21,7 +18,7 @@ pub fn write(path: &Path, roles: &[Role], think_ms: u64) -> Result<Cluster, Proc
     let n = u32::try_from(roles.len()).unwrap_or(u32::MAX);
     let mut cluster = Cluster::local(n, Ipv4Addr::LOCALHOST.into(), 1);
     cluster.timing.think_ms = think_ms;
-    let addrs = free_loopback_addrs(roles.len())
+    let addrs = net::free_loopback_addrs(roles.len())
         .map_err(|e| ProcessesError::Start(format!("no free loopback port: {e}")))?;
     for ((peer, addr), role) in cluster.peers.iter_mut().zip(addrs).zip(roles) {
         peer.addr = addr;
@@ -31,15 +28,4 @@ pub fn write(path: &Path, roles: &[Role], think_ms: u64) -> Result<Cluster, Proc
         .save(path)
         .map_err(|e| ProcessesError::Start(e.to_string()))?;
     Ok(cluster)
-}
-
-/// `n` distinct free loopback ports, found by binding port 0 (all at once,
-/// so that they differ) and letting go. Linux tries ports of the other
-/// parity first for `connect`, so the peers' outgoing connections do not
-/// take them before the peers bind them.
-fn free_loopback_addrs(n: usize) -> std::io::Result<Vec<SocketAddr>> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    listeners.iter().map(TcpListener::local_addr).collect()
 }

@@ -539,12 +539,7 @@ impl Store for PgStore {
                     ],
                 )
                 .map_err(|e| store.error(&e))?;
-                let book = store
-                    .current(&mut tx, statements, pricing, cache)?
-                    .book
-                    .clone();
-                tx.commit().map_err(|e| store.error(&e))?;
-                Ok(book)
+                store.read_books(tx, statements, pricing, cache)
             })();
             // Best effort: a broken session has given every lock back.
             let release = |client: &mut Client, epoch: Epoch| {
@@ -579,12 +574,7 @@ impl Store for PgStore {
             // The commit whose outcome is unknown left the cache behind or
             // ahead: read the books from the database.
             *cache = None;
-            let book = store
-                .current(&mut tx, statements, pricing, cache)?
-                .book
-                .clone();
-            tx.commit().map_err(|e| store.error(&e))?;
-            Ok(book)
+            store.read_books(tx, statements, pricing, cache)
         })
     }
 
@@ -634,12 +624,7 @@ impl Store for PgStore {
             let Some(pricing) = store.meta(&mut tx, statements, false)?.pricing else {
                 return Ok(None);
             };
-            let book = store
-                .current(&mut tx, statements, pricing, cache)?
-                .book
-                .clone();
-            tx.commit().map_err(|e| store.error(&e))?;
-            Ok(Some(book))
+            store.read_books(tx, statements, pricing, cache).map(Some)
         })
     }
 
@@ -786,6 +771,23 @@ impl PgStore {
         u64::try_from(epoch)
             .map(Epoch)
             .map_err(|_| self.corrupt(format!("epoch {epoch}")))
+    }
+
+    /// A copy of the [`current`](Self::current) books, then the end of
+    /// `tx`.
+    fn read_books(
+        &self,
+        mut tx: Transaction<'_>,
+        statements: &mut BTreeMap<&'static str, Statement>,
+        pricing: Pricing,
+        cache: &mut Option<Cached>,
+    ) -> Result<Book, StoreError> {
+        let book = self
+            .current(&mut tx, statements, pricing, cache)?
+            .book
+            .clone();
+        tx.commit().map_err(|e| self.error(&e))?;
+        Ok(book)
     }
 
     /// The books as of the last committed batch: the cached ones if no

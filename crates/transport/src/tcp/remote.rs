@@ -125,8 +125,8 @@ impl Remotes {
 
     /// Sends `frame` to `to`; see [`crate::Transport::send`].
     pub(super) fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
-        self.check(to, &frame)?;
-        match self.by_peer.get(&to) {
+        self.shared.config.check_frame_len(to, frame.len())?;
+        match self.route(to)? {
             Some(remote) => remote.send(Input::Frame(frame), &self.shared.counters),
             None => self.send_to_self(frame)?,
         }
@@ -137,9 +137,9 @@ impl Remotes {
     /// idle; see [`crate::Transport::send_many`].
     pub(super) fn send_many(&self, to: PeerId, frames: Vec<Bytes>) -> Result<(), TransportError> {
         for frame in &frames {
-            self.check(to, frame)?;
+            self.shared.config.check_frame_len(to, frame.len())?;
         }
-        match self.by_peer.get(&to) {
+        match self.route(to)? {
             Some(remote) => remote.send(Input::Frames(frames), &self.shared.counters),
             None => {
                 for frame in frames {
@@ -150,18 +150,18 @@ impl Remotes {
         Ok(())
     }
 
-    /// Whether a frame may go to `to` at all: not too large, the transport
-    /// open, `to` a peer we know (or ourselves).
-    fn check(&self, to: PeerId, frame: &Bytes) -> Result<(), TransportError> {
-        let shared = &self.shared;
-        shared.config.check_frame_len(to, frame.len())?;
+    /// Where frames for `to` go: its remote, or `None` for ourselves.
+    /// Refused once shut down, and for a peer we do not know.
+    fn route(&self, to: PeerId) -> Result<Option<&Remote>, TransportError> {
+        let local = self.shared.local;
         if !self.open.load(Ordering::Acquire) {
-            return Err(TransportError::Shutdown(shared.local));
+            return Err(TransportError::Shutdown(local));
         }
-        if to != shared.local && !self.by_peer.contains_key(&to) {
-            return Err(TransportError::UnknownPeer(to));
+        match self.by_peer.get(&to) {
+            Some(remote) => Ok(Some(remote)),
+            None if to == local => Ok(None),
+            None => Err(TransportError::UnknownPeer(to)),
         }
-        Ok(())
     }
 
     /// A frame to ourselves goes straight to our inbox.
