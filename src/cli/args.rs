@@ -370,6 +370,10 @@ pub enum PlantArg {
     UnknownOutcomeIsSuccess,
     /// The store's leases never run out.
     LeaseNeverExpires,
+    /// A load reads the books before the store fences the claim.
+    BooksReadBeforeFence,
+    /// A store answer reaches the peer under another call's id.
+    AnswersCrossed,
 }
 
 /// `bazaar audit` and `bazaar ledger`: where the books are.

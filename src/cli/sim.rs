@@ -20,6 +20,8 @@ pub(super) fn run(args: &SimArgs) -> Result<(), Failure> {
             PlantArg::CheckpointDropsBatch => Plant::CheckpointDropsBatch,
             PlantArg::UnknownOutcomeIsSuccess => Plant::UnknownOutcomeIsSuccess,
             PlantArg::LeaseNeverExpires => Plant::LeaseNeverExpires,
+            PlantArg::BooksReadBeforeFence => Plant::BooksReadBeforeFence,
+            PlantArg::AnswersCrossed => Plant::AnswersCrossed,
         }),
         ..SimOptions::default()
     };

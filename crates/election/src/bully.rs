@@ -328,8 +328,23 @@ impl<Id: Ord + Clone> Bully<Id> {
             out.push(Action::SteppedDown { epoch: self.epoch });
         }
         self.epoch = self.epoch.max(epoch);
-        if deposed {
-            self.start_election(out);
+        // Only an epoch's owner claims it, so the outside world has seen
+        // its owner lead. A higher owner is followed as if its
+        // `Coordinator` had arrived: it may not have reached us yet (a
+        // connection still being set up), and running an election against
+        // a leader we cannot hear would only claim, be fenced and claim
+        // again. A lower owner is bullied, as its claim would be.
+        let owner = self
+            .members
+            .owner(epoch)
+            .filter(|&o| o > self.me())
+            .cloned();
+        match owner {
+            Some(owner) if epoch == self.epoch && !self.resigned => {
+                self.follow(owner, epoch, out);
+            }
+            _ if deposed => self.start_election(out),
+            _ => {}
         }
     }
 

@@ -27,8 +27,10 @@ pub enum Input<Id> {
     /// The application learned from outside the election that `epoch` is
     /// already in use: for instance, fenced storage refused this leader
     /// because a trader of that epoch wrote to it. The peer adopts it; a
-    /// leader of that epoch or an older one steps down and runs again past
-    /// it. A peer restarted with no memory of epochs learns this way even
-    /// when no other peer is alive to tell it.
+    /// leader of that epoch or an older one steps down. Since only its
+    /// owner claims an epoch, a higher owner is then followed (its
+    /// `Coordinator` may still be on its way), and otherwise the peer runs
+    /// again past the epoch. A peer restarted with no memory of epochs
+    /// learns this way even when no other peer is alive to tell it.
     EpochSeen(Epoch),
 }

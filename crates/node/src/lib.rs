@@ -1,11 +1,13 @@
 //! The bazaar's node, as a library: the pure [`Peer`] that composes the
 //! clock, the election and the market roles, and what drives it.
 //!
-//! - [`Peer`]: input in, actions out; no I/O. Its docs give the contract
-//!   every driver keeps.
-//! - [`runtime::Runtime`]: the tokio driver of one peer over a
+//! - [`Peer`]: input in, actions out; no I/O.
+//! - [`Driver`]: the peer with its timers, held frames, outbox and store
+//!   calls in flight, sans-I/O; its docs give the contract every shell
+//!   keeps.
+//! - [`runtime::Runtime`]: the tokio shell of one driver over a
 //!   [`Transport`](bazaar_transport::Transport) and a [`store::Store`].
-//! - [`sim`]: the deterministic driver of many peers, with faults.
+//! - [`sim`]: the deterministic shell of many drivers, with faults.
 //! - [`market::LocalMarket`]: a whole market in one process, and
 //!   [`audit::Audit`], its end-of-run audit.
 //! - [`store`]: where the books live between traders (in memory, and
@@ -16,6 +18,7 @@
 
 pub mod audit;
 pub mod cluster;
+mod driver;
 mod held;
 pub mod lives;
 pub mod market;
@@ -26,6 +29,7 @@ pub mod sim;
 pub mod store;
 mod timers;
 
+pub use driver::{CallId, Driver, StoreCall, Stored, Transmit};
 pub use held::HOLD;
 pub use peer::{
     Action, CommitId, ElectionCause, Event, Incarnation, Input, Peer, PeerConfig, PeerTimer,

@@ -491,3 +491,38 @@ fn a_follower_adopts_an_epoch_seen_and_keeps_its_leader() {
     assert_eq!(three.epoch(), Epoch(20));
     assert_eq!(three.leader(), Some((&5, Epoch(9))));
 }
+
+/// Peer 3 after no higher peer answered: it leads epoch 7.
+fn three_claimed() -> Bully<u32> {
+    let mut three = peer(3);
+    three.handle(Input::Start);
+    three.handle(Input::Timer(Timer::AwaitAlive));
+    assert_eq!(three.leader(), Some((&3, Epoch(7))));
+    three
+}
+
+#[test]
+fn a_leader_fenced_by_a_higher_peers_epoch_follows_it() {
+    // Epoch 9 is peer 5's: the store saw peer 5 lead, though peer 3 never
+    // heard it (its connection may still be coming up).
+    let mut three = three_claimed();
+    let expected = vec![
+        Action::SteppedDown { epoch: Epoch(7) },
+        Action::LeaderIs {
+            leader: 5,
+            epoch: Epoch(9),
+        },
+    ];
+    assert_eq!(three.handle(Input::EpochSeen(Epoch(9))), expected);
+    assert_eq!(three.leader(), Some((&5, Epoch(9))));
+}
+
+#[test]
+fn a_leader_fenced_by_a_lower_peers_epoch_runs_again_past_it() {
+    // Epoch 10 is peer 1's: a lower peer may not lead while 3 lives.
+    let mut three = three_claimed();
+    let mut expected = vec![Action::SteppedDown { epoch: Epoch(7) }];
+    expected.extend(send_all([4, 5], election(10)));
+    expected.push(await_alive());
+    assert_eq!(three.handle(Input::EpochSeen(Epoch(10))), expected);
+}

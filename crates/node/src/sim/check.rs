@@ -1,5 +1,5 @@
 //! The invariants the simulator holds the market to, one function each.
-//! Each returns `Err` with a sentence saying what broke.
+//! Each returns `Err` with the [`Violation`] that broke.
 //!
 //! The market's own checks ([`Book::audit`], [`audit::check_receipts`],
 //! [`audit::check_seller_credits`]) do the accounting; these functions
@@ -13,8 +13,10 @@ use std::{
 use bazaar_market::{Batch, Book, Match, Receipt, audit};
 use bazaar_protocol::{Buy, Epoch, Money, PeerId, RequestId};
 
+use super::Violation;
+
 /// What a failed check says.
-pub(crate) type Broken = String;
+pub(crate) type Broken = Violation;
 
 /// Clocks: a step that sent or received moved the peer's Lamport time
 /// strictly forward; every send carries a fresh, increasing time; a
@@ -29,31 +31,32 @@ pub(crate) fn clock(
     if let Some(remote) = received
         && after <= remote.max(before)
     {
-        return Err(format!(
-            "clock: peer {peer} received a message sent at {remote} at time {before} \
-             and its clock only reached {after}"
-        ));
+        return Err(Violation::ClockReceive {
+            peer,
+            remote,
+            after,
+        });
     }
     let mut last = before;
     for &time in sent {
         if time <= last {
-            return Err(format!(
-                "clock: peer {peer} sent at time {time} after time {last}"
-            ));
+            return Err(Violation::ClockSend { peer, last, time });
         }
         last = time;
     }
     if after < last || (!sent.is_empty() && after <= before) {
-        return Err(format!(
-            "clock: peer {peer} went from {before} to {after} while sending at {last}"
-        ));
+        return Err(Violation::ClockSend {
+            peer,
+            last: last.max(before),
+            time: after,
+        });
     }
     Ok(())
 }
 
 /// Goods, money and no double fill, on the store's books.
 pub(crate) fn books(book: &Book) -> Result<(), Broken> {
-    book.audit().map(drop).map_err(|v| format!("books: {v}"))
+    book.audit().map(drop).map_err(Violation::Books)
 }
 
 /// A buyer has received at most what the books say it bought, over all
@@ -67,7 +70,7 @@ pub(crate) fn receipts(book: &Book, buyer: PeerId, receipt: &Receipt) -> Result<
         .cloned()
         .unwrap_or_default();
     let market = BTreeMap::from([(buyer, sold)]);
-    audit::check_receipts(&market, &mine, Match::AtMost).map_err(|v| format!("receipts: {v}"))
+    audit::check_receipts(&market, &mine, Match::AtMost).map_err(Violation::Receipts)
 }
 
 /// A seller holds at most the credits the books give it, over all its
@@ -75,7 +78,7 @@ pub(crate) fn receipts(book: &Book, buyer: PeerId, receipt: &Receipt) -> Result<
 pub(crate) fn credits(book: &Book, seller: PeerId, credits: Money) -> Result<(), Broken> {
     let mine = BTreeMap::from([(seller, credits)]);
     let earned = BTreeMap::from([(seller, book.credit(seller))]);
-    audit::check_seller_credits(&earned, &mine, Match::AtMost).map_err(|v| format!("credits: {v}"))
+    audit::check_seller_credits(&earned, &mine, Match::AtMost).map_err(Violation::Credits)
 }
 
 /// What the store accepted, summed batch by batch as the simulator saw the
@@ -98,11 +101,8 @@ impl Accepted {
         for served in &batch.served {
             let request = served.request;
             let last = self.last_served.insert(request.buyer, request.seq);
-            if last.is_some_and(|last| last >= request.seq) {
-                return Err(format!(
-                    "fills: {request} was served after request {} of the same buyer",
-                    last.unwrap_or_default()
-                ));
+            if let Some(after) = last.filter(|&last| last >= request.seq) {
+                return Err(Violation::ServedOutOfOrder { request, after });
             }
         }
         self.requests += batch.served.len() as u64;
@@ -137,16 +137,10 @@ impl Accepted {
         if same {
             return Ok(());
         }
-        Err(format!(
-            "books: the store holds {} requests, {} sales, commission {}; the batches it \
-             accepted add up to {} requests, {} sales, commission {}",
-            totals.requests,
-            totals.sales,
-            book.commission(),
-            self.requests,
-            self.sold.sales,
-            self.commission
-        ))
+        Err(Violation::BooksDisagree {
+            held: (totals.requests, totals.sales, book.commission()),
+            accepted: (self.requests, self.sold.sales, self.commission),
+        })
     }
 }
 
@@ -156,16 +150,16 @@ pub(crate) fn asked(batch: &Batch, asked: &BTreeMap<RequestId, Buy>) -> Result<(
         match asked.get(&served.request) {
             Some(buy) if buy.product == served.product && buy.quantity == served.requested => {}
             Some(buy) => {
-                return Err(format!(
-                    "requests: {} was served as {} {} but the buyer asked for {} {}",
-                    served.request, served.requested, served.product, buy.quantity, buy.product
-                ));
+                return Err(Violation::ServedOtherwise {
+                    request: served.request,
+                    served: (served.requested, served.product),
+                    asked: (buy.quantity, buy.product),
+                });
             }
             None => {
-                return Err(format!(
-                    "requests: {} was served but its buyer never made it",
-                    served.request
-                ));
+                return Err(Violation::ServedUnasked {
+                    request: served.request,
+                });
             }
         }
     }
@@ -178,9 +172,8 @@ pub(crate) fn one_trader_per_epoch(traders: &[(PeerId, Epoch)]) -> Result<(), Br
     let mut seen: BTreeMap<Epoch, PeerId> = BTreeMap::new();
     for &(peer, epoch) in traders {
         if let Some(other) = seen.insert(epoch, peer) {
-            return Err(format!(
-                "election: peers {other} and {peer} both trade in epoch {epoch}"
-            ));
+            let peers = (other, peer);
+            return Err(Violation::TwoTraders { epoch, peers });
         }
     }
     Ok(())
@@ -195,15 +188,17 @@ pub(crate) fn fenced(
     owners: &mut BTreeMap<Epoch, PeerId>,
 ) -> Result<(), Broken> {
     if epoch < newest {
-        return Err(format!(
-            "fencing: the store took a commit of epoch {epoch} from peer {peer} \
-             after epoch {newest} opened it"
-        ));
+        return Err(Violation::StaleCommit {
+            peer,
+            epoch,
+            newest,
+        });
     }
     match owners.insert(epoch, peer) {
-        Some(other) if other != peer => Err(format!(
-            "fencing: peers {other} and {peer} both committed in epoch {epoch}"
-        )),
+        Some(other) if other != peer => Err(Violation::TwoCommitters {
+            epoch,
+            peers: (other, peer),
+        }),
         _ => Ok(()),
     }
 }
@@ -236,39 +231,28 @@ pub(crate) fn settled(peers: &[Settled], deadline: Duration) -> Result<(), Broke
     }
     let leaders: BTreeSet<Option<(PeerId, Epoch)>> = peers.iter().map(|p| p.leader).collect();
     let [Some((trader, epoch))] = leaders.iter().copied().collect::<Vec<_>>()[..] else {
-        let views: Vec<String> = peers
-            .iter()
-            .map(|p| match p.leader {
-                Some((l, e)) => format!("peer {} follows {l} (epoch {e})", p.id),
-                None => format!("peer {} follows nobody", p.id),
-            })
-            .collect();
-        return Err(format!("liveness: no agreement: {}", views.join(", ")));
+        let views = peers.iter().map(|p| (p.id, p.leader)).collect();
+        return Err(Violation::NoAgreement { views });
     };
     let Some(desk) = peers.iter().find(|p| p.id == trader) else {
-        return Err(format!(
-            "liveness: every live peer follows peer {trader}, which is down"
-        ));
+        return Err(Violation::TraderDown { trader });
     };
     if !desk.trading {
-        return Err(format!(
-            "liveness: peer {trader} leads epoch {epoch} but its desk is not open"
-        ));
+        return Err(Violation::DeskShut { trader, epoch });
     }
     if let Some(higher) = peers.iter().find(|p| p.id > trader && !p.resigned) {
-        return Err(format!(
-            "liveness: peer {trader} trades while peer {} is live and higher",
-            higher.id
-        ));
+        let higher = higher.id;
+        return Err(Violation::NotTheHighest { trader, higher });
     }
     // The trader's own buyer is paused while it trades (docs/ARCHITECTURE.md), so
     // its pending buy waits for the next term.
     for p in peers.iter().filter(|p| !p.trading) {
         if let Some((request, sent)) = p.unanswered.iter().find(|(_, sent)| *sent < deadline) {
-            return Err(format!(
-                "liveness: peer {}'s {request}, first sent at {sent:?}, is still unanswered",
-                p.id
-            ));
+            return Err(Violation::Unanswered {
+                peer: p.id,
+                request: *request,
+                sent: *sent,
+            });
         }
     }
     Ok(())

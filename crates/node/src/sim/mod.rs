@@ -21,8 +21,10 @@ mod network;
 mod options;
 mod report;
 mod trace;
+mod violation;
 mod world;
 
 pub use options::{Faults, Plant, SimOptions};
 pub use report::{RunReport, run_many, run_one};
+pub use violation::Violation;
 pub use world::Tally;

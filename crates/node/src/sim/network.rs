@@ -4,7 +4,10 @@
 //! Loss and duplication stop once the network is calm; partitions last
 //! until healed.
 
-use std::{collections::BTreeSet, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
 
 use bazaar_protocol::PeerId;
 use rand::Rng;
@@ -20,8 +23,13 @@ pub(crate) enum Fate {
     /// Dropped because sender and recipient are on two sides of a
     /// partition.
     Cut,
-    /// Delivered after each of these delays (twice if duplicated).
-    Arrives(Vec<Duration>),
+    /// Delivered at each of these moments (twice if duplicated).
+    Arrives {
+        /// When each copy arrives.
+        at: Vec<Duration>,
+        /// Whether this frame set a connection up first.
+        handshake: bool,
+    },
 }
 
 /// Links between peers, with the fault model.
@@ -31,6 +39,13 @@ pub(crate) struct Network {
     /// One side of the partition, if any; the rest is the other side.
     side: Option<BTreeSet<PeerId>>,
     calm: bool,
+    /// Each pair's connection, by when it is (or was) set up: the first
+    /// frame either way after a (re)start or a heal waits a drawn
+    /// handshake, and the frames behind it, both ways, wait too. One
+    /// connection carries both directions, as over tcp; over quic a peer
+    /// dials back at once when the other's connection arrives, which comes
+    /// to the same.
+    links: BTreeMap<(PeerId, PeerId), Duration>,
 }
 
 impl Network {
@@ -39,14 +54,31 @@ impl Network {
             faults,
             side: None,
             calm: false,
+            links: BTreeMap::new(),
         }
     }
 
-    /// The fate of a message from `from` to `to`.
-    pub(crate) fn route(&self, rng: &mut ChaCha8Rng, from: PeerId, to: PeerId) -> Fate {
+    /// The fate of a message sent at `now` from `from` to `to`.
+    pub(crate) fn route(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        now: Duration,
+        from: PeerId,
+        to: PeerId,
+    ) -> Fate {
         if !self.connected(from, to) {
             return Fate::Cut;
         }
+        let pair = (from.min(to), from.max(to));
+        let (ready, handshake) = match self.links.get(&pair) {
+            Some(&ready) => (ready, false),
+            None => {
+                let most = self.faults.handshake.as_micros();
+                let took = Duration::from_micros(rng.random_range(0..=most) as u64);
+                self.links.insert(pair, now + took);
+                (now + took, true)
+            }
+        };
         if !self.calm && chance(rng, self.faults.loss) {
             return Fate::Lost;
         }
@@ -55,7 +87,15 @@ impl Network {
         } else {
             1
         };
-        Fate::Arrives((0..copies).map(|_| self.delay(rng)).collect())
+        let at = (0..copies)
+            .map(|_| now.max(ready) + self.delay(rng))
+            .collect();
+        Fate::Arrives { at, handshake }
+    }
+
+    /// `peer` (re)started or died: its connections are gone both ways.
+    pub(crate) fn restarted(&mut self, peer: PeerId) {
+        self.links.retain(|&(a, b), _| a != peer && b != peer);
     }
 
     /// A network delay, uniform between the fault model's bounds.
@@ -97,9 +137,13 @@ impl Network {
         Some(side)
     }
 
-    /// Ends the partition, if any.
+    /// Ends the partition, if any: the connections across it timed out
+    /// meanwhile, and are set up again.
     pub(crate) fn heal(&mut self) {
-        self.side = None;
+        if let Some(side) = self.side.take() {
+            self.links
+                .retain(|(a, b), _| side.contains(a) == side.contains(b));
+        }
     }
 
     /// Whether a partition is on.
@@ -130,10 +174,12 @@ mod tests {
 
     #[test]
     fn a_lossless_network_delivers_once_within_the_delay_bounds() {
-        let net = Network::new(Faults::NONE);
+        let mut net = Network::new(Faults::NONE);
         let mut rng = rng();
         for _ in 0..200 {
-            let Fate::Arrives(delays) = net.route(&mut rng, PeerId(1), PeerId(2)) else {
+            let Fate::Arrives { at: delays, .. } =
+                net.route(&mut rng, Duration::ZERO, PeerId(1), PeerId(2))
+            else {
                 panic!("a perfect network lost a message");
             };
             assert_eq!(delays.len(), 1);
@@ -151,19 +197,20 @@ mod tests {
         let mut net = Network::new(faults);
         let mut rng = rng();
         let fates: Vec<Fate> = (0..5000)
-            .map(|_| net.route(&mut rng, PeerId(1), PeerId(2)))
+            .map(|_| net.route(&mut rng, Duration::ZERO, PeerId(1), PeerId(2)))
             .collect();
         let lost = fates.iter().filter(|f| **f == Fate::Lost).count();
         let twice = fates
             .iter()
-            .filter(|f| matches!(f, Fate::Arrives(d) if d.len() == 2))
+            .filter(|f| matches!(f, Fate::Arrives { at, .. } if at.len() == 2))
             .count();
         assert!((800..1200).contains(&lost), "lost {lost} of 5000");
         assert!((280..520).contains(&twice), "duplicated {twice} of 5000");
         net.calm();
-        assert!(
-            (0..1000).all(|_| matches!(net.route(&mut rng, PeerId(1), PeerId(2)), Fate::Arrives(d) if d.len() == 1))
-        );
+        assert!((0..1000).all(|_| matches!(
+            net.route(&mut rng, Duration::ZERO, PeerId(1), PeerId(2)),
+            Fate::Arrives { at, .. } if at.len() == 1
+        )));
     }
 
     #[test]
@@ -176,12 +223,46 @@ mod tests {
         for &a in &peers {
             for &b in &peers {
                 let same = side.contains(&a) == side.contains(&b);
-                let fate = net.route(&mut rng, a, b);
+                let fate = net.route(&mut rng, Duration::ZERO, a, b);
                 assert_eq!(same, fate != Fate::Cut, "{a} -> {b}: {fate:?}");
             }
         }
         net.heal();
         assert!(!net.is_partitioned());
         assert!(peers.iter().all(|&a| net.connected(a, PeerId(1))));
+    }
+
+    fn arrival(net: &mut Network, rng: &mut ChaCha8Rng, ms: u64, from: u32, to: u32) -> Fate {
+        net.route(rng, Duration::from_millis(ms), PeerId(from), PeerId(to))
+    }
+
+    #[test]
+    fn the_first_frame_either_way_waits_the_handshake_and_a_restart_sets_up_again() {
+        // Every delay exactly a millisecond, so that arrivals tell when the
+        // connection came up.
+        let faults = Faults {
+            handshake: Duration::from_millis(400),
+            max_delay: Faults::NONE.min_delay,
+            ..Faults::NONE
+        };
+        let mut net = Network::new(faults);
+        let mut rng = rng();
+        let Fate::Arrives { at, handshake } = arrival(&mut net, &mut rng, 0, 1, 2) else {
+            panic!("a lossless network lost a frame");
+        };
+        assert!(handshake);
+        let ready = at[0] - faults.min_delay;
+        // The other direction rides the same connection: no new handshake,
+        // and nothing arrives before the connection is up.
+        let Fate::Arrives { at, handshake } = arrival(&mut net, &mut rng, 1, 2, 1) else {
+            panic!("lost");
+        };
+        assert!(!handshake);
+        assert!(at[0] >= ready.max(Duration::from_millis(1)) + faults.min_delay);
+        net.restarted(PeerId(2));
+        let Fate::Arrives { handshake, .. } = arrival(&mut net, &mut rng, 900, 1, 2) else {
+            panic!("lost");
+        };
+        assert!(handshake, "a restarted peer's connections are set up again");
     }
 }

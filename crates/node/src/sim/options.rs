@@ -16,8 +16,22 @@ pub struct Faults {
     /// Longest network delay; delays are uniform in between, which
     /// reorders messages whose sends are closer than the spread.
     pub max_delay: Duration,
-    /// How long the store takes to make a commit durable.
+    /// How long the store takes over a call (a load, a renewal, a give-back,
+    /// a commit): each runs after a delay drawn between half and one and a
+    /// half times this, and its answer reaches the peer up to half of it
+    /// later, while the peer goes on taking other inputs.
     pub commit_delay: Duration,
+    /// The most inputs a peer takes before it drains (serves its batch); a
+    /// drain also comes, unasked, within `drain_lag` of the first input
+    /// after the last one. Each burst's size is drawn from `1..=burst`.
+    pub burst: u32,
+    /// How long after an input a peer drains at the latest.
+    pub drain_lag: Duration,
+    /// The longest connection set-up: the first frame from a peer to
+    /// another after either (re)started, or after a partition healed, waits
+    /// a handshake drawn up to this, and the frames sent meanwhile wait
+    /// behind it.
+    pub handshake: Duration,
     /// Mean time between two faults (crash, restart, partition, heal,
     /// resignation) while faults are on.
     pub every: Duration,
@@ -44,6 +58,9 @@ impl Faults {
         min_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(5),
         commit_delay: Duration::from_millis(2),
+        burst: 1,
+        drain_lag: Duration::ZERO,
+        handshake: Duration::ZERO,
         every: Duration::from_millis(700),
         partitions: false,
         crashes: false,
@@ -59,6 +76,9 @@ impl Faults {
         min_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(30),
         commit_delay: Duration::from_millis(4),
+        burst: 4,
+        drain_lag: Duration::from_micros(200),
+        handshake: Duration::from_millis(120),
         every: Duration::from_millis(700),
         partitions: true,
         crashes: true,
@@ -92,6 +112,9 @@ impl Faults {
             min_delay: Duration::from_millis(1),
             max_delay: pick(rng, &[2, 5, 15, 30, 40]),
             commit_delay: pick(rng, &[1, 4, 15, 40]),
+            burst: [1, 2, 4, 16][rng.random_range(0..4)],
+            drain_lag: Duration::from_micros([0, 100, 1_000][rng.random_range(0..3)]),
+            handshake: pick(rng, &[0, 0, 5, 60, 150, 400]),
             every: pick(rng, &[200, 700, 2_000]),
             partitions: rng.random_bool(0.75),
             crashes: rng.random_bool(0.75),
@@ -125,6 +148,14 @@ pub enum Plant {
     /// The store's leases never run out and are never given back: a dead
     /// trader holds the books for ever.
     LeaseNeverExpires,
+    /// The driver reads the books when it asks for them, and the store
+    /// fences the claim only when the call runs: a trader that opens the
+    /// books misses whatever was committed while its load was in flight.
+    BooksReadBeforeFence,
+    /// The driver hands a store answer to the peer under the id of another
+    /// call in flight: a renewal's success answers the commit beside it,
+    /// whose replies leave before the commit is durable.
+    AnswersCrossed,
 }
 
 impl Plant {
@@ -137,6 +168,8 @@ impl Plant {
             Self::CheckpointDropsBatch => "checkpoint-drops-batch",
             Self::UnknownOutcomeIsSuccess => "unknown-outcome-is-success",
             Self::LeaseNeverExpires => "lease-never-expires",
+            Self::BooksReadBeforeFence => "books-read-before-fence",
+            Self::AnswersCrossed => "answers-crossed",
         }
     }
 }

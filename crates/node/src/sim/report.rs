@@ -3,7 +3,7 @@
 
 use std::{fmt, io};
 
-use super::{SimOptions, Tally, world::World};
+use super::{SimOptions, Tally, Violation, world::World};
 
 /// How one seeded run went.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,11 +12,12 @@ pub struct RunReport {
     pub seed: u64,
     /// Peers in the run.
     pub peers: u32,
-    /// `Err` names the first invariant broken.
-    pub outcome: Result<(), String>,
+    /// `Err` is the first invariant broken.
+    pub outcome: Result<(), Violation>,
     /// What happened.
     pub tally: Tally,
-    /// A digest of every step: equal for two runs of one seed.
+    /// A digest of every step and every action each peer asked for, in
+    /// order: equal for two runs of one seed.
     pub digest: u64,
     /// The last steps, oldest first, when the run failed.
     pub trace: Vec<String>,
@@ -88,11 +89,13 @@ pub fn run_one(seed: u64, options: &SimOptions) -> RunReport {
 /// Only those of `out`.
 pub fn run_many(options: &SimOptions, out: &mut dyn io::Write) -> io::Result<bool> {
     let mut total = Tally::default();
+    let mut digest = Fnv::default();
     let mut failed = Vec::new();
     let seeds = options.first_seed..options.first_seed.saturating_add(options.seeds);
     for report in run_all(seeds.clone(), options) {
         let seed = report.seed;
-        add(&mut total, &report.tally);
+        total.add(&report.tally);
+        digest.mix(report.digest);
         if !report.passed() {
             if failed.is_empty() {
                 write!(out, "{report}")?;
@@ -109,7 +112,8 @@ pub fn run_many(options: &SimOptions, out: &mut dyn io::Write) -> io::Result<boo
             out,
             "sim: {} seeds ({}..{}) of {peers} peers, {simulated:?} simulated each: all passed; \
              {} steps, {} sales, {} elections, {} crashes, {} partitions, {} resignations, \
-             {} messages lost",
+             {} messages lost, {} store calls, {} inputs taken with a store call in flight, \
+             digest {:016x}",
             options.seeds,
             seeds.start,
             seeds.end,
@@ -120,6 +124,9 @@ pub fn run_many(options: &SimOptions, out: &mut dyn io::Write) -> io::Result<boo
             total.partitions,
             total.resignations,
             total.lost,
+            total.store_calls,
+            total.in_flight,
+            digest.0,
         )?;
     } else {
         let list: Vec<String> = failed.iter().map(ToString::to_string).collect();
@@ -167,21 +174,20 @@ fn run_all(seeds: std::ops::Range<u64>, options: &SimOptions) -> Vec<RunReport> 
     reports
 }
 
-fn add(total: &mut Tally, t: &Tally) {
-    total.steps += t.steps;
-    total.sent += t.sent;
-    total.lost += t.lost;
-    total.undeliverable += t.undeliverable;
-    total.duplicated += t.duplicated;
-    total.elections += t.elections;
-    total.sales += t.sales;
-    total.commits += t.commits;
-    total.crashes += t.crashes;
-    total.restarts += t.restarts;
-    total.partitions += t.partitions;
-    total.resignations += t.resignations;
-    total.partitioned_sales += t.partitioned_sales;
-    total.most_opens_in_a_partition = total
-        .most_opens_in_a_partition
-        .max(t.most_opens_in_a_partition);
+/// FNV-1a over the seeds' digests, in seed order.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn mix(&mut self, word: u64) {
+        for byte in word.to_le_bytes() {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The run's trace: the last steps kept whole for a failure report, and a
-//! digest of every step so that two runs of one seed can be compared.
+//! digest of every step and every action (each driver's own digest) so
+//! that two runs of one seed can be compared.
 //!
 //! Steps keep the actions they produced (moved, not copied) and are put
 //! into words only when a failure is printed.
@@ -8,7 +9,7 @@ use std::{collections::VecDeque, fmt, time::Duration};
 
 use bazaar_protocol::{PeerId, decode};
 
-use crate::{Action, CommitId, PeerTimer};
+use crate::{Action, CallId, CommitId, PeerTimer};
 
 /// What a step fed to a peer, or what the world did.
 #[derive(Debug, Clone)]
@@ -24,12 +25,16 @@ pub(crate) enum What {
     },
     /// A timer fired.
     Timer(PeerTimer),
+    /// Frames held back came due.
+    Release,
+    /// The peer drained: the end of a burst of inputs.
+    Drained,
     /// The transport said a peer is unreachable.
     Unreachable(PeerId),
-    /// The store made a commit durable.
-    Durable {
-        /// The commit.
-        commit: CommitId,
+    /// A store call's answer arrived.
+    Stored {
+        /// The call.
+        call: CallId,
         /// What the store answered.
         result: Result<(), String>,
     },
@@ -50,6 +55,8 @@ pub(crate) struct Step {
     pub(crate) time: u64,
     /// What it asked for.
     pub(crate) actions: Vec<Action>,
+    /// Its driver's digest of every action so far.
+    pub(crate) digest: u64,
 }
 
 /// The tail of the run and the digest of all of it.
@@ -77,12 +84,14 @@ impl Trace {
             What::Frame { bytes, .. } => 2 + (bytes.len() as u64) * 16,
             What::Timer(_) => 3,
             What::Unreachable(_) => 4,
-            What::Durable { .. } => 5,
+            What::Stored { .. } => 5,
             What::Resign => 6,
             What::World(_) => 7,
+            What::Release => 8,
+            What::Drained => 9,
         };
         let nanos = u64::try_from(step.at.as_nanos()).unwrap_or(u64::MAX);
-        for word in [nanos, peer, tag, step.time, step.actions.len() as u64] {
+        for word in [nanos, peer, tag, step.time, step.digest] {
             self.mix(word);
         }
         if self.keep == 0 {
@@ -131,9 +140,11 @@ impl fmt::Display for Step {
             },
             What::Timer(timer) => write!(f, "timer {timer:?} fires")?,
             What::Unreachable(peer) => write!(f, "hears peer {peer} is unreachable")?,
-            What::Durable { commit, result } => match result {
-                Ok(()) => write!(f, "commit {} is durable", commit.0)?,
-                Err(e) => write!(f, "commit {} failed: {e}", commit.0)?,
+            What::Release => write!(f, "held frames come due")?,
+            What::Drained => write!(f, "drains")?,
+            What::Stored { call, result } => match result {
+                Ok(()) => write!(f, "store call {} answered", call.0)?,
+                Err(e) => write!(f, "store call {} failed: {e}", call.0)?,
             },
             What::Resign => write!(f, "is told to resign")?,
             What::World(text) => write!(f, "{text}")?,
@@ -168,7 +179,7 @@ impl fmt::Display for Step {
                     batch.served.len(),
                     batch.sales.len()
                 )?,
-                Action::Event(event) => write!(f, "event: {event}")?,
+                Action::Event(event) => write!(f, "event: {event:?}")?,
             }
         }
         Ok(())

@@ -1,0 +1,129 @@
+//! The checks the world makes of its peers after each step and at the end:
+//! accounts against the ledger, one trader per epoch, no election storm,
+//! and liveness once the faults stop.
+
+use std::time::Duration;
+
+use bazaar_protocol::{Epoch, Money, PeerId};
+
+use super::{World, add_receipt};
+use crate::sim::{
+    Faults, Violation,
+    check::{self, Broken, Settled},
+};
+
+/// Announcements counted from a quiet moment (the start, a heal) until one
+/// trader stands. A bully election needs one; a peer that claims before
+/// the highest has started makes two.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StormWatch {
+    since: Duration,
+    announcements: u32,
+}
+
+/// The most announcements a quiet moment may lead to.
+const MOST_ANNOUNCEMENTS: u32 = 2;
+
+impl StormWatch {
+    /// A watch from the quiet moment `since`, on a network that loses no
+    /// message: over a lossy one a lost `Alive` or `Coordinator` makes a
+    /// lower peer claim, as the bully algorithm must, and no bound holds.
+    pub(crate) fn from(since: Duration, faults: &Faults) -> Option<Self> {
+        (faults.loss == 0.0).then_some(Self {
+            since,
+            announcements: 0,
+        })
+    }
+
+    /// A new trader announced itself.
+    pub(crate) fn announced(&mut self) -> Result<(), Broken> {
+        self.announcements += 1;
+        if self.announcements > MOST_ANNOUNCEMENTS {
+            return Err(Violation::Storm {
+                announcements: self.announcements,
+                since: self.since,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl World {
+    /// Receipts and credits of `peer`, over all its lives, against the
+    /// ledger: only when they changed, since the ledger only grows.
+    pub(super) fn check_accounts(&mut self, peer: PeerId) -> Result<(), Broken> {
+        let node = self.node(peer);
+        let Some(p) = node.driver.as_ref().map(crate::Driver::peer) else {
+            return Ok(());
+        };
+        let mut receipt = node.past_receipt.clone();
+        if let Some(buyer) = p.buyer() {
+            add_receipt(&mut receipt, buyer.receipt());
+        }
+        let credits = node.past_credits + p.seller().map_or(Money::ZERO, |s| s.credits());
+        if node.checked.0 != receipt {
+            check::receipts(&self.book, peer, &receipt)?;
+        }
+        if node.checked.1 != credits {
+            check::credits(&self.book, peer, credits)?;
+        }
+        self.node_mut(peer).checked = (receipt, credits);
+        Ok(())
+    }
+
+    pub(super) fn check_traders(&self) -> Result<(), Broken> {
+        let traders: Vec<(PeerId, Epoch)> = self
+            .nodes
+            .iter()
+            .filter_map(|n| Some(n.driver.as_ref()?.peer()))
+            .filter(|p| p.is_trading())
+            .filter_map(crate::Peer::trader)
+            .collect();
+        check::one_trader_per_epoch(&traders)
+    }
+
+    /// While a storm is watched for: once every live peer follows one
+    /// trader that trades, the watch ends.
+    pub(super) fn check_storm(&mut self) -> Result<(), Broken> {
+        if self.storm.is_none() {
+            return Ok(());
+        }
+        let mut views = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.driver.as_ref())
+            .map(|d| (d.peer().trader(), d.peer().is_trading()));
+        let Some((Some((trader, epoch)), _)) = views.next() else {
+            return Ok(());
+        };
+        let agreed = views.all(|(leader, _)| leader == Some((trader, epoch)));
+        let trading = self
+            .node(trader)
+            .driver
+            .as_ref()
+            .is_some_and(|d| d.peer().is_trading());
+        if agreed && trading {
+            self.storm = None;
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_settled(&self) -> Result<(), Broken> {
+        let peers: Vec<Settled> = self
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                let p = n.driver.as_ref()?.peer();
+                Some(Settled {
+                    id: p.id(),
+                    leader: p.trader(),
+                    trading: p.is_trading(),
+                    resigned: n.resigned,
+                    unanswered: p.unanswered().collect(),
+                })
+            })
+            .collect();
+        let deadline = self.now.saturating_sub(self.options.settle / 2);
+        check::settled(&peers, deadline)
+    }
+}
