@@ -286,12 +286,12 @@ fn the_highest_peer_says_it_starts_an_election_at_start_up() {
         }]
     );
     assert_eq!(
-        actions.last(),
+        actions.first(),
         Some(&Action::Event(Event::ElectionStarted {
             cause: ElectionCause::StartUp,
             epoch
         })),
-        "after the claim it reports"
+        "it says so before it claims"
     );
 }
 
@@ -303,16 +303,16 @@ fn a_lower_peer_starts_its_election_at_start_up_and_says_so() {
     assert_eq!(
         peer.handle(ms(0), Input::Start),
         [
+            Action::Event(Event::ElectionStarted {
+                cause: ElectionCause::StartUp,
+                epoch: Epoch(0)
+            }),
             send(&peer, 2, t + 1, election.clone()),
             send(&peer, 3, t + 2, election),
             Action::SetTimer {
                 timer: PeerTimer::Election(ElectionTimer::AwaitAlive),
                 after: ms(50)
             },
-            Action::Event(Event::ElectionStarted {
-                cause: ElectionCause::StartUp,
-                epoch: Epoch(0)
-            }),
         ]
     );
 }
@@ -402,6 +402,19 @@ fn an_election_that_waited_in_vain_for_an_announcement_says_it_starts_over() {
             epoch: Epoch(0)
         }]
     );
+}
+
+#[test]
+fn a_stale_election_timer_is_no_election() {
+    // Peer 1 waits for an Alive; a coordinator timer of no election of its
+    // own fires: the election ignores it, and the peer says nothing.
+    let mut peer = Peer::new(PeerConfig::simple(1, 3, Role::Idle));
+    peer.handle(ms(0), Input::Start);
+    let actions = peer.handle(
+        ms(10),
+        Input::Timer(PeerTimer::Election(ElectionTimer::AwaitCoordinator)),
+    );
+    assert_eq!(actions, []);
 }
 
 #[test]

@@ -362,11 +362,14 @@ pub enum Event {
     /// Some of this seller's goods sold, and it was credited (each notice
     /// once, however often the trader sends it).
     Credited(SaleNotice),
-    /// This peer starts an election.
+    /// This peer starts an election: the election machine says it started
+    /// one (`bazaar_election::Action::ElectionStarted`), the peer says why.
     ElectionStarted {
-        /// Why.
+        /// Why: what made the peer feed the election the input that
+        /// started it.
         cause: ElectionCause,
-        /// The highest epoch it had seen before it started.
+        /// The highest epoch it had seen as it started: its `Election`s
+        /// carry it, and its claim, if it wins, is past it.
         epoch: Epoch,
     },
     /// This trader's batch is durable; its replies and notices leave now.

@@ -16,7 +16,6 @@ use std::{
 use bazaar_clock::LamportClock;
 use bazaar_election::{
     Action as ElectionAction, Bully, Input as ElectionInput, Message as ElectionMessage,
-    Timer as ElectionTimer,
 };
 use bazaar_market::{
     Book, Buyer, BuyerAction, BuyerInput, Persist, Seller, SellerAction, SellerInput, TraderAction,
@@ -389,26 +388,16 @@ impl Peer {
         self.elect(ElectionInput::Resign, ElectionCause::NoSuccessor);
     }
 
-    /// Hands `input` to the election and performs what it asks. If that
-    /// starts an election of this peer's (or claims the trade outright, as
-    /// the highest live peer does), it is reported with `cause`: what the
-    /// caller knows made it start.
+    /// Hands `input` to the election and performs what it asks. Whether
+    /// that starts an election of this peer's is the election's to say
+    /// (`ElectionStarted`); why is the caller's: `cause`, what made it feed
+    /// `input`.
     fn elect(&mut self, input: ElectionInput<PeerId>, cause: ElectionCause) {
-        let was_electing = self.election.is_electing();
-        let seen = self.election.epoch();
-        // An election that waited in vain for a coordinator starts over.
-        let starts_over = matches!(input, ElectionInput::Timer(ElectionTimer::AwaitCoordinator));
-        let actions = self.election.handle(input);
-        let claimed = actions
-            .iter()
-            .any(|a| matches!(a, ElectionAction::BecameLeader { .. }));
-        let started = if starts_over {
-            self.election.is_electing()
-        } else {
-            !was_electing && (self.election.is_electing() || claimed)
-        };
-        for action in actions {
+        for action in self.election.handle(input) {
             match action {
+                ElectionAction::ElectionStarted { epoch } => {
+                    self.event(Event::ElectionStarted { cause, epoch });
+                }
                 ElectionAction::Send { to, msg } => self.send(to, Body::Election(msg)),
                 ElectionAction::SetTimer { timer, after } => {
                     self.out.push(Action::SetTimer {
@@ -434,9 +423,6 @@ impl Peer {
                     reason,
                 } => self.reject(from, Reject::Epoch { epoch, reason }),
             }
-        }
-        if started {
-            self.event(Event::ElectionStarted { cause, epoch: seen });
         }
     }
 
