@@ -422,7 +422,7 @@ impl Market {
                 BuyerAction::CancelTimer(timer) => {
                     assert_eq!(self.buyer_timers[i].take(), Some(timer));
                 }
-                BuyerAction::SuspectTrader => {}
+                BuyerAction::SuspectTrader | BuyerAction::GaveUp { .. } => {}
             }
         }
     }

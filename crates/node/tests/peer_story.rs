@@ -142,6 +142,7 @@ fn a_buyer_tells_what_it_got_from_which_sellers_and_how_long_it_took() {
 fn a_buyer_told_out_of_stock_too_often_says_it_gives_up_its_product() {
     let mut peer = buyer();
     let mut told = Vec::new();
+    let mut last = (Vec::new(), None);
     let mut at = 51;
     for _ in 0..3 {
         let actions = peer.handle(ms(at), Input::Timer(PeerTimer::Buyer(BuyerTimer::Think)));
@@ -161,9 +162,9 @@ fn a_buyer_told_out_of_stock_too_often_says_it_gives_up_its_product() {
             requested: buy.quantity,
             fills: vec![],
         };
-        told.extend(events(
-            &peer.handle(ms(at + 5), frame(3, at, Body::BuyReply(empty))),
-        ));
+        let actions = peer.handle(ms(at + 5), frame(3, at, Body::BuyReply(empty)));
+        told.extend(events(&actions));
+        last = (actions, Some(buy));
         at += 60;
     }
     let out_of_stock = told
@@ -174,9 +175,27 @@ fn a_buyer_told_out_of_stock_too_often_says_it_gives_up_its_product() {
     let Some(Event::GaveUp { product: gave_up }) = told.last() else {
         panic!("expected it to give up last: {told:?}");
     };
-    assert!(
-        matches!(told[told.len() - 2], Event::Answered { product: p, .. } if p == *gave_up),
-        "{told:?}"
+    let (actions, Some(buy)) = last else {
+        panic!("three buys")
+    };
+    assert_eq!(
+        actions,
+        [
+            Action::Event(Event::Answered {
+                request: buy.id,
+                product: *gave_up,
+                requested: buy.quantity,
+                filled: 0,
+                fills: vec![],
+                latency: ms(5),
+            }),
+            Action::Event(Event::GaveUp { product: *gave_up }),
+            Action::CancelTimer(PeerTimer::Buyer(BuyerTimer::Request)),
+            Action::SetTimer {
+                timer: PeerTimer::Buyer(BuyerTimer::Think),
+                after: ms(50)
+            },
+        ]
     );
 }
 

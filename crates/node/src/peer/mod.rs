@@ -295,12 +295,7 @@ impl Peer {
                         latency: self.now.saturating_sub(first_sent),
                     });
                 }
-                let abandoned = self.buyer.as_ref().map(|b| b.stats().wants_abandoned);
-                let product = reply.product;
                 self.buyer_takes(BuyerInput::Reply(reply));
-                if self.buyer.as_ref().map(|b| b.stats().wants_abandoned) > abandoned {
-                    self.event(Event::GaveUp { product });
-                }
             }
         }
     }
@@ -783,6 +778,7 @@ impl Peer {
                     self.out.push(Action::CancelTimer(PeerTimer::Buyer(timer)));
                 }
                 BuyerAction::SuspectTrader => self.suspect_trader(),
+                BuyerAction::GaveUp { product } => self.event(Event::GaveUp { product }),
             }
         }
     }
