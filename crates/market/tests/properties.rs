@@ -441,7 +441,9 @@ impl Market {
                 SellerAction::CancelTimer(timer) => {
                     assert_eq!(self.seller_timers[i].take(), Some(timer));
                 }
-                SellerAction::SuspectTrader => {}
+                SellerAction::SuspectTrader
+                | SellerAction::Offered { .. }
+                | SellerAction::Credited(_) => {}
             }
         }
     }

@@ -284,11 +284,55 @@ fn a_seller_tells_what_sold_to_whom_with_its_credit_once() {
         credit: Money(900),
     };
     let actions = peer.handle(ms(10), frame(3, 5, Body::Sale(notice)));
-    assert_eq!(events(&actions), [Event::Credited(notice)]);
+    assert_eq!(
+        actions,
+        [
+            Action::Event(Event::Credited(notice)),
+            Action::CancelTimer(PeerTimer::Seller(SellerTimer::Deposit)),
+        ],
+        "a sale proves the deposit was recorded"
+    );
     assert_eq!(
         peer.handle(ms(11), frame(3, 6, Body::Sale(notice))),
         [],
         "a re-sent notice is counted once"
+    );
+}
+
+#[test]
+fn a_seller_tells_it_sold_out_before_it_offers_its_next_lot() {
+    let (mut peer, offer) = seller();
+    let notice = SaleNotice {
+        request: REQUEST,
+        product: offer.product,
+        quantity: offer.quantity,
+        credit: Money(900) * offer.quantity,
+    };
+    let t = peer.time();
+    let actions = peer.handle(ms(10), frame(3, 5, Body::Sale(notice)));
+    let next = peer.seller().and_then(|s| s.offering().copied()).unwrap();
+    assert_eq!(
+        next.id,
+        OfferId {
+            seller: PeerId(2),
+            seq: 2
+        }
+    );
+    assert_eq!(
+        actions,
+        [
+            Action::Event(Event::Credited(notice)),
+            Action::CancelTimer(PeerTimer::Seller(SellerTimer::Deposit)),
+            Action::Event(Event::Offered {
+                offer: next,
+                trader: PeerId(3)
+            }),
+            send(&peer, 3, t.max(5) + 2, Body::Offer(next)),
+            Action::SetTimer {
+                timer: PeerTimer::Seller(SellerTimer::Deposit),
+                after: ms(300)
+            },
+        ]
     );
 }
 

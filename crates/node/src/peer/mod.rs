@@ -277,13 +277,7 @@ impl Peer {
             Body::Offer(offer) => self.desk_takes(TraderInput::Offer { at, offer }),
             Body::Buy(buy) => self.desk_takes(TraderInput::Buy { at, buy }),
             Body::Deposited(deposited) => self.seller_takes(SellerInput::Deposited(deposited)),
-            Body::Sale(notice) => {
-                let counted = self.seller.as_ref().map(|s| s.stats().notices);
-                self.seller_takes(SellerInput::Sale(notice));
-                if self.seller.as_ref().map(|s| s.stats().notices) > counted {
-                    self.event(Event::Credited(notice));
-                }
-            }
+            Body::Sale(notice) => self.seller_takes(SellerInput::Sale(notice)),
             Body::BuyReply(reply) => {
                 if let Some(first_sent) = self.asked_at.remove(&reply.id) {
                     self.event(Event::Answered {
@@ -787,17 +781,9 @@ impl Peer {
         let Some(seller) = self.seller.as_mut() else {
             return;
         };
-        let lots = seller.stats().offers;
-        let actions = seller.handle(input);
-        let new_lot = seller.stats().offers > lots;
-        for action in actions {
+        for action in seller.handle(input) {
             match action {
-                SellerAction::Send { to, offer } => {
-                    if new_lot {
-                        self.event(Event::Offered { offer, trader: to });
-                    }
-                    self.send(to, Body::Offer(offer));
-                }
+                SellerAction::Send { to, offer } => self.send(to, Body::Offer(offer)),
                 SellerAction::SetTimer { timer, after } => {
                     self.out.push(Action::SetTimer {
                         timer: PeerTimer::Seller(timer),
@@ -808,6 +794,10 @@ impl Peer {
                     self.out.push(Action::CancelTimer(PeerTimer::Seller(timer)));
                 }
                 SellerAction::SuspectTrader => self.suspect_trader(),
+                SellerAction::Offered { to, offer } => {
+                    self.event(Event::Offered { offer, trader: to });
+                }
+                SellerAction::Credited(notice) => self.event(Event::Credited(notice)),
             }
         }
     }
