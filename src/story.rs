@@ -1,11 +1,13 @@
 //! What a `bazaar node` says as it runs: one line per event of its peer, in
 //! the market's words. The trader's two lab lines are kept exactly:
 //! `peer 3 bought 4 fish from peer 2` and `Dear buyers and sellers, My ID
-//! is 6, and I am the new coordinator`.
+//! is 6, and I am the new coordinator`. Every line is worded here: the
+//! library's events carry values, not words (a refusal's reason, an error,
+//! brings its own message).
 
 use std::fmt::Write as _;
 
-use bazaar_node::{Event, runtime::Report};
+use bazaar_node::{ElectionCause, Event, StoreFailure, runtime::Report};
 use bazaar_protocol::{Fill, Money};
 
 use crate::stats::human;
@@ -23,11 +25,25 @@ pub enum Loudness {
     Detail,
 }
 
-/// The line for one report, and how loud it is.
+/// The line for one report, and how loud it is. Every line a peer's
+/// events make is worded here, and only here.
 pub fn line(report: &Report) -> (Loudness, String) {
     let peer = report.peer;
     match &report.event {
-        e @ (Event::Coordinator { .. } | Event::Sold(_)) => (Loudness::Lab, e.to_string()),
+        Event::Coordinator { id, .. } => (
+            Loudness::Lab,
+            format!("Dear buyers and sellers, My ID is {id}, and I am the new coordinator"),
+        ),
+        Event::Sold(entry) => (
+            Loudness::Lab,
+            format!(
+                "peer {} bought {} {} from peer {}",
+                entry.buyer(),
+                entry.quantity,
+                entry.product,
+                entry.seller()
+            ),
+        ),
         Event::Asked {
             request,
             product,
@@ -95,9 +111,22 @@ pub fn line(report: &Report) -> (Loudness, String) {
         ),
         Event::ElectionStarted { cause, .. } => (
             Loudness::Story,
-            format!("peer {peer} starts an election: {cause}"),
+            format!("peer {peer} starts an election: {}", why(*cause)),
         ),
-        e @ Event::SteppedDown { .. } => (Loudness::Story, format!("peer {peer} {e}")),
+        Event::SteppedDown {
+            epoch,
+            resigned: true,
+        } => (
+            Loudness::Story,
+            format!("peer {peer} resigned as trader of epoch {epoch}"),
+        ),
+        Event::SteppedDown {
+            epoch,
+            resigned: false,
+        } => (
+            Loudness::Story,
+            format!("peer {peer} stepped down as trader of epoch {epoch}"),
+        ),
         Event::OutageBegan { peer: other } => (
             Loudness::Story,
             format!("peer {peer} cannot reach peer {other}"),
@@ -112,14 +141,88 @@ pub fn line(report: &Report) -> (Loudness, String) {
                 human(*lasted)
             ),
         ),
-        e @ (Event::DeskClosed { .. }
-        | Event::Rejected { .. }
-        | Event::StoreUnavailable { .. }
-        | Event::CutOff { .. }) => (Loudness::Problem, format!("peer {peer}: {e}")),
-        e @ (Event::BooksReloaded { .. } | Event::BooksLeased { .. }) => {
-            (Loudness::Story, format!("peer {peer} {e}"))
+        Event::DeskClosed { epoch, failure } => (
+            Loudness::Problem,
+            format!(
+                "peer {peer}: deposed: the store refused epoch {epoch}: {}",
+                refusal(*failure)
+            ),
+        ),
+        // The reason is an error's message (`Reject` is an error type).
+        Event::Rejected { from, reason } => (
+            Loudness::Problem,
+            format!("peer {peer}: refused a message from peer {from}: {reason}"),
+        ),
+        Event::StoreUnavailable { epoch, down } => (
+            Loudness::Problem,
+            format!(
+                "peer {peer}: the store failed (epoch {epoch}, for {down:?}): dropped what the \
+                 last commit held, loading the books again"
+            ),
+        ),
+        Event::CutOff { epoch, quiet } => (
+            Loudness::Problem,
+            format!(
+                "peer {peer}: heard from no other peer for {quiet:?}: giving up the term of \
+                 epoch {epoch}"
+            ),
+        ),
+        Event::BooksReloaded { epoch } => (
+            Loudness::Story,
+            format!("peer {peer} reloaded the books of epoch {epoch} from the store"),
+        ),
+        Event::BooksLeased {
+            epoch,
+            holder,
+            retry_after,
+        } => (
+            Loudness::Story,
+            format!(
+                "peer {peer} waiting for the books (epoch {epoch}): leased to peer {holder} for \
+                 {retry_after:?} more"
+            ),
+        ),
+        Event::Committed { commit, latency } => (
+            Loudness::Detail,
+            format!("peer {peer}: commit {} durable in {latency:?}", commit.0),
+        ),
+    }
+}
+
+/// Why a peer starts an election, as its line ends.
+fn why(cause: ElectionCause) -> String {
+    match cause {
+        ElectionCause::StartUp => "it has just started".into(),
+        ElectionCause::TraderSilent { trader } => {
+            format!("trader {trader} stopped sending heartbeats")
         }
-        e @ Event::Committed { .. } => (Loudness::Detail, format!("peer {peer}: {e}")),
+        ElectionCause::TraderUnreachable { trader } => format!("trader {trader} is unreachable"),
+        ElectionCause::RequestUnanswered { trader } => {
+            format!("trader {trader} left a request unanswered")
+        }
+        ElectionCause::TraderResigned { trader } => format!("trader {trader} resigned"),
+        ElectionCause::NoSuccessor => "it resigned and nobody took over".into(),
+        ElectionCause::Reconnected => "it hears from other peers again after being cut off".into(),
+        ElectionCause::LowerPeerCalled { by } => format!("lower peer {by} called an election"),
+        ElectionCause::LowerPeerClaimed { by } => {
+            format!("lower peer {by} claimed to be the coordinator")
+        }
+        ElectionCause::NoAnnouncement => "a higher peer answered but never announced itself".into(),
+        ElectionCause::NewerEpoch { epoch } => format!("it learned of the newer epoch {epoch}"),
+        ElectionCause::Fenced { newest } => format!("the store has seen epoch {newest}"),
+    }
+}
+
+/// Why the store refused or failed a trader's call, as its line ends.
+fn refusal(failure: StoreFailure) -> String {
+    match failure {
+        StoreFailure::Fenced { newest } => format!("the store has seen epoch {newest}"),
+        StoreFailure::Leased {
+            holder,
+            retry_after,
+        } => format!("the books are leased to peer {holder} for {retry_after:?} more"),
+        StoreFailure::Unavailable => "the store is unavailable".into(),
+        StoreFailure::Corrupt => "the stored books are damaged".into(),
     }
 }
 
@@ -152,7 +255,6 @@ fn sources(fills: &[Fill]) -> String {
 mod tests {
     use std::time::Duration;
 
-    use bazaar_node::ElectionCause;
     use bazaar_protocol::{PeerId, Product, RequestId};
 
     use super::*;
@@ -226,7 +328,7 @@ mod tests {
     #[test]
     fn every_event_has_its_one_line() {
         use bazaar_market::{LedgerEntry, MarketError};
-        use bazaar_node::{CommitId, Reject, StoreFailure};
+        use bazaar_node::{CommitId, Reject};
         use bazaar_protocol::{CodecError, Epoch, Offer, OfferId, SaleNotice};
 
         let epoch = Epoch(9);

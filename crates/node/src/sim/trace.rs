@@ -168,7 +168,7 @@ impl fmt::Display for Step {
                     batch.served.len(),
                     batch.sales.len()
                 )?,
-                Action::Event(event) => write!(f, "event: {event}")?,
+                Action::Event(event) => write!(f, "event: {event:?}")?,
             }
         }
         Ok(())
