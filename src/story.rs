@@ -1,11 +1,13 @@
 //! What a `bazaar node` says as it runs: one line per event of its peer, in
 //! the market's words. The trader's two lab lines are kept exactly:
 //! `peer 3 bought 4 fish from peer 2` and `Dear buyers and sellers, My ID
-//! is 6, and I am the new coordinator`.
+//! is 6, and I am the new coordinator`. Every line is worded here: the
+//! library's events carry values, not words (a refusal's reason, an error,
+//! brings its own message).
 
 use std::fmt::Write as _;
 
-use bazaar_node::{Event, runtime::Report};
+use bazaar_node::{ElectionCause, Event, StoreFailure, runtime::Report};
 use bazaar_protocol::{Fill, Money};
 
 use crate::stats::human;
@@ -23,11 +25,25 @@ pub enum Loudness {
     Detail,
 }
 
-/// The line for one report, and how loud it is.
+/// The line for one report, and how loud it is. Every line a peer's
+/// events make is worded here, and only here.
 pub fn line(report: &Report) -> (Loudness, String) {
     let peer = report.peer;
     match &report.event {
-        e @ (Event::Coordinator { .. } | Event::Sold(_)) => (Loudness::Lab, e.to_string()),
+        Event::Coordinator { id, .. } => (
+            Loudness::Lab,
+            format!("Dear buyers and sellers, My ID is {id}, and I am the new coordinator"),
+        ),
+        Event::Sold(entry) => (
+            Loudness::Lab,
+            format!(
+                "peer {} bought {} {} from peer {}",
+                entry.buyer(),
+                entry.quantity,
+                entry.product,
+                entry.seller()
+            ),
+        ),
         Event::Asked {
             request,
             product,
@@ -95,9 +111,22 @@ pub fn line(report: &Report) -> (Loudness, String) {
         ),
         Event::ElectionStarted { cause, .. } => (
             Loudness::Story,
-            format!("peer {peer} starts an election: {cause}"),
+            format!("peer {peer} starts an election: {}", why(*cause)),
         ),
-        e @ Event::SteppedDown { .. } => (Loudness::Story, format!("peer {peer} {e}")),
+        Event::SteppedDown {
+            epoch,
+            resigned: true,
+        } => (
+            Loudness::Story,
+            format!("peer {peer} resigned as trader of epoch {epoch}"),
+        ),
+        Event::SteppedDown {
+            epoch,
+            resigned: false,
+        } => (
+            Loudness::Story,
+            format!("peer {peer} stepped down as trader of epoch {epoch}"),
+        ),
         Event::OutageBegan { peer: other } => (
             Loudness::Story,
             format!("peer {peer} cannot reach peer {other}"),
@@ -112,14 +141,88 @@ pub fn line(report: &Report) -> (Loudness, String) {
                 human(*lasted)
             ),
         ),
-        e @ (Event::DeskClosed { .. }
-        | Event::Rejected { .. }
-        | Event::StoreUnavailable { .. }
-        | Event::CutOff { .. }) => (Loudness::Problem, format!("peer {peer}: {e}")),
-        e @ (Event::BooksReloaded { .. } | Event::BooksLeased { .. }) => {
-            (Loudness::Story, format!("peer {peer} {e}"))
+        Event::DeskClosed { epoch, failure } => (
+            Loudness::Problem,
+            format!(
+                "peer {peer}: deposed: the store refused epoch {epoch}: {}",
+                refusal(*failure)
+            ),
+        ),
+        // The reason is an error's message (`Reject` is an error type).
+        Event::Rejected { from, reason } => (
+            Loudness::Problem,
+            format!("peer {peer}: refused a message from peer {from}: {reason}"),
+        ),
+        Event::StoreUnavailable { epoch, down } => (
+            Loudness::Problem,
+            format!(
+                "peer {peer}: the store failed (epoch {epoch}, for {down:?}): dropped what the \
+                 last commit held, loading the books again"
+            ),
+        ),
+        Event::CutOff { epoch, quiet } => (
+            Loudness::Problem,
+            format!(
+                "peer {peer}: heard from no other peer for {quiet:?}: giving up the term of \
+                 epoch {epoch}"
+            ),
+        ),
+        Event::BooksReloaded { epoch } => (
+            Loudness::Story,
+            format!("peer {peer} reloaded the books of epoch {epoch} from the store"),
+        ),
+        Event::BooksLeased {
+            epoch,
+            holder,
+            retry_after,
+        } => (
+            Loudness::Story,
+            format!(
+                "peer {peer} waiting for the books (epoch {epoch}): leased to peer {holder} for \
+                 {retry_after:?} more"
+            ),
+        ),
+        Event::Committed { commit, latency } => (
+            Loudness::Detail,
+            format!("peer {peer}: commit {} durable in {latency:?}", commit.0),
+        ),
+    }
+}
+
+/// Why a peer starts an election, as its line ends.
+fn why(cause: ElectionCause) -> String {
+    match cause {
+        ElectionCause::StartUp => "it has just started".into(),
+        ElectionCause::TraderSilent { trader } => {
+            format!("trader {trader} stopped sending heartbeats")
         }
-        e @ Event::Committed { .. } => (Loudness::Detail, format!("peer {peer}: {e}")),
+        ElectionCause::TraderUnreachable { trader } => format!("trader {trader} is unreachable"),
+        ElectionCause::RequestUnanswered { trader } => {
+            format!("trader {trader} left a request unanswered")
+        }
+        ElectionCause::TraderResigned { trader } => format!("trader {trader} resigned"),
+        ElectionCause::NoSuccessor => "it resigned and nobody took over".into(),
+        ElectionCause::Reconnected => "it hears from other peers again after being cut off".into(),
+        ElectionCause::LowerPeerCalled { by } => format!("lower peer {by} called an election"),
+        ElectionCause::LowerPeerClaimed { by } => {
+            format!("lower peer {by} claimed to be the coordinator")
+        }
+        ElectionCause::NoAnnouncement => "a higher peer answered but never announced itself".into(),
+        ElectionCause::NewerEpoch { epoch } => format!("it learned of the newer epoch {epoch}"),
+        ElectionCause::Fenced { newest } => format!("the store has seen epoch {newest}"),
+    }
+}
+
+/// Why the store refused or failed a trader's call, as its line ends.
+fn refusal(failure: StoreFailure) -> String {
+    match failure {
+        StoreFailure::Fenced { newest } => format!("the store has seen epoch {newest}"),
+        StoreFailure::Leased {
+            holder,
+            retry_after,
+        } => format!("the books are leased to peer {holder} for {retry_after:?} more"),
+        StoreFailure::Unavailable => "the store is unavailable".into(),
+        StoreFailure::Corrupt => "the stored books are damaged".into(),
     }
 }
 
@@ -152,7 +255,6 @@ fn sources(fills: &[Fill]) -> String {
 mod tests {
     use std::time::Duration;
 
-    use bazaar_node::ElectionCause;
     use bazaar_protocol::{PeerId, Product, RequestId};
 
     use super::*;
@@ -220,6 +322,269 @@ mod tests {
             line(&report(started)).1,
             "peer 1 starts an election: trader 6 is unreachable"
         );
+    }
+
+    /// Every event's line, word for word: what the operators know.
+    #[test]
+    fn every_event_has_its_one_line() {
+        use bazaar_market::{LedgerEntry, MarketError};
+        use bazaar_node::{CommitId, Reject};
+        use bazaar_protocol::{CodecError, Epoch, Offer, OfferId, SaleNotice};
+
+        let epoch = Epoch(9);
+        let ms = Duration::from_millis;
+        let offer = Offer {
+            id: OfferId {
+                seller: PeerId(1),
+                seq: 2,
+            },
+            product: Product::Boar,
+            quantity: 3,
+        };
+        let started = |cause| Event::ElectionStarted { cause, epoch };
+        let closed = |failure| Event::DeskClosed { epoch, failure };
+        let rejected = |reason| Event::Rejected {
+            from: PeerId(6),
+            reason,
+        };
+        let cases = [
+            (
+                Event::Sold(LedgerEntry {
+                    request: RequestId {
+                        buyer: PeerId(3),
+                        seq: 1,
+                    },
+                    offer: OfferId {
+                        seller: PeerId(2),
+                        seq: 1,
+                    },
+                    product: Product::Fish,
+                    quantity: 4,
+                    unit_price: Money::units(10),
+                    credit: Money(3_600),
+                    commission: Money(400),
+                }),
+                Loudness::Lab,
+                "peer 3 bought 4 fish from peer 2",
+            ),
+            (
+                Event::Following {
+                    trader: PeerId(6),
+                    epoch,
+                },
+                Loudness::Story,
+                "peer 1 follows trader 6 from epoch 9",
+            ),
+            (
+                Event::Asked {
+                    request: REQUEST,
+                    product: Product::Salt,
+                    quantity: 5,
+                    trader: PeerId(6),
+                },
+                Loudness::Story,
+                "peer 1 asks trader 6 for 5 salt (buy 1#7)",
+            ),
+            (
+                Event::GaveUp {
+                    product: Product::Boar,
+                },
+                Loudness::Story,
+                "peer 1 gives up on boar: out of stock too often in a row",
+            ),
+            (
+                Event::Offered {
+                    offer,
+                    trader: PeerId(6),
+                },
+                Loudness::Story,
+                "peer 1 offers 3 boar to trader 6 (offer 1#2)",
+            ),
+            (
+                Event::Credited(SaleNotice {
+                    request: RequestId {
+                        buyer: PeerId(3),
+                        seq: 4,
+                    },
+                    product: Product::Salt,
+                    quantity: 3,
+                    credit: Money(1_350),
+                }),
+                Loudness::Story,
+                "peer 1 sold 3 salt to peer 3, credited 13.50",
+            ),
+            (
+                started(ElectionCause::StartUp),
+                Loudness::Story,
+                "peer 1 starts an election: it has just started",
+            ),
+            (
+                started(ElectionCause::TraderSilent { trader: PeerId(6) }),
+                Loudness::Story,
+                "peer 1 starts an election: trader 6 stopped sending heartbeats",
+            ),
+            (
+                started(ElectionCause::RequestUnanswered { trader: PeerId(6) }),
+                Loudness::Story,
+                "peer 1 starts an election: trader 6 left a request unanswered",
+            ),
+            (
+                started(ElectionCause::TraderResigned { trader: PeerId(6) }),
+                Loudness::Story,
+                "peer 1 starts an election: trader 6 resigned",
+            ),
+            (
+                started(ElectionCause::NoSuccessor),
+                Loudness::Story,
+                "peer 1 starts an election: it resigned and nobody took over",
+            ),
+            (
+                started(ElectionCause::Reconnected),
+                Loudness::Story,
+                "peer 1 starts an election: it hears from other peers again after being cut off",
+            ),
+            (
+                started(ElectionCause::LowerPeerCalled { by: PeerId(2) }),
+                Loudness::Story,
+                "peer 1 starts an election: lower peer 2 called an election",
+            ),
+            (
+                started(ElectionCause::LowerPeerClaimed { by: PeerId(2) }),
+                Loudness::Story,
+                "peer 1 starts an election: lower peer 2 claimed to be the coordinator",
+            ),
+            (
+                started(ElectionCause::NoAnnouncement),
+                Loudness::Story,
+                "peer 1 starts an election: a higher peer answered but never announced itself",
+            ),
+            (
+                started(ElectionCause::NewerEpoch { epoch: Epoch(14) }),
+                Loudness::Story,
+                "peer 1 starts an election: it learned of the newer epoch 14",
+            ),
+            (
+                started(ElectionCause::Fenced { newest: Epoch(14) }),
+                Loudness::Story,
+                "peer 1 starts an election: the store has seen epoch 14",
+            ),
+            (
+                Event::SteppedDown {
+                    epoch,
+                    resigned: true,
+                },
+                Loudness::Story,
+                "peer 1 resigned as trader of epoch 9",
+            ),
+            (
+                Event::SteppedDown {
+                    epoch,
+                    resigned: false,
+                },
+                Loudness::Story,
+                "peer 1 stepped down as trader of epoch 9",
+            ),
+            (
+                Event::OutageBegan { peer: PeerId(2) },
+                Loudness::Story,
+                "peer 1 cannot reach peer 2",
+            ),
+            (
+                Event::OutageEnded {
+                    peer: PeerId(2),
+                    lasted: ms(1_500),
+                },
+                Loudness::Story,
+                "peer 1 reaches peer 2 again, after 1.50s",
+            ),
+            (
+                closed(StoreFailure::Fenced { newest: Epoch(14) }),
+                Loudness::Problem,
+                "peer 1: deposed: the store refused epoch 9: the store has seen epoch 14",
+            ),
+            (
+                closed(StoreFailure::Leased {
+                    holder: PeerId(5),
+                    retry_after: ms(120),
+                }),
+                Loudness::Problem,
+                "peer 1: deposed: the store refused epoch 9: the books are leased to peer 5 for 120ms more",
+            ),
+            (
+                closed(StoreFailure::Unavailable),
+                Loudness::Problem,
+                "peer 1: deposed: the store refused epoch 9: the store is unavailable",
+            ),
+            (
+                closed(StoreFailure::Corrupt),
+                Loudness::Problem,
+                "peer 1: deposed: the store refused epoch 9: the stored books are damaged",
+            ),
+            (
+                rejected(Reject::Malformed(CodecError::Empty)),
+                Loudness::Problem,
+                "peer 1: refused a message from peer 6: malformed frame: empty message: no bytes to decode",
+            ),
+            (
+                rejected(Reject::Stranger),
+                Loudness::Problem,
+                "peer 1: refused a message from peer 6: not a peer of this cluster",
+            ),
+            (
+                rejected(Reject::Impersonation { claimed: PeerId(2) }),
+                Loudness::Problem,
+                "peer 1: refused a message from peer 6: envelope claims to be from peer 2",
+            ),
+            (
+                rejected(Reject::Market(MarketError::NotOwnMessage {
+                    from: PeerId(6),
+                    owner: PeerId(2),
+                })),
+                Loudness::Problem,
+                "peer 1: refused a message from peer 6: peer 6 sent a message in the name of peer 2",
+            ),
+            (
+                Event::StoreUnavailable {
+                    epoch,
+                    down: ms(40),
+                },
+                Loudness::Problem,
+                "peer 1: the store failed (epoch 9, for 40ms): dropped what the last commit held, loading the books again",
+            ),
+            (
+                Event::CutOff {
+                    epoch,
+                    quiet: ms(250),
+                },
+                Loudness::Problem,
+                "peer 1: heard from no other peer for 250ms: giving up the term of epoch 9",
+            ),
+            (
+                Event::BooksReloaded { epoch },
+                Loudness::Story,
+                "peer 1 reloaded the books of epoch 9 from the store",
+            ),
+            (
+                Event::BooksLeased {
+                    epoch,
+                    holder: PeerId(5),
+                    retry_after: ms(120),
+                },
+                Loudness::Story,
+                "peer 1 waiting for the books (epoch 9): leased to peer 5 for 120ms more",
+            ),
+            (
+                Event::Committed {
+                    commit: CommitId(17),
+                    latency: Duration::from_micros(1_250),
+                },
+                Loudness::Detail,
+                "peer 1: commit 17 durable in 1.25ms",
+            ),
+        ];
+        for (event, loudness, text) in cases {
+            assert_eq!(line(&report(event)), (loudness, text.to_owned()));
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use bazaar_node::{
     net::TransportKind, runtime::Report,
 };
 
-use crate::stats::human;
+use crate::{stats::human, story};
 
 /// What `bazaar demo` was asked for.
 #[derive(Debug, Clone)]
@@ -190,15 +190,18 @@ fn empty_book() -> bazaar_market::Book {
     bazaar_market::Book::new(bazaar_market::Pricing::default()).expect("default prices are valid")
 }
 
-/// Logs a report: the lab's lines at info, the rest quieter.
+/// Logs a report in the words of the node's story: the lab's lines and
+/// step-downs at info, the rest quieter. A line is worded only if its level
+/// is logged.
 pub fn log(report: &Report, quiet: bool) {
     use Event::{Coordinator, DeskClosed, Rejected, Sold, SteppedDown};
-    let peer = report.peer;
+    let text = || story::line(report).1;
     match &report.event {
-        e @ (Coordinator { .. } | Sold(_)) if !quiet => tracing::info!("{e}"),
-        e @ SteppedDown { .. } if !quiet => tracing::info!("peer {peer} {e}"),
-        e @ (DeskClosed { .. } | Rejected { .. }) => tracing::warn!("peer {peer}: {e}"),
-        e => tracing::debug!("peer {peer}: {e}"),
+        Coordinator { .. } | Sold(_) | SteppedDown { .. } if !quiet => {
+            tracing::info!("{}", text());
+        }
+        DeskClosed { .. } | Rejected { .. } => tracing::warn!("{}", text()),
+        _ => tracing::debug!("{}", text()),
     }
 }
 

@@ -80,7 +80,7 @@ impl Harness {
                 let recent: Vec<String> = self
                     .recent
                     .iter()
-                    .map(|r| format!("peer {}: {}", r.peer, r.event))
+                    .map(|r| bazaar::story::line(r).1)
                     .collect();
                 panic!(
                     "timed out waiting for {what}; the last reports:\n{}",

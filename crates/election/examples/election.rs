@@ -5,7 +5,8 @@
 //!
 //! The driver is a tiny deterministic loop: one queue of messages and timers
 //! ordered by simulated time, every message taking 10 ms. It prints every
-//! message as it is sent and every change of leadership as it happens.
+//! message as it is sent, every election as it starts and every change of
+//! leadership as it happens.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -82,6 +83,9 @@ impl Cluster {
                 }
                 Action::CancelTimer(timer) => {
                     self.timers.remove(&(id, timer));
+                }
+                Action::ElectionStarted { epoch } => {
+                    self.say(&format!("peer {id} starts an election past epoch {epoch}"));
                 }
                 Action::BecameLeader { epoch } => {
                     self.say(&format!("peer {id} leads, epoch {epoch}"));

@@ -29,6 +29,17 @@ pub enum Action<Id> {
     /// Drop the pending timer of this kind, if any. A stale timer that fires
     /// anyway is ignored, so cancelling is tidiness, not correctness.
     CancelTimer(Timer),
+    /// This peer started an election of its own: the `Election`s it sends
+    /// every higher peer follow, or, with no higher peer, its claim
+    /// (`BecameLeader`). Said once per election: not again when it ends in
+    /// a claim after [`Timer::AwaitAlive`], but anew when an election that
+    /// heard `Alive` and no `Coordinator` starts over. News for the driver
+    /// to report; nothing to perform.
+    ElectionStarted {
+        /// The highest epoch this peer had seen as it started: the epoch
+        /// its `Election`s carry, and the one its claim will exceed.
+        epoch: Epoch,
+    },
     /// Another peer leads, in `epoch`.
     LeaderIs {
         /// The leader.

@@ -362,15 +362,22 @@ impl<Id: Ord + Clone> Bully<Id> {
     }
 
     /// Sends `Election` to every higher peer, or claims leadership if there
-    /// is none. Does nothing while an election of ours runs or we abstain.
+    /// is none, and says that an election started. Does nothing while an
+    /// election of ours runs or we abstain.
     fn start_election(&mut self, out: &mut Vec<Action<Id>>) {
         if self.resigned || self.stage != Stage::Idle {
             return;
         }
         if self.members.higher().is_empty() {
+            // The highest peer's election is its claim; one it cannot make
+            // (no epoch left) is refused, not started.
+            if self.members.next_epoch(self.epoch).is_some() {
+                out.push(Action::ElectionStarted { epoch: self.epoch });
+            }
             self.claim(out);
             return;
         }
+        out.push(Action::ElectionStarted { epoch: self.epoch });
         let msg = Message::Election { epoch: self.epoch };
         for to in self.members.higher() {
             out.push(Action::Send {

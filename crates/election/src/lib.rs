@@ -1,7 +1,8 @@
 //! A sans-I/O bully election with epochs, generic over the node id.
 //!
 //! Feed a [`Bully`] one [`Input`] at a time and perform the [`Action`]s it
-//! returns: send these messages, run these named timers, know this leader.
+//! returns: send these messages, run these named timers, know this leader,
+//! report that an election started.
 //! No I/O, no clock, no threads: time arrives as fired [`Timer`]s.
 //!
 //! Epochs never wrap or saturate: claims stop at [`Epoch::MAX`] (`i64::MAX`,

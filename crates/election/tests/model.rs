@@ -154,7 +154,8 @@ impl Election {
                     world.claims.insert((epoch, id));
                     world.passed_over.remove(&id);
                 }
-                Action::LeaderIs { .. }
+                Action::ElectionStarted { .. }
+                | Action::LeaderIs { .. }
                 | Action::SteppedDown { .. }
                 | Action::LeaderGone { .. }
                 | Action::Refused { .. } => {}

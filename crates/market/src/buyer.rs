@@ -85,6 +85,13 @@ pub enum BuyerAction {
     CancelTimer(BuyerTimer),
     /// The trader did not answer in time: it may be dead; start an election.
     SuspectTrader,
+    /// It was told "out of stock" for `product` `patience` times in a row,
+    /// and gives the product up: its next want is another. News for the
+    /// driver to report; nothing to perform.
+    GaveUp {
+        /// The product given up.
+        product: Product,
+    },
 }
 
 /// What a buyer has done so far.
@@ -268,6 +275,9 @@ impl Buyer {
                 if self.out_of_stock_streak >= self.config.patience.max(1) {
                     self.stats.wants_abandoned += 1;
                     self.avoid = Some(want.product);
+                    out.push(BuyerAction::GaveUp {
+                        product: want.product,
+                    });
                     self.want = None;
                     self.out_of_stock_streak = 0;
                 }

@@ -80,6 +80,19 @@ pub enum SellerAction {
     /// The trader did not acknowledge in time: it may be dead; start an
     /// election.
     SuspectTrader,
+    /// A new lot goes to the trader `to`; the `Send` that carries it
+    /// follows. A deposit re-sent (a timeout, a new trader) is a `Send`
+    /// alone. News for the driver to report; nothing to perform.
+    Offered {
+        /// The trader.
+        to: PeerId,
+        /// The new lot.
+        offer: Offer,
+    },
+    /// Some of its goods sold, and it was credited: said for the first
+    /// copy of a sale notice only, however often the trader sends it.
+    /// News for the driver to report; nothing to perform.
+    Credited(SaleNotice),
 }
 
 /// What a seller has done so far.
@@ -264,6 +277,7 @@ impl Seller {
         *self.sold.entry(notice.product).or_default() += u64::from(notice.quantity);
         self.stats.notices += 1;
         self.stats.units_sold += u64::from(notice.quantity);
+        out.push(SellerAction::Credited(*notice));
         let Some(lot) = &mut self.lot else { return };
         if lot.offer.product != notice.product {
             return;
@@ -315,6 +329,9 @@ impl Seller {
             sold: 0,
         });
         self.stats.offers += 1;
+        if let Some(to) = self.trader {
+            out.push(SellerAction::Offered { to, offer });
+        }
         self.send(out);
     }
 

@@ -184,13 +184,22 @@ fn out_of_stock_patience_times_in_a_row_makes_the_buyer_want_another_product() {
         buyer.handle(BuyerInput::Timer(BuyerTimer::Think));
         *buyer.outstanding().unwrap()
     };
-    buyer.handle(BuyerInput::Reply(reply(&first, 0)));
+    let mut answers = vec![buyer.handle(BuyerInput::Reply(reply(&first, 0)))];
     for _ in 0..2 {
         buyer.handle(BuyerInput::Timer(BuyerTimer::Think));
         let buy = *buyer.outstanding().unwrap();
         assert_eq!(buy.product, first.product, "still patient");
-        buyer.handle(BuyerInput::Reply(reply(&buy, 0)));
+        answers.push(buyer.handle(BuyerInput::Reply(reply(&buy, 0))));
     }
+    let patient = vec![BuyerAction::CancelTimer(BuyerTimer::Request), think()];
+    let gives_up = vec![
+        BuyerAction::GaveUp {
+            product: first.product,
+        },
+        BuyerAction::CancelTimer(BuyerTimer::Request),
+        think(),
+    ];
+    assert_eq!(answers, [patient.clone(), patient, gives_up]);
     assert_eq!(buyer.stats().wants_abandoned, 1);
     buyer.handle(BuyerInput::Timer(BuyerTimer::Think));
     assert_ne!(buyer.outstanding().unwrap().product, first.product);

@@ -422,7 +422,7 @@ impl Market {
                 BuyerAction::CancelTimer(timer) => {
                     assert_eq!(self.buyer_timers[i].take(), Some(timer));
                 }
-                BuyerAction::SuspectTrader => {}
+                BuyerAction::SuspectTrader | BuyerAction::GaveUp { .. } => {}
             }
         }
     }
@@ -441,7 +441,9 @@ impl Market {
                 SellerAction::CancelTimer(timer) => {
                     assert_eq!(self.seller_timers[i].take(), Some(timer));
                 }
-                SellerAction::SuspectTrader => {}
+                SellerAction::SuspectTrader
+                | SellerAction::Offered { .. }
+                | SellerAction::Credited(_) => {}
             }
         }
     }

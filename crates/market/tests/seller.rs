@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bazaar_market::{Seller, SellerAction, SellerConfig, SellerInput, SellerTimer};
-use bazaar_protocol::{Deposited, Money, Offer, OfferId, PeerId, RequestId, SaleNotice};
+use bazaar_protocol::{Deposited, Money, Offer, OfferId, PeerId, Product, RequestId, SaleNotice};
 
 const ME: PeerId = PeerId(2);
 const TRADER: PeerId = PeerId(6);
@@ -22,7 +22,11 @@ fn selling() -> (Seller, Offer) {
     let offer = *seller.offering().expect("a lot once the trader is known");
     assert_eq!(
         actions,
-        vec![SellerAction::Send { to: TRADER, offer }, await_receipt()]
+        vec![
+            SellerAction::Offered { to: TRADER, offer },
+            SellerAction::Send { to: TRADER, offer },
+            await_receipt()
+        ]
     );
     (seller, offer)
 }
@@ -133,6 +137,10 @@ fn a_receipt_saying_the_lot_sold_out_starts_the_next_lot() {
         actions,
         vec![
             SellerAction::CancelTimer(SellerTimer::Deposit),
+            SellerAction::Offered {
+                to: TRADER,
+                offer: next
+            },
             SellerAction::Send {
                 to: TRADER,
                 offer: next
@@ -155,6 +163,11 @@ fn sale_notices_are_counted_once_and_a_sold_out_lot_is_followed_by_a_new_one() {
     assert_eq!(
         actions,
         vec![
+            SellerAction::Credited(all),
+            SellerAction::Offered {
+                to: TRADER,
+                offer: next
+            },
             SellerAction::Send {
                 to: TRADER,
                 offer: next
@@ -182,9 +195,13 @@ fn a_sale_before_the_receipt_counts_as_the_receipt() {
     if offer.quantity < 2 {
         return; // This seed's first lot is a single unit; covered above.
     }
+    let sale = notice(1, &offer, 1);
     assert_eq!(
-        seller.handle(SellerInput::Sale(notice(1, &offer, 1))),
-        vec![SellerAction::CancelTimer(SellerTimer::Deposit)]
+        seller.handle(SellerInput::Sale(sale)),
+        vec![
+            SellerAction::Credited(sale),
+            SellerAction::CancelTimer(SellerTimer::Deposit)
+        ]
     );
     assert_eq!(seller.remaining(), offer.quantity - 1);
     assert!(seller.is_deposited());
@@ -246,4 +263,25 @@ fn huge_credits_saturate_instead_of_panicking() {
         seller.handle(SellerInput::Sale(sale));
     }
     assert_eq!(seller.credits(), Money(u64::MAX));
+}
+
+#[test]
+fn a_sale_of_a_lot_not_on_offer_is_still_credited() {
+    // A notice of an earlier lot (its receipt said it was sold out) comes
+    // late: the money is the seller's, the lot on offer is untouched.
+    let (mut seller, offer) = selling();
+    seller.handle(SellerInput::Deposited(Deposited {
+        offer: offer.id,
+        remaining: offer.quantity,
+    }));
+    let mut earlier = notice(3, &offer, 2);
+    earlier.product = match offer.product {
+        Product::Fish => Product::Salt,
+        _ => Product::Fish,
+    };
+    assert_eq!(
+        seller.handle(SellerInput::Sale(earlier)),
+        vec![SellerAction::Credited(earlier)]
+    );
+    assert_eq!(seller.remaining(), offer.quantity);
 }

@@ -201,6 +201,10 @@ fn a_fenced_commit_drops_what_it_held_and_closes_the_desk() {
                 epoch,
                 resigned: false
             }),
+            Action::Event(Event::ElectionStarted {
+                cause: ElectionCause::Fenced { newest },
+                epoch: newest
+            }),
             Action::CancelTimer(PeerTimer::TraderSilent),
             Action::LoadBooks {
                 epoch: again,
@@ -234,10 +238,6 @@ fn a_fenced_commit_drops_what_it_held_and_closes_the_desk() {
                 t,
                 Body::Election(ElectionMessage::Coordinator { epoch: again })
             ),
-            Action::Event(Event::ElectionStarted {
-                cause: ElectionCause::Fenced { newest },
-                epoch
-            }),
         ]
     );
     assert_eq!(

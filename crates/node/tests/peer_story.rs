@@ -142,6 +142,7 @@ fn a_buyer_tells_what_it_got_from_which_sellers_and_how_long_it_took() {
 fn a_buyer_told_out_of_stock_too_often_says_it_gives_up_its_product() {
     let mut peer = buyer();
     let mut told = Vec::new();
+    let mut last = (Vec::new(), None);
     let mut at = 51;
     for _ in 0..3 {
         let actions = peer.handle(ms(at), Input::Timer(PeerTimer::Buyer(BuyerTimer::Think)));
@@ -161,9 +162,9 @@ fn a_buyer_told_out_of_stock_too_often_says_it_gives_up_its_product() {
             requested: buy.quantity,
             fills: vec![],
         };
-        told.extend(events(
-            &peer.handle(ms(at + 5), frame(3, at, Body::BuyReply(empty))),
-        ));
+        let actions = peer.handle(ms(at + 5), frame(3, at, Body::BuyReply(empty)));
+        told.extend(events(&actions));
+        last = (actions, Some(buy));
         at += 60;
     }
     let out_of_stock = told
@@ -174,9 +175,27 @@ fn a_buyer_told_out_of_stock_too_often_says_it_gives_up_its_product() {
     let Some(Event::GaveUp { product: gave_up }) = told.last() else {
         panic!("expected it to give up last: {told:?}");
     };
-    assert!(
-        matches!(told[told.len() - 2], Event::Answered { product: p, .. } if p == *gave_up),
-        "{told:?}"
+    let (actions, Some(buy)) = last else {
+        panic!("three buys")
+    };
+    assert_eq!(
+        actions,
+        [
+            Action::Event(Event::Answered {
+                request: buy.id,
+                product: *gave_up,
+                requested: buy.quantity,
+                filled: 0,
+                fills: vec![],
+                latency: ms(5),
+            }),
+            Action::Event(Event::GaveUp { product: *gave_up }),
+            Action::CancelTimer(PeerTimer::Buyer(BuyerTimer::Request)),
+            Action::SetTimer {
+                timer: PeerTimer::Buyer(BuyerTimer::Think),
+                after: ms(50)
+            },
+        ]
     );
 }
 
@@ -265,11 +284,55 @@ fn a_seller_tells_what_sold_to_whom_with_its_credit_once() {
         credit: Money(900),
     };
     let actions = peer.handle(ms(10), frame(3, 5, Body::Sale(notice)));
-    assert_eq!(events(&actions), [Event::Credited(notice)]);
+    assert_eq!(
+        actions,
+        [
+            Action::Event(Event::Credited(notice)),
+            Action::CancelTimer(PeerTimer::Seller(SellerTimer::Deposit)),
+        ],
+        "a sale proves the deposit was recorded"
+    );
     assert_eq!(
         peer.handle(ms(11), frame(3, 6, Body::Sale(notice))),
         [],
         "a re-sent notice is counted once"
+    );
+}
+
+#[test]
+fn a_seller_tells_it_sold_out_before_it_offers_its_next_lot() {
+    let (mut peer, offer) = seller();
+    let notice = SaleNotice {
+        request: REQUEST,
+        product: offer.product,
+        quantity: offer.quantity,
+        credit: Money(900) * offer.quantity,
+    };
+    let t = peer.time();
+    let actions = peer.handle(ms(10), frame(3, 5, Body::Sale(notice)));
+    let next = peer.seller().and_then(|s| s.offering().copied()).unwrap();
+    assert_eq!(
+        next.id,
+        OfferId {
+            seller: PeerId(2),
+            seq: 2
+        }
+    );
+    assert_eq!(
+        actions,
+        [
+            Action::Event(Event::Credited(notice)),
+            Action::CancelTimer(PeerTimer::Seller(SellerTimer::Deposit)),
+            Action::Event(Event::Offered {
+                offer: next,
+                trader: PeerId(3)
+            }),
+            send(&peer, 3, t.max(5) + 2, Body::Offer(next)),
+            Action::SetTimer {
+                timer: PeerTimer::Seller(SellerTimer::Deposit),
+                after: ms(300)
+            },
+        ]
     );
 }
 
@@ -286,12 +349,12 @@ fn the_highest_peer_says_it_starts_an_election_at_start_up() {
         }]
     );
     assert_eq!(
-        actions.last(),
+        actions.first(),
         Some(&Action::Event(Event::ElectionStarted {
             cause: ElectionCause::StartUp,
             epoch
         })),
-        "after the claim it reports"
+        "it says so before it claims"
     );
 }
 
@@ -303,16 +366,16 @@ fn a_lower_peer_starts_its_election_at_start_up_and_says_so() {
     assert_eq!(
         peer.handle(ms(0), Input::Start),
         [
+            Action::Event(Event::ElectionStarted {
+                cause: ElectionCause::StartUp,
+                epoch: Epoch(0)
+            }),
             send(&peer, 2, t + 1, election.clone()),
             send(&peer, 3, t + 2, election),
             Action::SetTimer {
                 timer: PeerTimer::Election(ElectionTimer::AwaitAlive),
                 after: ms(50)
             },
-            Action::Event(Event::ElectionStarted {
-                cause: ElectionCause::StartUp,
-                epoch: Epoch(0)
-            }),
         ]
     );
 }
@@ -402,6 +465,19 @@ fn an_election_that_waited_in_vain_for_an_announcement_says_it_starts_over() {
             epoch: Epoch(0)
         }]
     );
+}
+
+#[test]
+fn a_stale_election_timer_is_no_election() {
+    // Peer 1 waits for an Alive; a coordinator timer of no election of its
+    // own fires: the election ignores it, and the peer says nothing.
+    let mut peer = Peer::new(PeerConfig::simple(1, 3, Role::Idle));
+    peer.handle(ms(0), Input::Start);
+    let actions = peer.handle(
+        ms(10),
+        Input::Timer(PeerTimer::Election(ElectionTimer::AwaitCoordinator)),
+    );
+    assert_eq!(actions, []);
 }
 
 #[test]

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use proptest::prelude::*;
+
 use super::*;
 
 const ALIVE_TIMEOUT: Duration = Duration::from_millis(150);
@@ -57,6 +59,13 @@ fn await_alive() -> Action<u32> {
     }
 }
 
+/// An election of this peer's starts, past `epoch`.
+const fn started(epoch: u64) -> Action<u32> {
+    Action::ElectionStarted {
+        epoch: Epoch(epoch),
+    }
+}
+
 fn await_coordinator() -> Action<u32> {
     Action::SetTimer {
         timer: Timer::AwaitCoordinator,
@@ -102,7 +111,7 @@ fn config_defaults_are_150ms_and_400ms() {
 #[test]
 fn highest_peer_claims_at_once_on_start() {
     let mut five = peer(5);
-    let mut expected = vec![Action::BecameLeader { epoch: Epoch(9) }];
+    let mut expected = vec![started(0), Action::BecameLeader { epoch: Epoch(9) }];
     expected.extend(send_all(1..=4, coordinator(9)));
     assert_eq!(five.handle(Input::Start), expected);
     assert!(five.is_leader());
@@ -113,7 +122,8 @@ fn highest_peer_claims_at_once_on_start() {
 #[test]
 fn startup_with_all_alive_the_highest_wins() {
     let mut three = peer(3);
-    let mut expected = send_all([4, 5], election(0));
+    let mut expected = vec![started(0)];
+    expected.extend(send_all([4, 5], election(0)));
     expected.push(await_alive());
     assert_eq!(three.handle(Input::Start), expected);
     assert!(three.is_electing());
@@ -146,9 +156,15 @@ fn higher_peer_answers_alive_and_takes_over() {
     let mut four = peer(4);
     assert_eq!(
         four.handle(from(2, election(0))),
-        vec![send(2, alive(0)), send(5, election(0)), await_alive()]
+        vec![
+            send(2, alive(0)),
+            started(0),
+            send(5, election(0)),
+            await_alive()
+        ]
     );
-    // Peer 5 is dead: no Alive comes.
+    // Peer 5 is dead: no Alive comes. The claim ends the election that
+    // started: it does not start another.
     let mut expected = vec![Action::BecameLeader { epoch: Epoch(8) }];
     expected.extend(send_all([1, 2, 3, 5], coordinator(8)));
     assert_eq!(four.handle(Input::Timer(Timer::AwaitAlive)), expected);
@@ -175,7 +191,12 @@ fn follower_of_a_higher_leader_answers_without_an_election_of_its_own() {
     // But news of a newer epoch means the leader it knows is out of date.
     assert_eq!(
         four.handle(from(3, election(11))),
-        vec![send(3, alive(11)), send(5, election(11)), await_alive()]
+        vec![
+            send(3, alive(11)),
+            started(11),
+            send(5, election(11)),
+            await_alive()
+        ]
     );
 }
 
@@ -185,6 +206,7 @@ fn leader_asked_with_a_newer_epoch_steps_down_and_claims_above_it() {
     let mut expected = vec![
         Action::SteppedDown { epoch: Epoch(9) },
         send(3, alive(13)),
+        started(13),
         Action::BecameLeader { epoch: Epoch(19) },
     ];
     expected.extend(send_all(1..=4, coordinator(19)));
@@ -201,6 +223,7 @@ fn next_peer_takes_over_when_the_highest_dies() {
                 leader: 5,
                 epoch: Epoch(9)
             },
+            started(9),
             send(5, election(9)),
             await_alive(),
         ]
@@ -211,10 +234,13 @@ fn next_peer_takes_over_when_the_highest_dies() {
     assert_eq!(four.handle(Input::Timer(Timer::AwaitAlive)), expected);
 
     let mut two = following_five(2);
-    let mut expected = vec![Action::LeaderGone {
-        leader: 5,
-        epoch: Epoch(9),
-    }];
+    let mut expected = vec![
+        Action::LeaderGone {
+            leader: 5,
+            epoch: Epoch(9),
+        },
+        started(9),
+    ];
     expected.extend(send_all([3, 4, 5], election(9)));
     expected.push(await_alive());
     assert_eq!(two.handle(Input::LeaderLost), expected);
@@ -239,8 +265,9 @@ fn peer_that_got_alive_but_no_coordinator_starts_over() {
     let mut two = peer(2);
     two.handle(Input::Start);
     two.handle(from(4, alive(0)));
-    // Peer 4 died before it could claim.
-    let mut expected = send_all([3, 4, 5], election(0));
+    // Peer 4 died before it could claim: a new election starts.
+    let mut expected = vec![started(0)];
+    expected.extend(send_all([3, 4, 5], election(0)));
     expected.push(await_alive());
     assert_eq!(two.handle(Input::Timer(Timer::AwaitCoordinator)), expected);
     assert!(two.is_electing());
@@ -315,6 +342,7 @@ fn restarted_highest_peer_learns_the_epoch_and_claims_above_it() {
     // of 9 is answered with Alive{13}.
     let mut expected = vec![
         Action::SteppedDown { epoch: Epoch(9) },
+        started(13),
         Action::BecameLeader { epoch: Epoch(19) },
     ];
     expected.extend(send_all(1..=4, coordinator(19)));
@@ -328,6 +356,7 @@ fn newer_coordinator_from_a_lower_peer_is_bullied() {
     let mut five = five_leading();
     let mut expected = vec![
         Action::SteppedDown { epoch: Epoch(9) },
+        started(13),
         Action::BecameLeader { epoch: Epoch(19) },
     ];
     expected.extend(send_all(1..=4, coordinator(19)));
@@ -338,7 +367,7 @@ fn newer_coordinator_from_a_lower_peer_is_bullied() {
     let mut four = following_five(4);
     assert_eq!(
         four.handle(from(2, coordinator(11))),
-        vec![send(5, election(11)), await_alive()]
+        vec![started(11), send(5, election(11)), await_alive()]
     );
     assert_eq!(four.leader(), Some((&5, Epoch(9))));
     assert_eq!(four.epoch(), Epoch(11));
@@ -372,6 +401,7 @@ fn leader_resigns_and_abstains_until_a_new_coordinator() {
     // Then it takes part normally: a later election lets it win again.
     let mut expected = vec![
         send(3, alive(13)),
+        started(13),
         Action::BecameLeader { epoch: Epoch(19) },
     ];
     expected.extend(send_all(1..=4, coordinator(19)));
@@ -388,6 +418,7 @@ fn followers_of_a_resigned_leader_elect_another() {
                 leader: 5,
                 epoch: Epoch(9)
             },
+            started(9),
             send(5, election(9)),
             await_alive(),
         ]
@@ -411,7 +442,7 @@ fn only_the_leader_can_resign_and_the_leader_ignores_leader_lost() {
 fn start_ends_an_abstention() {
     let mut five = five_leading();
     five.handle(Input::Resign);
-    let mut expected = vec![Action::BecameLeader { epoch: Epoch(14) }];
+    let mut expected = vec![started(9), Action::BecameLeader { epoch: Epoch(14) }];
     expected.extend(send_all(1..=4, coordinator(14)));
     assert_eq!(five.handle(Input::Start), expected);
 }
@@ -421,7 +452,10 @@ fn a_lone_peer_leads_itself() {
     let mut alone = Bully::new("solo", [], Config::default());
     assert_eq!(
         alone.handle(Input::Start),
-        vec![Action::BecameLeader { epoch: Epoch(1) }]
+        vec![
+            Action::ElectionStarted { epoch: Epoch(0) },
+            Action::BecameLeader { epoch: Epoch(1) }
+        ]
     );
     assert_eq!(alone.peers().count(), 0);
 }
@@ -458,6 +492,7 @@ fn a_leader_told_its_own_epoch_is_taken_steps_down_and_claims_past_it() {
     let mut five = five_leading();
     let mut expected = vec![
         Action::SteppedDown { epoch: Epoch(9) },
+        started(9),
         Action::BecameLeader { epoch: Epoch(14) },
     ];
     expected.extend(send_all(1..=4, coordinator(14)));
@@ -471,6 +506,7 @@ fn a_leader_told_of_a_newer_epoch_claims_past_it() {
     let mut five = five_leading();
     let mut expected = vec![
         Action::SteppedDown { epoch: Epoch(9) },
+        started(20),
         Action::BecameLeader { epoch: Epoch(29) },
     ];
     expected.extend(send_all(1..=4, coordinator(29)));
@@ -521,8 +557,94 @@ fn a_leader_fenced_by_a_higher_peers_epoch_follows_it() {
 fn a_leader_fenced_by_a_lower_peers_epoch_runs_again_past_it() {
     // Epoch 10 is peer 1's: a lower peer may not lead while 3 lives.
     let mut three = three_claimed();
-    let mut expected = vec![Action::SteppedDown { epoch: Epoch(7) }];
+    let mut expected = vec![Action::SteppedDown { epoch: Epoch(7) }, started(10)];
     expected.extend(send_all([4, 5], election(10)));
     expected.push(await_alive());
     assert_eq!(three.handle(Input::EpochSeen(Epoch(10))), expected);
+}
+
+#[test]
+fn an_election_is_said_to_start_once_and_not_again_when_it_is_won() {
+    let mut three = peer(3);
+    let actions = three.handle(Input::Start);
+    assert_eq!(actions[0], started(0));
+    // A second start while it runs starts nothing.
+    assert_eq!(three.handle(Input::Start), vec![]);
+    assert_eq!(three.handle(Input::LeaderLost), vec![]);
+    // Nobody higher answers: it claims, and that ends the election.
+    let mut expected = vec![Action::BecameLeader { epoch: Epoch(7) }];
+    expected.extend(send_all([1, 2, 4, 5], coordinator(7)));
+    assert_eq!(three.handle(Input::Timer(Timer::AwaitAlive)), expected);
+}
+
+#[test]
+fn a_stale_timer_starts_no_election() {
+    // Peer 2 waits for an Alive; an AwaitCoordinator timer of an earlier
+    // election fires late: no election starts over.
+    let mut two = peer(2);
+    two.handle(Input::Start);
+    assert!(two.is_electing());
+    assert_eq!(two.handle(Input::Timer(Timer::AwaitCoordinator)), vec![]);
+}
+
+/// One input for the property below: small epochs, peers 1..=5.
+fn any_input() -> impl Strategy<Value = Input<u32>> {
+    let epoch = (0_u64..40).prop_map(Epoch);
+    let msg = (0_u8..4, epoch.clone()).prop_map(|(kind, epoch)| match kind {
+        0 => Message::Election { epoch },
+        1 => Message::Alive { epoch },
+        2 => Message::Coordinator { epoch },
+        _ => Message::Resign { epoch },
+    });
+    prop_oneof![
+        6 => (1_u32..=5, msg).prop_map(|(from, msg)| Input::Message { from, msg }),
+        2 => Just(Input::Timer(Timer::AwaitAlive)),
+        2 => Just(Input::Timer(Timer::AwaitCoordinator)),
+        1 => Just(Input::LeaderLost),
+        1 => Just(Input::Resign),
+        1 => Just(Input::Start),
+        1 => epoch.prop_map(Input::EpochSeen),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `ElectionStarted` is said exactly when an election of this peer's
+    /// begins: from idle it asks the higher peers or claims outright, or an
+    /// election that waited in vain for a coordinator starts over. It is
+    /// said at most once per input, before the `Election`s it sends (with
+    /// its epoch) or the claim it makes (above its epoch).
+    #[test]
+    fn an_election_is_said_to_start_exactly_when_one_starts(
+        me in 1_u32..=5,
+        inputs in proptest::collection::vec(any_input(), 1..60),
+    ) {
+        let mut bully = peer(me);
+        for input in inputs {
+            let before = bully.stage;
+            let actions = bully.handle(input.clone());
+            let claimed = actions.iter().any(|a| matches!(a, Action::BecameLeader { .. }));
+            let starts_over = before == Stage::AwaitCoordinator
+                && input == Input::Timer(Timer::AwaitCoordinator);
+            let expected = (before == Stage::Idle || starts_over)
+                && (bully.stage != Stage::Idle || claimed);
+            let said: Vec<usize> = actions
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| matches!(a, Action::ElectionStarted { .. }))
+                .map(|(i, _)| i)
+                .collect();
+            prop_assert_eq!(said.len(), usize::from(expected), "{:?}: {:?}", input, actions);
+            if let [at] = said[..] {
+                let Action::ElectionStarted { epoch } = actions[at] else { unreachable!() };
+                let next_ok = match actions.get(at + 1) {
+                    Some(Action::Send { msg: Message::Election { epoch: e }, .. }) => *e == epoch,
+                    Some(Action::BecameLeader { epoch: e }) => *e > epoch,
+                    _ => false,
+                };
+                prop_assert!(next_ok, "{:?}: {:?}", input, actions);
+            }
+        }
+    }
 }

@@ -408,6 +408,9 @@ impl Sim {
                     return Err(format!("epoch {epoch} has two leaders: {claimants:?}"));
                 }
             }
+            Action::ElectionStarted { epoch } => {
+                note!(self, ("{id}: starts an election past {epoch}"));
+            }
             Action::SteppedDown { epoch } => {
                 self.leadership_changes += 1;
                 note!(self, ("{id}: steps down from {epoch}"));

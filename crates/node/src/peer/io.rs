@@ -1,6 +1,6 @@
 //! What goes into a peer and what comes out of it.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use bazaar_election::{Refusal, Timer as ElectionTimer};
 use bazaar_market::{Batch, Book, BuyerTimer, LedgerEntry, MarketError, Pricing, SellerTimer};
@@ -96,64 +96,39 @@ pub enum StoreFailure {
     Corrupt,
 }
 
-impl fmt::Display for StoreFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Fenced { newest } => write!(f, "the store has seen epoch {newest}"),
-            Self::Leased {
-                holder,
-                retry_after,
-            } => write!(
-                f,
-                "the books are leased to peer {holder} for {retry_after:?} more"
-            ),
-            Self::Unavailable => f.write_str("the store is unavailable"),
-            Self::Corrupt => f.write_str("the stored books are damaged"),
-        }
-    }
-}
-
 /// Names one commit of a trader, so that its answer finds the sends it
 /// holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CommitId(pub u64);
 
-/// Why a peer refused a frame or a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a peer refused a frame or a request: an error of the input, which
+/// changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Reject {
     /// The bytes are not an envelope.
+    #[error("malformed frame: {0}")]
     Malformed(CodecError),
     /// The sender is not a peer of this cluster.
+    #[error("not a peer of this cluster")]
     Stranger,
     /// The envelope names another sender than the transport authenticated.
+    #[error("envelope claims to be from peer {claimed}")]
     Impersonation {
         /// Who the envelope claims to be from.
         claimed: PeerId,
     },
     /// The trader refused an offer or a buy (one in another peer's name).
+    #[error("{0}")]
     Market(MarketError),
     /// The election refused an epoch no honest peer sends (or, from this
     /// peer itself, a claim past the last epoch).
+    #[error("epoch {epoch} refused: {reason}")]
     Epoch {
         /// The epoch refused.
         epoch: Epoch,
         /// Why.
         reason: Refusal,
     },
-}
-
-impl fmt::Display for Reject {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Malformed(e) => write!(f, "malformed frame: {e}"),
-            Self::Stranger => f.write_str("not a peer of this cluster"),
-            Self::Impersonation { claimed } => {
-                write!(f, "envelope claims to be from peer {claimed}")
-            }
-            Self::Market(e) => e.fmt(f),
-            Self::Epoch { epoch, reason } => write!(f, "epoch {epoch} refused: {reason}"),
-        }
-    }
 }
 
 /// One effect a peer wants performed, in order.
@@ -272,34 +247,9 @@ pub enum ElectionCause {
     },
 }
 
-impl fmt::Display for ElectionCause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::StartUp => f.write_str("it has just started"),
-            Self::TraderSilent { trader } => {
-                write!(f, "trader {trader} stopped sending heartbeats")
-            }
-            Self::TraderUnreachable { trader } => write!(f, "trader {trader} is unreachable"),
-            Self::RequestUnanswered { trader } => {
-                write!(f, "trader {trader} left a request unanswered")
-            }
-            Self::TraderResigned { trader } => write!(f, "trader {trader} resigned"),
-            Self::NoSuccessor => f.write_str("it resigned and nobody took over"),
-            Self::Reconnected => f.write_str("it hears from other peers again after being cut off"),
-            Self::LowerPeerCalled { by } => write!(f, "lower peer {by} called an election"),
-            Self::LowerPeerClaimed { by } => {
-                write!(f, "lower peer {by} claimed to be the coordinator")
-            }
-            Self::NoAnnouncement => {
-                f.write_str("a higher peer answered but never announced itself")
-            }
-            Self::NewerEpoch { epoch } => write!(f, "it learned of the newer epoch {epoch}"),
-            Self::Fenced { newest } => write!(f, "the store has seen epoch {newest}"),
-        }
-    }
-}
-
-/// What happened, for logs and statistics.
+/// What happened, for logs and statistics: values, not words. The
+/// application that embeds the peer words its log lines; `Debug` shows an
+/// event whole, as the simulator's trace does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// This peer is the new trader, with its books loaded.
@@ -362,11 +312,14 @@ pub enum Event {
     /// Some of this seller's goods sold, and it was credited (each notice
     /// once, however often the trader sends it).
     Credited(SaleNotice),
-    /// This peer starts an election.
+    /// This peer starts an election: the election machine says it started
+    /// one (`bazaar_election::Action::ElectionStarted`), the peer says why.
     ElectionStarted {
-        /// Why.
+        /// Why: what made the peer feed the election the input that
+        /// started it.
         cause: ElectionCause,
-        /// The highest epoch it had seen before it started.
+        /// The highest epoch it had seen as it started: its `Election`s
+        /// carry it, and its claim, if it wins, is past it.
         epoch: Epoch,
     },
     /// This trader's batch is durable; its replies and notices leave now.
@@ -444,104 +397,4 @@ pub enum Event {
         /// Why it was refused.
         reason: Reject,
     },
-}
-
-impl fmt::Display for Event {
-    /// The lab's log lines, and plain lines for the rest.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Coordinator { id, .. } => {
-                write!(
-                    f,
-                    "Dear buyers and sellers, My ID is {id}, and I am the new coordinator"
-                )
-            }
-            Self::Following { trader, epoch } => {
-                write!(f, "following trader {trader} (epoch {epoch})")
-            }
-            Self::Sold(entry) => write!(f, "{entry}"),
-            Self::Asked {
-                request,
-                product,
-                quantity,
-                trader,
-            } => write!(
-                f,
-                "{request}: asks trader {trader} for {quantity} {product}"
-            ),
-            Self::Answered {
-                request,
-                product,
-                filled: 0,
-                latency,
-                ..
-            } => write!(
-                f,
-                "{request}: {product} out of stock (answered in {latency:?})"
-            ),
-            Self::Answered {
-                request,
-                product,
-                filled,
-                latency,
-                ..
-            } => {
-                write!(f, "{request}: got {filled} {product} in {latency:?}")
-            }
-            Self::GaveUp { product } => write!(f, "gives up on {product}: out of stock"),
-            Self::Offered { offer, trader } => write!(
-                f,
-                "{}: offers {} {} to trader {trader}",
-                offer.id, offer.quantity, offer.product
-            ),
-            Self::Credited(notice) => write!(
-                f,
-                "sold {} {} to peer {}, credited {}",
-                notice.quantity, notice.product, notice.request.buyer, notice.credit
-            ),
-            Self::ElectionStarted { cause, epoch } => {
-                write!(f, "starts an election past epoch {epoch}: {cause}")
-            }
-            Self::Committed { commit, latency } => {
-                write!(f, "commit {} durable in {latency:?}", commit.0)
-            }
-            Self::OutageBegan { peer } => write!(f, "peer {peer} is unreachable"),
-            Self::OutageEnded { peer, lasted } => {
-                write!(f, "peer {peer} is reachable again after {lasted:?}")
-            }
-            Self::SteppedDown {
-                epoch,
-                resigned: true,
-            } => write!(f, "resigned as trader of epoch {epoch}"),
-            Self::SteppedDown {
-                epoch,
-                resigned: false,
-            } => write!(f, "stepped down as trader of epoch {epoch}"),
-            Self::DeskClosed { epoch, failure } => {
-                write!(f, "deposed: the store refused epoch {epoch}: {failure}")
-            }
-            Self::BooksReloaded { epoch } => {
-                write!(f, "reloaded the books of epoch {epoch} from the store")
-            }
-            Self::BooksLeased {
-                epoch,
-                holder,
-                retry_after,
-            } => write!(
-                f,
-                "waiting for the books (epoch {epoch}): leased to peer {holder} for {retry_after:?} more"
-            ),
-            Self::StoreUnavailable { epoch, down } => write!(
-                f,
-                "the store failed (epoch {epoch}, for {down:?}): dropped what the last commit held, loading the books again"
-            ),
-            Self::CutOff { epoch, quiet } => write!(
-                f,
-                "heard from no other peer for {quiet:?}: giving up the term of epoch {epoch}"
-            ),
-            Self::Rejected { from, reason } => {
-                write!(f, "refused a message from peer {from}: {reason}")
-            }
-        }
-    }
 }

@@ -16,7 +16,6 @@ use std::{
 use bazaar_clock::LamportClock;
 use bazaar_election::{
     Action as ElectionAction, Bully, Input as ElectionInput, Message as ElectionMessage,
-    Timer as ElectionTimer,
 };
 use bazaar_market::{
     Book, Buyer, BuyerAction, BuyerInput, Persist, Seller, SellerAction, SellerInput, TraderAction,
@@ -278,13 +277,7 @@ impl Peer {
             Body::Offer(offer) => self.desk_takes(TraderInput::Offer { at, offer }),
             Body::Buy(buy) => self.desk_takes(TraderInput::Buy { at, buy }),
             Body::Deposited(deposited) => self.seller_takes(SellerInput::Deposited(deposited)),
-            Body::Sale(notice) => {
-                let counted = self.seller.as_ref().map(|s| s.stats().notices);
-                self.seller_takes(SellerInput::Sale(notice));
-                if self.seller.as_ref().map(|s| s.stats().notices) > counted {
-                    self.event(Event::Credited(notice));
-                }
-            }
+            Body::Sale(notice) => self.seller_takes(SellerInput::Sale(notice)),
             Body::BuyReply(reply) => {
                 if let Some(first_sent) = self.asked_at.remove(&reply.id) {
                     self.event(Event::Answered {
@@ -296,12 +289,7 @@ impl Peer {
                         latency: self.now.saturating_sub(first_sent),
                     });
                 }
-                let abandoned = self.buyer.as_ref().map(|b| b.stats().wants_abandoned);
-                let product = reply.product;
                 self.buyer_takes(BuyerInput::Reply(reply));
-                if self.buyer.as_ref().map(|b| b.stats().wants_abandoned) > abandoned {
-                    self.event(Event::GaveUp { product });
-                }
             }
         }
     }
@@ -389,26 +377,16 @@ impl Peer {
         self.elect(ElectionInput::Resign, ElectionCause::NoSuccessor);
     }
 
-    /// Hands `input` to the election and performs what it asks. If that
-    /// starts an election of this peer's (or claims the trade outright, as
-    /// the highest live peer does), it is reported with `cause`: what the
-    /// caller knows made it start.
+    /// Hands `input` to the election and performs what it asks. Whether
+    /// that starts an election of this peer's is the election's to say
+    /// (`ElectionStarted`); why is the caller's: `cause`, what made it feed
+    /// `input`.
     fn elect(&mut self, input: ElectionInput<PeerId>, cause: ElectionCause) {
-        let was_electing = self.election.is_electing();
-        let seen = self.election.epoch();
-        // An election that waited in vain for a coordinator starts over.
-        let starts_over = matches!(input, ElectionInput::Timer(ElectionTimer::AwaitCoordinator));
-        let actions = self.election.handle(input);
-        let claimed = actions
-            .iter()
-            .any(|a| matches!(a, ElectionAction::BecameLeader { .. }));
-        let started = if starts_over {
-            self.election.is_electing()
-        } else {
-            !was_electing && (self.election.is_electing() || claimed)
-        };
-        for action in actions {
+        for action in self.election.handle(input) {
             match action {
+                ElectionAction::ElectionStarted { epoch } => {
+                    self.event(Event::ElectionStarted { cause, epoch });
+                }
                 ElectionAction::Send { to, msg } => self.send(to, Body::Election(msg)),
                 ElectionAction::SetTimer { timer, after } => {
                     self.out.push(Action::SetTimer {
@@ -434,9 +412,6 @@ impl Peer {
                     reason,
                 } => self.reject(from, Reject::Epoch { epoch, reason }),
             }
-        }
-        if started {
-            self.event(Event::ElectionStarted { cause, epoch: seen });
         }
     }
 
@@ -797,6 +772,7 @@ impl Peer {
                     self.out.push(Action::CancelTimer(PeerTimer::Buyer(timer)));
                 }
                 BuyerAction::SuspectTrader => self.suspect_trader(),
+                BuyerAction::GaveUp { product } => self.event(Event::GaveUp { product }),
             }
         }
     }
@@ -805,17 +781,9 @@ impl Peer {
         let Some(seller) = self.seller.as_mut() else {
             return;
         };
-        let lots = seller.stats().offers;
-        let actions = seller.handle(input);
-        let new_lot = seller.stats().offers > lots;
-        for action in actions {
+        for action in seller.handle(input) {
             match action {
-                SellerAction::Send { to, offer } => {
-                    if new_lot {
-                        self.event(Event::Offered { offer, trader: to });
-                    }
-                    self.send(to, Body::Offer(offer));
-                }
+                SellerAction::Send { to, offer } => self.send(to, Body::Offer(offer)),
                 SellerAction::SetTimer { timer, after } => {
                     self.out.push(Action::SetTimer {
                         timer: PeerTimer::Seller(timer),
@@ -826,6 +794,10 @@ impl Peer {
                     self.out.push(Action::CancelTimer(PeerTimer::Seller(timer)));
                 }
                 SellerAction::SuspectTrader => self.suspect_trader(),
+                SellerAction::Offered { to, offer } => {
+                    self.event(Event::Offered { offer, trader: to });
+                }
+                SellerAction::Credited(notice) => self.event(Event::Credited(notice)),
             }
         }
     }
