@@ -626,3 +626,73 @@ fn a_deposit_is_acknowledged_only_after_its_commit() {
         ]
     );
 }
+
+/// Found by the simulator with connections slow to come up (seed 227, 7
+/// peers): a lower peer that cannot hear the trader yet runs elections
+/// with newer epochs, and each one used to cost the highest peer its
+/// desk, a give-back of the lease and a new announcement.
+#[test]
+fn the_highest_trader_told_of_a_newer_epoch_carries_its_desk_on() {
+    let (mut trader, epoch) = trader_with_fish();
+    let newer = Epoch(epoch.0 + 3);
+    let election = Body::Election(ElectionMessage::Election { epoch: newer });
+    let actions = trader.handle(ms(5), frame(3, 2, election));
+    let carried = loads(&actions).expect("the books load again at the new epoch");
+    assert!(carried > newer, "{actions:?}");
+    assert_eq!(trader.trader(), Some((PeerId(4), carried)));
+    let gave_back = actions
+        .iter()
+        .any(|a| matches!(a, Action::RenewLease { lease, .. } if lease.is_zero()));
+    let stepped_down = actions
+        .iter()
+        .any(|a| matches!(a, Action::Event(Event::SteppedDown { .. })));
+    assert!(!gave_back && !stepped_down, "{actions:?}");
+
+    let book = Box::new(Book::new(Pricing::default()).unwrap());
+    let actions = trader.handle(
+        ms(6),
+        Input::BooksLoaded {
+            epoch: carried,
+            book,
+        },
+    );
+    assert!(
+        actions.contains(&Action::Event(Event::BooksReloaded { epoch: carried })),
+        "{actions:?}"
+    );
+    let announced = actions
+        .iter()
+        .any(|a| matches!(a, Action::Event(Event::Coordinator { .. })));
+    assert!(!announced, "no new coordinator: {actions:?}");
+    assert!(trader.is_trading());
+}
+
+/// A commit of the epoch a trader carried on from that the store then
+/// refuses holds nothing up: its replies never leave, and the next batch
+/// goes.
+#[test]
+fn a_fenced_commit_of_the_epoch_carried_on_from_frees_the_next_batch() {
+    let (mut trader, epoch) = trader_with_fish();
+    trader.handle(ms(4), frame(1, 1, Body::Buy(buy(1, 1, 2))));
+    committed_batch(&trader.handle(ms(4), Input::Drained), CommitId(1));
+    let newer = Epoch(epoch.0 + 3);
+    let election = Body::Election(ElectionMessage::Election { epoch: newer });
+    let carried = loads(&trader.handle(ms(5), frame(3, 2, election))).unwrap();
+    let book = Box::new(Book::new(Pricing::default()).unwrap());
+    trader.handle(
+        ms(6),
+        Input::BooksLoaded {
+            epoch: carried,
+            book,
+        },
+    );
+    let failure = StoreFailure::Fenced { newest: carried };
+    let refused = trader.handle(ms(7), Input::StoreFailed { epoch, failure });
+    assert!(sent_bodies(&refused).is_empty(), "{refused:?}");
+    trader.handle(ms(8), frame(3, 3, Body::Offer(offer(3, 2, 5))));
+    let actions = trader.handle(ms(8), Input::Drained);
+    assert!(
+        matches!(actions[..], [Action::Commit { commit: CommitId(2), epoch: e, .. }] if e == carried),
+        "{actions:?}"
+    );
+}

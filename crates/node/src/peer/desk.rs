@@ -12,6 +12,10 @@ pub(crate) struct Desk {
     /// Whether the books were open in this term before: a load now is a
     /// reload, after a commit whose outcome is unknown.
     opened: bool,
+    /// Whether this trader traded in an earlier epoch and carries on in
+    /// this one (it outbid a lower peer's claim): its books load again,
+    /// fenced at the new epoch, and it is no new coordinator.
+    carried_on: bool,
 }
 
 #[derive(Debug)]
@@ -30,7 +34,23 @@ impl Desk {
             state: State::Loading(Vec::new()),
             sales: 0,
             opened: false,
+            carried_on: false,
         }
+    }
+
+    /// Carries the desk into the newer epoch `epoch`, the same trader's:
+    /// the books load again, fenced at it, and requests that arrive
+    /// meanwhile wait (those not yet served are dropped, and retried).
+    pub(crate) fn carry_on(&mut self, epoch: Epoch) {
+        self.carried_on |= self.opened;
+        self.opened = false;
+        self.epoch = epoch;
+        self.reload();
+    }
+
+    /// Whether the trader carries on from an earlier epoch.
+    pub(crate) const fn carried_on(&self) -> bool {
+        self.carried_on
     }
 
     /// Drops the books, to load them again from the store: they may be

@@ -382,7 +382,21 @@ impl Peer {
     /// (`ElectionStarted`); why is the caller's: `cause`, what made it feed
     /// `input`.
     fn elect(&mut self, input: ElectionInput<PeerId>, cause: ElectionCause) {
-        for action in self.election.handle(input) {
+        let actions = self.election.handle(input);
+        // The highest live peer, told of a newer epoch, steps down and
+        // claims past it in one breath: the trade carries on into the new
+        // epoch (the books fenced again there) rather than closing the desk
+        // and announcing a new coordinator. Otherwise a lower peer that
+        // cannot hear it yet (a connection still coming up) claims again
+        // and again, and each claim would cost a new term.
+        let carries_on = self.desk.is_some()
+            && actions
+                .iter()
+                .any(|a| matches!(a, ElectionAction::SteppedDown { .. }))
+            && actions
+                .iter()
+                .any(|a| matches!(a, ElectionAction::BecameLeader { .. }));
+        for action in actions {
             match action {
                 ElectionAction::ElectionStarted { epoch } => {
                     self.event(Event::ElectionStarted { cause, epoch });
@@ -400,6 +414,7 @@ impl Peer {
                 }
                 ElectionAction::LeaderIs { leader, epoch } => self.follow(leader, epoch),
                 ElectionAction::BecameLeader { epoch } => self.become_trader(epoch),
+                ElectionAction::SteppedDown { .. } if carries_on => {}
                 ElectionAction::SteppedDown { epoch } => self.step_down(epoch),
                 ElectionAction::LeaderGone { .. } => {
                     self.trader = None;
@@ -432,6 +447,13 @@ impl Peer {
     fn become_trader(&mut self, epoch: Epoch) {
         let id = self.id();
         self.trader = Some((id, epoch));
+        if let Some(desk) = self.desk.as_mut() {
+            // It claimed past a newer epoch while trading: the same trader,
+            // its timers running, fenced again at the new epoch.
+            desk.carry_on(epoch);
+            self.load_books(epoch);
+            return;
+        }
         self.desk = Some(Desk::loading(epoch));
         self.store_down_since = None;
         // The term starts heard: isolation is judged from here.
@@ -519,7 +541,7 @@ impl Peer {
         let Some(desk) = self.desk.as_mut().filter(|d| d.epoch() == epoch) else {
             return; // A load for a term since ended.
         };
-        let reloaded = desk.was_open();
+        let reloaded = desk.was_open() || desk.carried_on();
         let answers = desk.open(book);
         self.store_down_since = None;
         // The lab's announcement waits for the books: a claim the store
@@ -596,6 +618,7 @@ impl Peer {
         self.next_commit = CommitId(id.0 + 1);
         self.commit = Some(InFlight {
             id,
+            epoch,
             asked: self.now,
             held: persist.then,
         });
@@ -665,6 +688,9 @@ impl Peer {
     /// - Corrupt: the books cannot be trusted; the desk closes.
     fn on_store_failed(&mut self, epoch: Epoch, failure: StoreFailure) {
         if self.desk.as_ref().is_none_or(|d| d.epoch() != epoch) {
+            // A commit of an epoch the trader has carried on from: what it
+            // held never leaves, and the next batch may go.
+            self.commit.take_if(|c| c.epoch == epoch);
             return;
         }
         match failure {
@@ -862,6 +888,8 @@ impl Peer {
 #[derive(Debug)]
 struct InFlight {
     id: CommitId,
+    /// The epoch it commits in.
+    epoch: Epoch,
     /// When the driver was asked to commit it.
     asked: Duration,
     held: Vec<TraderAction>,
