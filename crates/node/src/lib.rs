@@ -29,7 +29,7 @@ pub mod sim;
 pub mod store;
 mod timers;
 
-pub use driver::{CallId, Driver, StoreCall, Stored, Transmit};
+pub use driver::{CallId, Driver, Sent, StoreCall, Stored, Transmit};
 pub use held::HOLD;
 pub use peer::{
     Action, CommitId, ElectionCause, Event, Incarnation, Input, Peer, PeerConfig, PeerTimer,

@@ -15,7 +15,7 @@ use std::{
     time::Duration,
 };
 
-use bazaar_protocol::{Epoch, PeerId, encode};
+use bazaar_protocol::{Body, Buy, Epoch, PeerId, encode};
 use bytes::Bytes;
 
 pub use call::{CallId, StoreCall, Stored};
@@ -35,6 +35,18 @@ pub struct Transmit {
     pub to: PeerId,
     /// Encoded envelopes, oldest first; never empty.
     pub frames: Vec<Bytes>,
+}
+
+/// One envelope a peer sent, in brief: what a checker of clocks and
+/// request ids needs, without a copy of the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// The recipient.
+    pub to: PeerId,
+    /// The Lamport time it was sent at.
+    pub clock: u64,
+    /// The buy, if the message was one.
+    pub buy: Option<Buy>,
 }
 
 /// A store call the driver waits on, and what its answer means to the
@@ -103,6 +115,9 @@ pub struct Driver {
     /// The peer's actions since the shell last took them, when it asked to
     /// see them (the simulator's checks and trace).
     recorded: Option<Vec<Action>>,
+    /// Every envelope sent since the shell last took them, in brief, when
+    /// it asked to see them.
+    sent: Option<Vec<Sent>>,
 }
 
 impl Driver {
@@ -121,6 +136,7 @@ impl Driver {
             buf: Vec::with_capacity(256),
             digest: Digest::default(),
             recorded: None,
+            sent: None,
         }
     }
 
@@ -138,6 +154,20 @@ impl Driver {
     /// [`Driver::take_recorded`]: what a checker or a trace looks at.
     pub fn record_actions(&mut self) {
         self.recorded.get_or_insert_with(Vec::new);
+    }
+
+    /// Keeps every envelope sent, in brief, for [`Driver::take_sent`]: what
+    /// a checker of clocks and request ids looks at, cheaper than a copy of
+    /// every action.
+    pub fn record_sends(&mut self) {
+        self.sent.get_or_insert_with(Vec::new);
+    }
+
+    /// Moves the envelopes sent since the last call, in order, to `into`.
+    pub fn take_sent(&mut self, into: &mut Vec<Sent>) {
+        if let Some(sent) = self.sent.as_mut() {
+            into.append(sent);
+        }
     }
 
     /// The actions recorded since the last call, in order.
@@ -316,6 +346,14 @@ impl Driver {
                         self.outbox.push((*to, bytes.clone()));
                     }
                     frame = Some(bytes);
+                }
+                if let Some(sent) = self.sent.as_mut() {
+                    let buy = match &envelope.body {
+                        Body::Buy(buy) => Some(*buy),
+                        _ => None,
+                    };
+                    let (to, clock) = (*to, envelope.clock);
+                    sent.push(Sent { to, clock, buy });
                 }
             }
             Action::SetTimer { timer, after } => self.timers.set(*timer, now + *after),

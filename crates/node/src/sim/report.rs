@@ -59,19 +59,28 @@ impl fmt::Display for RunReport {
     }
 }
 
-/// Runs one seed.
+/// Runs one seed. A run keeps no trace as it goes; a failed run is run
+/// again, step for step the same, keeping its last steps to print.
 pub fn run_one(seed: u64, options: &SimOptions) -> RunReport {
-    let mut world = World::new(seed, options);
+    let quiet = SimOptions {
+        trace_tail: 0,
+        ..options.clone()
+    };
+    let mut world = World::new(seed, &quiet);
     let outcome = world.run();
     debug_assert!(outcome.is_err() || world.book().audit().is_ok());
+    let trace = if outcome.is_err() && options.trace_tail > 0 {
+        let mut again = World::new(seed, options);
+        let replayed = again.run();
+        debug_assert_eq!(replayed, outcome, "a seed replays the same run");
+        again.trace.lines()
+    } else {
+        Vec::new()
+    };
     RunReport {
         seed,
         peers: options.peers.max(1),
-        trace: if outcome.is_err() {
-            world.trace.lines()
-        } else {
-            Vec::new()
-        },
+        trace,
         outcome,
         tally: world.tally,
         digest: world.trace.digest(),

@@ -36,7 +36,7 @@ use super::{
     trace::{Step, Trace, What},
 };
 use crate::{
-    Action, CallId, Driver, Event as PeerEvent, Incarnation, Peer, PeerConfig, Role, Stored,
+    Action, CallId, Driver, Event as PeerEvent, Incarnation, Peer, PeerConfig, Role, Sent, Stored,
     store::{MemStore, Store, StoreClock, StoreError},
 };
 
@@ -135,7 +135,7 @@ enum Due {
         life: Incarnation,
     },
     /// The store runs a call: what it writes lands now.
-    Run(stored::Running),
+    Run(Box<stored::Running>),
     /// A store call's answer reaches its peer.
     Answer {
         peer: PeerId,
@@ -199,6 +199,9 @@ pub(crate) struct World {
     on_the_wire: BTreeSet<RequestId>,
     aliases: BTreeMap<RequestId, RequestId>,
     owners: BTreeMap<Epoch, PeerId>,
+    /// The envelopes of the step under way, in brief (kept to reuse its
+    /// allocation).
+    sent: Vec<Sent>,
     /// Announcements since a quiet moment, while no trader stands yet.
     storm: Option<invariants::StormWatch>,
     pub(crate) trace: Trace,
@@ -272,6 +275,7 @@ impl World {
             on_the_wire: BTreeSet::new(),
             aliases: BTreeMap::new(),
             owners: BTreeMap::new(),
+            sent: Vec::new(),
             storm: invariants::StormWatch::from(Duration::ZERO, &faults),
             trace: Trace::new(options.trace_tail),
             tally: Tally::default(),
@@ -347,9 +351,20 @@ impl World {
                     self.tally.undeliverable += 1;
                     return Ok(());
                 }
+                // The trace keeps the frame only when it prints steps.
+                let kept = if self.options.trace_tail > 0 {
+                    bytes.clone()
+                } else {
+                    Vec::new()
+                };
+                let clock = decode(&bytes).ok().map(|e| e.clock);
                 self.feed(to, |driver, now| {
-                    driver.handle_frame(now, from, bytes.clone());
-                    What::Frame { from, bytes }
+                    driver.handle_frame(now, from, bytes);
+                    What::Frame {
+                        from,
+                        clock,
+                        bytes: kept,
+                    }
                 })
             }
             Due::Unreachable { to, about } => self.feed(to, |driver, now| {
@@ -429,6 +444,7 @@ impl World {
         input: impl FnOnce(&mut Driver, Duration) -> What,
     ) -> Result<(), Broken> {
         let now = self.now;
+        let mut sent = std::mem::take(&mut self.sent);
         let Some(driver) = self.node_mut(peer).driver.as_mut() else {
             return Ok(());
         };
@@ -438,6 +454,8 @@ impl World {
         let after = driver.peer().time();
         let digest = driver.digest();
         let actions = driver.take_recorded();
+        sent.clear();
+        driver.take_sent(&mut sent);
         let mut events = Vec::new();
         while let Some(event) = driver.poll_event() {
             events.push(event);
@@ -446,16 +464,43 @@ impl World {
             self.tally.in_flight += 1;
         }
         let received = match &what {
-            What::Frame { bytes, .. } => decode(bytes).ok().map(|e| e.clock),
+            What::Frame { clock, .. } => *clock,
             _ => None,
         };
-        let result = check::clock(peer, before, after, received, &sent(&actions))
-            .and_then(|()| self.check_requests(&actions))
+        // Receipts and credits move only with a frame (a reply, a sale
+        // notice) or a store answer (a trader's notice to its own seller);
+        // a desk opens or closes only with an event that says so.
+        let accounts_moved = !matches!(what, What::Drained | What::Timer(_) | What::Release);
+        let desks_moved = events.iter().any(|e| {
+            matches!(
+                e,
+                PeerEvent::Coordinator { .. }
+                    | PeerEvent::BooksReloaded { .. }
+                    | PeerEvent::SteppedDown { .. }
+                    | PeerEvent::DeskClosed { .. }
+            )
+        });
+        let clocks: Vec<u64> = sent.iter().map(|s| s.clock).collect();
+        let result = check::clock(peer, before, after, received, &clocks)
+            .and_then(|()| self.check_requests(&sent))
             .and_then(|()| events.into_iter().try_for_each(|e| self.on_event(peer, e)))
-            .and_then(|()| self.check_accounts(peer))
-            .and_then(|()| self.check_traders())
+            .and_then(|()| {
+                if accounts_moved {
+                    self.check_accounts(peer)
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| {
+                if desks_moved {
+                    self.check_traders()
+                } else {
+                    Ok(())
+                }
+            })
             .and_then(|()| self.check_storm());
         self.record(Some(peer), what, after, actions, digest);
+        self.sent = sent;
         result
     }
 
@@ -485,10 +530,8 @@ impl World {
     }
 
     /// Every buy's id names one buy for ever.
-    fn check_requests(&mut self, actions: &[Action]) -> Result<(), Broken> {
-        for action in actions {
-            if let Action::Send { envelope, .. } = action
-                && let Body::Buy(buy) = &envelope.body
+    fn check_requests(&mut self, sent: &[Sent]) -> Result<(), Broken> {
+        for buy in sent.iter().filter_map(|s| s.buy.as_ref()) {
             {
                 match self.asked.get(&buy.id) {
                     Some(first) if first != buy => {
@@ -591,12 +634,16 @@ impl World {
 
     /// A fresh process for `peer`, with nothing but the shared store.
     fn boot(&mut self, peer: PeerId) -> Result<(), Broken> {
+        let tracing = self.options.trace_tail > 0;
         let node = self.node_mut(peer);
         let mut config = node.config.clone();
         config.seed = config.seed.wrapping_add(u64::from(node.life.0));
         config.incarnation = node.life;
         let mut driver = Driver::new(Peer::new(config));
-        driver.record_actions();
+        driver.record_sends();
+        if tracing {
+            driver.record_actions();
+        }
         node.driver = Some(driver);
         node.resigned = false;
         self.network.restarted(peer);
@@ -681,17 +728,6 @@ impl World {
     pub(crate) const fn book(&self) -> &Book {
         &self.book
     }
-}
-
-/// The clocks of the envelopes among `actions`, in order.
-fn sent(actions: &[Action]) -> Vec<u64> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Send { envelope, .. } => Some(envelope.clock),
-            _ => None,
-        })
-        .collect()
 }
 
 fn add_receipt(total: &mut Receipt, more: &Receipt) {

@@ -73,7 +73,7 @@ impl World {
                 answers,
                 read_early,
             };
-            self.schedule(self.now + delay, Due::Run(running));
+            self.schedule(self.now + delay, Due::Run(Box::new(running)));
         }
     }
 
@@ -89,7 +89,7 @@ impl World {
     /// The store runs a call. A call of a peer that crashed meanwhile runs
     /// anyway or not at all (a commit may have reached the database before
     /// its process died); its answer is lost either way.
-    pub(super) fn run_call(&mut self, running: Running) -> Result<(), Broken> {
+    pub(super) fn run_call(&mut self, running: Box<Running>) -> Result<(), Broken> {
         let Running {
             peer,
             life,
@@ -97,7 +97,7 @@ impl World {
             what,
             answers,
             read_early,
-        } = running;
+        } = *running;
         let node = self.node(peer);
         if node.life != life || node.driver.is_none() {
             if let StoreCall::Commit { epoch, batch } = &what
