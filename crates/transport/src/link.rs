@@ -74,9 +74,11 @@
 //! - Perform one [`Action::Dial`] at a time (the link never asks for a
 //!   second while one is in progress) and report how it ended with
 //!   [`Input::Dialled`], naming its [`ConnId`].
-//! - After [`Input::Accepted`] the first action is [`Action::Adopt`] (with
-//!   `answer: true`) or [`Action::Refuse`]; both are about the connection
-//!   just offered.
+//! - After [`Input::Accepted`] the actions answer the connection just
+//!   offered once: [`Action::Refuse`] alone, or [`Action::Adopt`] (with
+//!   `answer: true`), which the [`Action::Close`] of the connection it
+//!   replaces, the [`Action::Drop`] of that one's write and an
+//!   [`Action::CancelTimer`] may come before.
 //! - Perform an [`Action::Write`] when it is polled: its frames are those
 //!   of [`Link::in_flight`], which stay there until the link hears
 //!   [`Input::Written`] (once every byte of them is on the wire) or
@@ -163,7 +165,8 @@ pub enum Input {
         outcome: Dialled,
     },
     /// The peer dialled us and its hello was good: keep the connection or
-    /// refuse it (the answer is the first action).
+    /// refuse it (one [`Action::Adopt`] or [`Action::Refuse`] among the
+    /// actions, see the driver's contract).
     Accepted,
     /// Every frame of the last [`Action::Write`] on `conn` is on the wire.
     Written {
