@@ -5,8 +5,9 @@ use std::hash::{Hash, Hasher};
 
 use crate::Action;
 
-/// FNV-1a, 64 bits: order-sensitive, cheap, and the same on every platform
-/// and every run (unlike `std`'s randomly keyed hasher).
+/// FNV's prime taken a word at a time: order-sensitive, cheap, and the
+/// same on every platform and every run (unlike `std`'s randomly keyed
+/// hasher).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Digest(u64);
 
@@ -21,15 +22,28 @@ impl Hasher for Digest {
         self.0
     }
 
+    /// Eight bytes at a time: a frame costs a few multiplies, not one
+    /// a byte.
     fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 ^= u64::from(byte);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            self.mix(word);
         }
+        let mut last = [0_u8; 8];
+        let rest = chunks.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.mix(u64::from_le_bytes(last) ^ (rest.len() as u64) << 56);
     }
 }
 
 impl Digest {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0 ^ word)
+            .wrapping_mul(0x0100_0000_01b3)
+            .rotate_left(29);
+    }
+
     /// Mixes in one action; a send by the frame it became, so that the
     /// digest covers every byte that left.
     pub(crate) fn action(&mut self, action: &Action, frame: Option<&[u8]>) {

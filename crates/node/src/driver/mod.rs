@@ -118,6 +118,9 @@ pub struct Driver {
     /// Every envelope sent since the shell last took them, in brief, when
     /// it asked to see them.
     sent: Option<Vec<Sent>>,
+    /// An empty vector for the peer's next actions, kept for its
+    /// allocation.
+    spare: Vec<Action>,
 }
 
 impl Driver {
@@ -137,6 +140,7 @@ impl Driver {
             digest: Digest::default(),
             recorded: None,
             sent: None,
+            spare: Vec::new(),
         }
     }
 
@@ -322,10 +326,13 @@ impl Driver {
     // --- the one step -----------------------------------------------------
 
     fn step(&mut self, now: Duration, input: Input) {
-        let actions = self.peer.handle(now, input);
-        for action in actions {
+        let mut actions = self
+            .peer
+            .handle_into(now, input, std::mem::take(&mut self.spare));
+        for action in actions.drain(..) {
             self.perform(now, action);
         }
+        self.spare = actions;
     }
 
     fn perform(&mut self, now: Duration, action: Action) {

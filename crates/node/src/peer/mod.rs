@@ -136,6 +136,18 @@ impl Peer {
     /// Takes one input at time `now` (since the driver started) and returns
     /// the actions to perform, in order.
     pub fn handle(&mut self, now: Duration, input: Input) -> Vec<Action> {
+        self.handle_into(now, input, Vec::new())
+    }
+
+    /// [`Peer::handle`], appending to `out` (an empty vector whose
+    /// allocation a driver reuses from step to step).
+    pub(crate) fn handle_into(
+        &mut self,
+        now: Duration,
+        input: Input,
+        out: Vec<Action>,
+    ) -> Vec<Action> {
+        self.out = out;
         self.now = self.now.max(now);
         match input {
             Input::Start => self.elect(ElectionInput::Start, ElectionCause::StartUp),

@@ -50,24 +50,29 @@ impl StormWatch {
 
 impl World {
     /// Receipts and credits of `peer`, over all its lives, against the
-    /// ledger: only when they changed, since the ledger only grows.
+    /// ledger: only when they changed (what it paid, what it was
+    /// credited), since the ledger only grows.
     pub(super) fn check_accounts(&mut self, peer: PeerId) -> Result<(), Broken> {
         let node = self.node(peer);
         let Some(p) = node.driver.as_ref().map(crate::Driver::peer) else {
             return Ok(());
         };
-        let mut receipt = node.past_receipt.clone();
-        if let Some(buyer) = p.buyer() {
-            add_receipt(&mut receipt, buyer.receipt());
+        let paid = p.buyer().map_or(Money::ZERO, |b| b.receipt().paid);
+        let credits = p.seller().map_or(Money::ZERO, |s| s.credits());
+        if node.checked == (paid, credits) {
+            return Ok(());
         }
-        let credits = node.past_credits + p.seller().map_or(Money::ZERO, |s| s.credits());
-        if node.checked.0 != receipt {
+        if node.checked.0 != paid {
+            let mut receipt = node.past_receipt.clone();
+            if let Some(buyer) = p.buyer() {
+                add_receipt(&mut receipt, buyer.receipt());
+            }
             check::receipts(&self.book, peer, &receipt)?;
         }
         if node.checked.1 != credits {
-            check::credits(&self.book, peer, credits)?;
+            check::credits(&self.book, peer, node.past_credits + credits)?;
         }
-        self.node_mut(peer).checked = (receipt, credits);
+        self.node_mut(peer).checked = (paid, credits);
         Ok(())
     }
 

@@ -159,8 +159,9 @@ struct Node {
     /// What earlier lives received and were credited.
     past_receipt: Receipt,
     past_credits: Money,
-    /// What was last held against the ledger.
-    checked: (Receipt, Money),
+    /// What this life had paid and been credited when last held against
+    /// the ledger.
+    checked: (Money, Money),
     /// Inputs taken since the last drain, and how many it takes before the
     /// next one.
     undrained: u32,
@@ -235,7 +236,7 @@ impl World {
                     resigned: false,
                     past_receipt: Receipt::default(),
                     past_credits: Money::ZERO,
-                    checked: (Receipt::default(), Money::ZERO),
+                    checked: (Money::ZERO, Money::ZERO),
                     undrained: 0,
                     burst: 1,
                     drain_scheduled: false,
@@ -293,12 +294,12 @@ impl World {
     /// Runs to the end; `Err` says which invariant broke first.
     pub(crate) fn run(&mut self) -> Result<(), Broken> {
         let end = self.options.faulty + self.options.settle;
-        while let Some(at) = self.next_moment() {
+        while let Some((at, timer)) = self.next_moment() {
             if at > end {
                 break;
             }
             self.set_now(at);
-            self.step()?;
+            self.step(timer)?;
         }
         self.set_now(end);
         self.check_settled()
@@ -311,35 +312,36 @@ impl World {
         self.store_clock.store(ms, Ordering::Relaxed);
     }
 
-    fn next_moment(&self) -> Option<Duration> {
+    /// The next moment something is due, and the peer whose timeout it
+    /// is, if the agenda has nothing as early: the agenda first, then
+    /// timers by peer.
+    fn next_moment(&self) -> Option<(Duration, Option<PeerId>)> {
         let agenda = self.agenda.keys().next().map(|&(at, _)| at);
-        let timers = self
+        let timer = self
             .nodes
             .iter()
-            .filter_map(|n| n.driver.as_ref()?.poll_timeout())
+            .filter_map(|n| Some((n.driver.as_ref()?.poll_timeout()?, n.config.id)))
             .min();
-        agenda.into_iter().chain(timers).min()
+        match (agenda, timer) {
+            (Some(at), Some((t, peer))) if t < at => Some((t, Some(peer))),
+            (Some(at), _) => Some((at, None)),
+            (None, Some((t, peer))) => Some((t, Some(peer))),
+            (None, None) => None,
+        }
     }
 
-    /// Takes the one thing due now: the agenda first, then timers by peer.
-    fn step(&mut self) -> Result<(), Broken> {
-        if let Some(entry) = self.agenda.first_entry()
-            && entry.key().0 <= self.now
-        {
-            let due = entry.remove();
-            return self.take(due);
-        }
-        let now = self.now;
-        let due = self.nodes.iter().find_map(|n| {
-            let at = n.driver.as_ref()?.poll_timeout()?;
-            (at <= now).then_some(n.config.id)
-        });
-        match due {
+    /// Takes the one thing due now: the agenda's first, or `timer`'s peer's
+    /// timeout.
+    fn step(&mut self, timer: Option<PeerId>) -> Result<(), Broken> {
+        match timer {
             Some(peer) => self.feed(peer, |driver, now| match driver.handle_timeout(now) {
                 Some(timer) => What::Timer(timer),
                 None => What::Release,
             }),
-            None => Ok(()),
+            None => match self.agenda.pop_first() {
+                Some((_, due)) => self.take(due),
+                None => Ok(()),
+            },
         }
     }
 
@@ -403,15 +405,24 @@ impl World {
         peer: PeerId,
         input: impl FnOnce(&mut Driver, Duration) -> What,
     ) -> Result<(), Broken> {
-        self.take_input(peer, input)?;
         let node = self.node_mut(peer);
         if node.driver.is_none() {
             return Ok(());
         }
         node.undrained += 1;
         if node.undrained >= node.burst {
-            return self.drain(peer);
+            // The burst ends with this input: one step takes it and drains.
+            self.next_burst(peer);
+            self.take_input(peer, |driver, now| {
+                let what = input(driver, now);
+                driver.drain(now);
+                what
+            })?;
+            self.start_calls(peer)?;
+            return self.transmit(peer);
         }
+        self.take_input(peer, input)?;
+        let node = self.node_mut(peer);
         if !node.drain_scheduled {
             node.drain_scheduled = true;
             let life = node.life;
@@ -425,16 +436,21 @@ impl World {
     /// The end of a burst: the peer serves its batch; its store calls
     /// start, its frames leave, and the next burst's size is drawn.
     fn drain(&mut self, peer: PeerId) -> Result<(), Broken> {
-        let burst = self.rng.random_range(1..=self.faults.burst.max(1));
-        let node = self.node_mut(peer);
-        node.undrained = 0;
-        node.burst = burst;
+        self.next_burst(peer);
         self.take_input(peer, |driver, now| {
             driver.drain(now);
             What::Drained
         })?;
         self.start_calls(peer)?;
         self.transmit(peer)
+    }
+
+    /// A burst ends: the next one's size is drawn.
+    fn next_burst(&mut self, peer: PeerId) {
+        let burst = self.rng.random_range(1..=self.faults.burst.max(1));
+        let node = self.node_mut(peer);
+        node.undrained = 0;
+        node.burst = burst;
     }
 
     /// One `handle_*` of a driver, with the checks after it.
@@ -480,8 +496,8 @@ impl World {
                     | PeerEvent::DeskClosed { .. }
             )
         });
-        let clocks: Vec<u64> = sent.iter().map(|s| s.clock).collect();
-        let result = check::clock(peer, before, after, received, &clocks)
+        let clocks = sent.iter().map(|s| s.clock);
+        let result = check::clock(peer, before, after, received, clocks)
             .and_then(|()| self.check_requests(&sent))
             .and_then(|()| events.into_iter().try_for_each(|e| self.on_event(peer, e)))
             .and_then(|()| {
@@ -669,6 +685,7 @@ impl World {
             .life
             .next()
             .expect("fewer than 2^32 crashes in one run");
+        node.checked = (Money::ZERO, Money::ZERO);
         node.undrained = 0;
         node.drain_scheduled = false;
         node.calls.clear();
