@@ -8,6 +8,13 @@
 //! checking that the hello names the peer of the dialler's certificate, so a
 //! refused dialler learns it at once and reports the peer unreachable.
 //!
+//! Restarts: the endpoint's stateless-reset and connection-id keys are
+//! derived from the peer's private key ([`PeerIdentity::quic_endpoint_config`]),
+//! so a peer killed and started again resets, at their first packet, the
+//! connections its peers still hold to its previous life, which then redial
+//! it; with random keys they would write into the dead connection until
+//! its idle timeout.
+//!
 //! TLS: both sides present a certificate signed by the cluster CA (see
 //! [`crate::tls`]); the dialler asks for the name `peer-<id>.bazaar` of
 //! the peer it means, so nobody else can answer. A connection with a
@@ -56,6 +63,13 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// peer whose socket is not bound yet (it is starting) is retried within
 /// tens of milliseconds, not after a second.
 const INITIAL_RTT: Duration = Duration::from_millis(10);
+/// The shortest time between two stateless resets: none. A restarted peer
+/// resets the connections of its previous life as their packets arrive,
+/// several peers' at once (quinn's default of 20 ms would drop all but one
+/// and leave the others on a dead connection until their next packet); a
+/// reset is always smaller than the packet that asked for it, so it
+/// amplifies nothing.
+const MIN_RESET_INTERVAL: Duration = Duration::ZERO;
 
 /// A bound quic endpoint, not yet serving: learn its address, then start it.
 pub struct QuicBinding {
@@ -155,8 +169,14 @@ impl QuicTransport {
     ) -> Result<QuicBinding, TransportError> {
         let mut server = identity.quic_server_config()?;
         server.transport_config(transport_config());
-        let endpoint = Endpoint::server(server, addr)
-            .map_err(|source| TransportError::Bind { addr, source })?;
+        let bind_error = |source| TransportError::Bind { addr, source };
+        let socket = std::net::UdpSocket::bind(addr).map_err(bind_error)?;
+        let runtime = quinn::default_runtime()
+            .ok_or_else(|| bind_error(std::io::Error::other("no async runtime found")))?;
+        let mut endpoint_config = identity.quic_endpoint_config();
+        endpoint_config.min_reset_interval(MIN_RESET_INTERVAL);
+        let endpoint =
+            Endpoint::new(endpoint_config, Some(server), socket, runtime).map_err(bind_error)?;
         let addr = endpoint
             .local_addr()
             .map_err(|source| TransportError::Bind { addr, source })?;
