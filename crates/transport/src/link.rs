@@ -45,6 +45,27 @@
 //!   lost connection are dropped ([`Dropped::ConnectionLost`]): some may
 //!   have arrived, and sending them again could deliver them twice.
 //!
+//! # A peer that dials for itself (quic)
+//!
+//! Over quic each side dials for its own frames, so the peer's connection
+//! is never offered to the link; the driver tells it [`Input::PeerUp`]
+//! instead: the peer dialled us, so it is up.
+//!
+//! - **Its dial proves it listens.** If we hold no connection, the outage
+//!   (if any) ends and the backoff resets; a retry timer is cancelled and
+//!   the queue dialled at once; and a dial of ours under way is abandoned
+//!   for a new one if it was started before we knew the peer was up (its
+//!   first packets may have been lost to a socket not bound yet, and are
+//!   retried only after a timeout). A dial started after the peer was
+//!   known up is left alone: so two peers' dials cannot keep abandoning
+//!   each other.
+//! - **A restart.** If the peer dialled while its previous connection to
+//!   us was still open (or that connection was reset), it lost its state:
+//!   it was restarted, and a connection we hold leads to its previous
+//!   life. The link closes it (frames in flight are dropped, as on a loss)
+//!   and dials at once. A connection held when the peer did not restart is
+//!   kept.
+//!
 //! # Arbitration: one connection per pair of peers
 //!
 //! A connection carries both directions. Either side dials when it has
@@ -71,9 +92,11 @@
 //!   returns `None` and perform them in order. Inputs that performing an
 //!   action produces (a write that finished at once) may be handled while
 //!   draining; their actions queue behind.
-//! - Perform one [`Action::Dial`] at a time (the link never asks for a
-//!   second while one is in progress) and report how it ended with
-//!   [`Input::Dialled`], naming its [`ConnId`].
+//! - Perform one [`Action::Dial`] at a time and report how it ended with
+//!   [`Input::Dialled`], naming its [`ConnId`]. The link asks for a second
+//!   while one is in progress only after [`Input::PeerUp`]: the new dial
+//!   replaces the old one, which the driver abandons (a report about it
+//!   is ignored).
 //! - After [`Input::Accepted`] the actions answer the connection just
 //!   offered once: [`Action::Refuse`] alone, or [`Action::Adopt`] (with
 //!   `answer: true`), which the [`Action::Close`] of the connection it
@@ -168,6 +191,14 @@ pub enum Input {
     /// refuse it (one [`Action::Adopt`] or [`Action::Refuse`] among the
     /// actions, see the driver's contract).
     Accepted,
+    /// The peer dialled us for its own frames, on a connection the link is
+    /// not offered (quic, where each side dials for itself): the peer is up.
+    PeerUp {
+        /// The peer dialled while its previous connection to us was still
+        /// open, or that connection was reset: it was restarted, and a
+        /// connection we hold leads to its previous life.
+        restarted: bool,
+    },
     /// Every frame of the last [`Action::Write`] on `conn` is on the wire.
     Written {
         /// The connection written.
@@ -187,7 +218,8 @@ pub enum Input {
 pub enum Action {
     /// Open a connection to the peer, send our hello and wait for the
     /// peer's answer, for at most `timeout`; then report
-    /// [`Input::Dialled`] with `conn`.
+    /// [`Input::Dialled`] with `conn`. A dial still in progress (possible
+    /// only after [`Input::PeerUp`]) is abandoned: this one replaces it.
     Dial {
         /// The name of the new connection.
         conn: ConnId,
@@ -291,6 +323,9 @@ pub struct Link {
     current: Option<Current>,
     /// The dial in progress.
     dialling: Option<ConnId>,
+    /// The dial in progress was started after the peer proved it is up
+    /// ([`Input::PeerUp`]): it is not abandoned for another.
+    dialling_informed: bool,
     /// The retry timer is set: no dial before it fires.
     waiting: bool,
     /// The wait after the next failed dial.
@@ -312,6 +347,7 @@ impl Link {
             queue: VecDeque::new(),
             current: None,
             dialling: None,
+            dialling_informed: false,
             waiting: false,
             backoff,
             outage: false,
@@ -358,6 +394,7 @@ impl Link {
             Input::Frames(frames) => self.on_frames(frames.into_iter()),
             Input::Dialled { conn, outcome } => self.on_dialled(now, conn, outcome),
             Input::Accepted => self.on_accepted(),
+            Input::PeerUp { restarted } => self.on_peer_up(restarted),
             Input::Written { conn } => self.on_written(conn),
             Input::Lost { conn } => self.on_lost(conn),
             Input::Timer(Timer::Retry) => self.on_retry(),
@@ -429,6 +466,35 @@ impl Link {
         }
         let conn = self.new_conn();
         self.adopt(conn, false);
+    }
+
+    /// The peer dialled us on a connection we are not offered (see the
+    /// module docs).
+    fn on_peer_up(&mut self, restarted: bool) {
+        let mut probe = false;
+        if restarted {
+            if let Some(old) = self.current.take() {
+                self.actions.push_back(Action::Close { conn: old.conn });
+                self.drop_in_flight(old);
+                probe = true;
+            }
+        } else if self.current.is_some() {
+            return;
+        }
+        self.outage = false;
+        self.backoff = self.config.backoff_min;
+        if self.waiting {
+            self.waiting = false;
+            self.actions.push_back(Action::CancelTimer(Timer::Retry));
+        }
+        let dial = match self.dialling {
+            Some(_) => !self.dialling_informed,
+            None => probe || !self.queue.is_empty(),
+        };
+        if dial {
+            self.dial();
+            self.dialling_informed = true;
+        }
     }
 
     fn on_written(&mut self, conn: ConnId) {
@@ -509,6 +575,7 @@ impl Link {
     fn dial(&mut self) {
         let conn = self.new_conn();
         self.dialling = Some(conn);
+        self.dialling_informed = false;
         self.actions.push_back(Action::Dial {
             conn,
             timeout: self.config.connect_timeout,

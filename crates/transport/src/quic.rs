@@ -8,6 +8,21 @@
 //! checking that the hello names the peer of the dialler's certificate, so a
 //! refused dialler learns it at once and reports the peer unreachable.
 //!
+//! A connection the peer dialled proves that it is up: its hello is told
+//! to our link to that peer ([`crate::link::Input::PeerUp`]), which dials
+//! at once if it was waiting or dialling blind. If the peer dialled again
+//! while its previous connection to us was still open (a live peer dials
+//! only when it holds none), or that connection was reset, the peer was
+//! restarted: the link drops the connection it holds to the previous life
+//! and dials the new one.
+//!
+//! Restarts: the endpoint's stateless-reset and connection-id keys are
+//! derived from the peer's private key ([`PeerIdentity::quic_endpoint_config`]),
+//! so a peer killed and started again resets, at their first packet, the
+//! connections its peers still hold to its previous life, which then redial
+//! it; with random keys they would write into the dead connection until
+//! its idle timeout.
+//!
 //! TLS: both sides present a certificate signed by the cluster CA (see
 //! [`crate::tls`]); the dialler asks for the name `peer-<id>.bazaar` of
 //! the peer it means, so nobody else can answer. A connection with a
@@ -17,17 +32,17 @@
 use std::{
     collections::BTreeMap,
     net::{Ipv4Addr, SocketAddr},
-    sync::Arc,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
 
 use async_trait::async_trait;
 use bazaar_protocol::PeerId;
 use bytes::Bytes;
-use quinn::{Connection, Endpoint, Incoming as QuinnIncoming, VarInt};
+use quinn::{Connection, ConnectionError, Endpoint, Incoming as QuinnIncoming, VarInt};
 use rustls::pki_types::CertificateDer;
 use tokio::task::{JoinHandle, JoinSet};
-use tracing::warn;
+use tracing::{debug, warn};
 
 use outgoing::{ACK, Dialer, Outgoing};
 
@@ -50,6 +65,19 @@ const SHUTDOWN: u32 = 0;
 const KEEP_ALIVE: Duration = Duration::from_secs(1);
 /// A link with no sign of life for this long is dead.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The round trip assumed before one is measured: a LAN's, not quinn's
+/// default of 333 ms (the internet's). A lost handshake packet is sent again
+/// after about three times this (then twice as long each time): a dial to a
+/// peer whose socket is not bound yet (it is starting) is retried within
+/// tens of milliseconds, not after a second.
+const INITIAL_RTT: Duration = Duration::from_millis(10);
+/// The shortest time between two stateless resets: none. A restarted peer
+/// resets the connections of its previous life as their packets arrive,
+/// several peers' at once (quinn's default of 20 ms would drop all but one
+/// and leave the others on a dead connection until their next packet); a
+/// reset is always smaller than the packet that asked for it, so it
+/// amplifies nothing.
+const MIN_RESET_INTERVAL: Duration = Duration::ZERO;
 
 /// A bound quic endpoint, not yet serving: learn its address, then start it.
 pub struct QuicBinding {
@@ -94,18 +122,21 @@ impl QuicBinding {
             counters: Counters::default(),
             events: inbox.sender(),
         });
-        let known = Arc::new(peers.clone());
-        let accept = tokio::spawn(accept_loop(
-            self.endpoint.clone(),
-            Arc::clone(&shared),
-            known,
-        ));
         let dialer = Dialer {
             local,
             endpoint: self.endpoint.clone(),
             client,
         };
-        let outgoing = Outgoing::start(dialer, Arc::clone(&shared), &peers);
+        let outgoing = Arc::new(Outgoing::start(dialer, Arc::clone(&shared), &peers));
+        let accept = tokio::spawn(accept_loop(
+            self.endpoint.clone(),
+            Arc::new(Accepting {
+                shared: Arc::clone(&shared),
+                known: peers,
+                lives: Lives::default(),
+                outgoing: Arc::clone(&outgoing),
+            }),
+        ));
         Ok(QuicTransport {
             addr: self.addr,
             endpoint: self.endpoint,
@@ -123,7 +154,7 @@ pub struct QuicTransport {
     endpoint: Endpoint,
     shared: Arc<Shared>,
     inbox: Inbox,
-    outgoing: Outgoing,
+    outgoing: Arc<Outgoing>,
     accept: AcceptTask,
 }
 
@@ -132,6 +163,7 @@ fn transport_config() -> Arc<quinn::TransportConfig> {
     let mut transport = quinn::TransportConfig::default();
     transport.keep_alive_interval(Some(KEEP_ALIVE));
     transport.max_idle_timeout(IDLE_TIMEOUT.try_into().ok());
+    transport.initial_rtt(INITIAL_RTT);
     Arc::new(transport)
 }
 
@@ -148,8 +180,14 @@ impl QuicTransport {
     ) -> Result<QuicBinding, TransportError> {
         let mut server = identity.quic_server_config()?;
         server.transport_config(transport_config());
-        let endpoint = Endpoint::server(server, addr)
-            .map_err(|source| TransportError::Bind { addr, source })?;
+        let bind_error = |source| TransportError::Bind { addr, source };
+        let socket = std::net::UdpSocket::bind(addr).map_err(bind_error)?;
+        let runtime = quinn::default_runtime()
+            .ok_or_else(|| bind_error(std::io::Error::other("no async runtime found")))?;
+        let mut endpoint_config = identity.quic_endpoint_config();
+        endpoint_config.min_reset_interval(MIN_RESET_INTERVAL);
+        let endpoint =
+            Endpoint::new(endpoint_config, Some(server), socket, runtime).map_err(bind_error)?;
         let addr = endpoint
             .local_addr()
             .map_err(|source| TransportError::Bind { addr, source })?;
@@ -254,19 +292,24 @@ impl Transport for QuicTransport {
     }
 }
 
+/// What the accept side works with.
+struct Accepting {
+    shared: Arc<Shared>,
+    known: BTreeMap<PeerId, SocketAddr>,
+    lives: Lives,
+    /// Told when a peer dialled us: it is up, perhaps restarted.
+    outgoing: Arc<Outgoing>,
+}
+
 /// Accepts connections until the transport shuts down (the task is aborted,
 /// which drops every connection task with it).
-async fn accept_loop(
-    endpoint: Endpoint,
-    shared: Arc<Shared>,
-    known: Arc<BTreeMap<PeerId, SocketAddr>>,
-) {
+async fn accept_loop(endpoint: Endpoint, accepting: Arc<Accepting>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             incoming = endpoint.accept() => match incoming {
                 Some(incoming) => {
-                    connections.spawn(serve(incoming, Arc::clone(&shared), Arc::clone(&known)));
+                    connections.spawn(serve(incoming, Arc::clone(&accepting)));
                 }
                 None => return,
             },
@@ -276,11 +319,8 @@ async fn accept_loop(
 }
 
 /// Serves one incoming connection: its hello stream, then its frames.
-async fn serve(
-    incoming: QuinnIncoming,
-    shared: Arc<Shared>,
-    known: Arc<BTreeMap<PeerId, SocketAddr>>,
-) {
+async fn serve(incoming: QuinnIncoming, accepting: Arc<Accepting>) {
+    let shared = &accepting.shared;
     let remote = incoming.remote_address();
     let connection = match incoming.await {
         Ok(connection) => connection,
@@ -290,19 +330,28 @@ async fn serve(
             return;
         }
     };
-    if let Ended::Rejected(reason) = serve_streams(&connection, &shared, &known).await {
+    let mut from = None;
+    if let Ended::Rejected(reason) = serve_streams(&connection, &accepting, &mut from).await {
         Counters::add(&shared.counters.rejected, 1);
         warn!(peer = %shared.local, %remote, "closing quic connection: {reason}");
         connection.close(VarInt::from_u32(REFUSED), reason.as_bytes());
     }
+    if let Some(from) = from
+        && accepting.lives.ended(from, &connection)
+    {
+        debug!(peer = %shared.local, %from, "peer restarted: it reset its connection to us");
+        accepting.outgoing.peer_up(from, true);
+    }
 }
 
-/// Reads the streams a dialler opens, one after the other.
+/// Reads the streams a dialler opens, one after the other; `from` is the
+/// peer their hellos named.
 async fn serve_streams(
     connection: &Connection,
-    shared: &Shared,
-    known: &BTreeMap<PeerId, SocketAddr>,
+    accepting: &Accepting,
+    from: &mut Option<PeerId>,
 ) -> Ended {
+    let shared = &*accepting.shared;
     let Some(cert) = peer_certificate(connection) else {
         return Ended::Rejected("no client certificate".into());
     };
@@ -311,27 +360,103 @@ async fn serve_streams(
             return Ended::Closed;
         };
         let mut incoming = Incoming::new(recv, shared);
-        let from = match incoming.hello(shared).await {
-            Ok(from) => from,
+        let peer = match incoming.hello(shared).await {
+            Ok(peer) => peer,
             Err(ended) => return ended,
         };
-        if !known.contains_key(&from) {
+        if !accepting.known.contains_key(&peer) {
             return Ended::Rejected(format!(
-                "hello names peer {from}, who is not in the peer list"
+                "hello names peer {peer}, who is not in the peer list"
             ));
         }
-        if !tls::cert_names(&cert, from) {
+        if !tls::cert_names(&cert, peer) {
             return Ended::Rejected(format!(
-                "hello claims peer {from}, the certificate is not {}",
-                tls::peer_name(from)
+                "hello claims peer {peer}, the certificate is not {}",
+                tls::peer_name(peer)
             ));
+        }
+        *from = Some(peer);
+        if peer != shared.local {
+            let restarted = accepting.lives.dialled(peer, connection);
+            if restarted {
+                debug!(peer = %shared.local, from = %peer, "peer restarted: it dialled again while its connection to us was open");
+            }
+            accepting.outgoing.peer_up(peer, restarted);
         }
         if send.write_all(&[ACK]).await.is_err() {
             return Ended::Closed;
         }
-        match incoming.deliver(from, shared).await {
+        match incoming.deliver(peer, shared).await {
             Ended::Closed => {}
             rejected => return rejected,
+        }
+    }
+}
+
+/// The latest connection each peer dialled us with, to tell a peer that
+/// dials again because it was restarted (it forgot its connections) from
+/// one that dials for the first time or after a loss.
+#[derive(Default)]
+struct Lives(Mutex<BTreeMap<PeerId, Life>>);
+
+/// A peer's latest connection to us.
+struct Life {
+    connection: Connection,
+    /// A restart was already told about this connection's end.
+    told: bool,
+}
+
+impl Lives {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<PeerId, Life>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `connection` from `from` said hello. Whether `from` was restarted:
+    /// its previous connection is still open to us (a live peer dials only
+    /// when it holds no connection, and closes one it gives up) or was reset
+    /// (the peer's endpoint did not know it), and no restart was told about
+    /// it. The previous connection is left to end by itself: a restarted
+    /// peer resets it at our next packet.
+    fn dialled(&self, from: PeerId, connection: &Connection) -> bool {
+        let mut lives = self.lock();
+        if lives
+            .get(&from)
+            .is_some_and(|life| life.connection.stable_id() == connection.stable_id())
+        {
+            return false;
+        }
+        let life = Life {
+            connection: connection.clone(),
+            told: false,
+        };
+        let Some(previous) = lives.insert(from, life) else {
+            return false;
+        };
+        drop(lives);
+        if previous.told {
+            return false;
+        }
+        matches!(
+            previous.connection.close_reason(),
+            None | Some(ConnectionError::Reset)
+        )
+    }
+
+    /// `connection` from `from` ended. Whether that says `from` was
+    /// restarted: it is the peer's latest connection, it was reset, and no
+    /// restart was told about it.
+    fn ended(&self, from: PeerId, connection: &Connection) -> bool {
+        let mut lives = self.lock();
+        match lives.get_mut(&from) {
+            Some(life)
+                if life.connection.stable_id() == connection.stable_id()
+                    && !life.told
+                    && matches!(connection.close_reason(), Some(ConnectionError::Reset)) =>
+            {
+                life.told = true;
+                true
+            }
+            _ => false,
         }
     }
 }

@@ -20,10 +20,12 @@ use std::{
 };
 
 use bazaar_protocol::PeerId;
+use quinn_proto::HashedConnectionIdGenerator;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose,
 };
+use ring::hmac;
 use rustls::{
     RootCertStore,
     client::verify_server_name,
@@ -38,6 +40,10 @@ use crate::TransportError;
 const ALPN: &[u8] = b"bazaar/1";
 /// The ALPN protocol both sides of a tcp connection under TLS must speak.
 const TCP_ALPN: &[u8] = b"bazaar-tcp/1";
+/// What the quic stateless-reset key is derived for, from the peer's key.
+const RESET_KEY_LABEL: &[u8] = b"bazaar quic stateless reset key 1";
+/// What the quic connection-id key is derived for, from the peer's key.
+const CID_KEY_LABEL: &[u8] = b"bazaar quic connection id key 1";
 /// Name of the CA certificate file.
 const CA_CERT_FILE: &str = "ca.pem";
 /// Name of the CA key file.
@@ -294,6 +300,32 @@ impl PeerIdentity {
         let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(config)
             .map_err(|e| tls_failure(&what, e))?;
         Ok(quinn::ServerConfig::with_crypto(Arc::new(crypto)))
+    }
+
+    /// The quinn endpoint config: stateless resets and connection ids keyed
+    /// by secrets derived from this peer's private key, the same in every
+    /// life of the peer.
+    ///
+    /// A peer that was killed and started again answers a packet of a
+    /// connection of its previous life with a stateless reset, if the
+    /// connection id is one it could have issued; its peers accept the reset
+    /// only if its token is the one the previous life gave them. With
+    /// quinn's defaults (random keys per endpoint) neither holds: the peers
+    /// would write into the dead connection until its idle timeout. With
+    /// keys that survive the restart, the first packet they send ends it.
+    pub fn quic_endpoint_config(&self) -> quinn::EndpointConfig {
+        let secret = hmac::Key::new(hmac::HMAC_SHA256, self.key.secret_pkcs8_der());
+        let reset_key = hmac::sign(&secret, RESET_KEY_LABEL);
+        let cid_key = hmac::sign(&secret, CID_KEY_LABEL);
+        let mut cid_key_bytes = [0_u8; 8];
+        cid_key_bytes.copy_from_slice(&cid_key.as_ref()[..8]);
+        let cid_key = u64::from_le_bytes(cid_key_bytes);
+        let mut config = quinn::EndpointConfig::new(Arc::new(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            reset_key.as_ref(),
+        )));
+        config.cid_generator(move || Box::new(HashedConnectionIdGenerator::from_key(cid_key)));
+        config
     }
 
     /// The quinn client config: trust only the cluster CA, present this

@@ -116,6 +116,159 @@ async fn raw_connection(
     (endpoint, connection)
 }
 
+/// A quic listener of `identity` at `addr` made by hand, outside any
+/// transport, with the endpoint config the transport uses.
+fn raw_listener(identity: &PeerIdentity, addr: SocketAddr) -> Endpoint {
+    Endpoint::new(
+        identity.quic_endpoint_config(),
+        Some(identity.quic_server_config().expect("server config")),
+        UdpSocket::bind(addr).expect("bind"),
+        quinn::default_runtime().expect("a runtime"),
+    )
+    .expect("endpoint")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_a_restarted_peer_resets_the_connections_of_its_previous_life() {
+    let dir = TempDir::new("restart-reset");
+    let ca = ClusterCa::generate().expect("ca");
+    ca.write_to_dir(&dir.0).expect("write the ca");
+    let two = ca.issue(id(2)).expect("identity");
+    two.write_to_dir(&dir.0).expect("write peer 2");
+
+    // Peer 2's first life runs on a runtime of its own, which dies with it.
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+    let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
+    let first_life = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener =
+            runtime.block_on(async { raw_listener(&two, "127.0.0.1:0".parse().expect("addr")) });
+        let _ = addr_tx.send(listener.local_addr().expect("addr"));
+        let connection = runtime.block_on(async {
+            let incoming = listener.accept().await.expect("a dial");
+            let connection = incoming.await.expect("handshake");
+            let _ = kill_rx.await;
+            connection
+        });
+        // Killed: the runtime stops before anything else, so nothing says
+        // goodbye to peer 1.
+        drop(runtime);
+        drop(connection);
+        drop(listener);
+    });
+    let addr = tokio::time::timeout(WAIT, addr_rx)
+        .await
+        .expect("listening in time")
+        .expect("listening");
+    let (_endpoint, connection) =
+        raw_connection(&ca.issue(id(1)).expect("identity"), id(2), addr).await;
+    let _ = kill_tx.send(());
+    tokio::task::spawn_blocking(move || first_life.join().expect("first life"))
+        .await
+        .expect("joined");
+
+    // The second life: same key, same address, knows nothing of the
+    // connection. Peer 1's next packet on it is answered with a stateless
+    // reset that peer 1 accepts: the connection is not left to its idle
+    // timeout.
+    let second_life = PeerIdentity::load_from_dir(&dir.0, id(2)).expect("load peer 2");
+    let _listener = raw_listener(&second_life, addr);
+    // (A packet of the handshake's end may have got there first.)
+    if let Ok(mut stream) = connection.open_uni().await {
+        let _ = stream.write_all(b"anyone there?").await;
+    }
+    let closed = tokio::time::timeout(WAIT, connection.closed())
+        .await
+        .expect("the connection ended");
+    assert!(matches!(closed, ConnectionError::Reset), "{closed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_a_restarted_peer_gets_what_is_sent_once_it_was_heard_from() {
+    let dir = TempDir::new("restart-redial");
+    let ca = ClusterCa::generate().expect("ca");
+    ca.write_to_dir(&dir.0).expect("write the ca");
+    ca.issue(id(2))
+        .expect("identity")
+        .write_to_dir(&dir.0)
+        .expect("write peer 2");
+    let two = || PeerIdentity::load_from_dir(&dir.0, id(2)).expect("load peer 2");
+    let one = QuicTransport::bind(
+        "127.0.0.1:0".parse().expect("addr"),
+        ca.issue(id(1)).expect("identity"),
+    )
+    .await
+    .expect("bind");
+
+    // Peer 2's first life runs on a runtime of its own, which dies with it.
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+    let (peers_tx, peers_rx) = tokio::sync::oneshot::channel();
+    let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
+    let first = two();
+    let first_life = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let transport = runtime.block_on(async {
+            let binding = QuicTransport::bind("127.0.0.1:0".parse().expect("addr"), first)
+                .await
+                .expect("bind");
+            let _ = addr_tx.send(binding.local_addr());
+            let peers = peers_rx.await.expect("peers");
+            let transport = binding.start(peers, patient_config()).expect("start");
+            assert_eq!(
+                next_frame(&transport).await,
+                (id(1), Bytes::from_static(b"a"))
+            );
+            transport
+                .send(id(1), Bytes::from_static(b"b"))
+                .await
+                .expect("send");
+            let _ = kill_rx.await;
+            transport
+        });
+        // Killed: the runtime stops before anything else, so nothing says
+        // goodbye to peer 1.
+        drop(runtime);
+        drop(transport);
+    });
+    let addr = tokio::time::timeout(WAIT, addr_rx)
+        .await
+        .expect("bound in time")
+        .expect("bound");
+    let peers = BTreeMap::from([(id(1), one.local_addr()), (id(2), addr)]);
+    peers_tx.send(peers.clone()).expect("peers");
+    let one = one.start(peers.clone(), patient_config()).expect("start");
+    one.send(id(2), Bytes::from_static(b"a"))
+        .await
+        .expect("send");
+    assert_eq!(next_frame(&one).await, (id(2), Bytes::from_static(b"b")));
+    let _ = kill_tx.send(());
+    tokio::task::spawn_blocking(move || first_life.join().expect("first life"))
+        .await
+        .expect("joined");
+
+    // The second life dials peer 1 while peer 1 still holds a connection to
+    // the first. What peer 1 sends once it heard from the second life must
+    // not go into that dead connection.
+    let second = QuicTransport::start(two(), peers, patient_config())
+        .await
+        .expect("second life");
+    second
+        .send(id(1), Bytes::from_static(b"c"))
+        .await
+        .expect("send");
+    assert_eq!(next_frame(&one).await, (id(2), Bytes::from_static(b"c")));
+    one.send(id(2), Bytes::from_static(b"d"))
+        .await
+        .expect("send");
+    assert_eq!(next_frame(&second).await, (id(1), Bytes::from_static(b"d")));
+}
+
 /// Opens a stream to peer 1 as peer 2 with a valid certificate, writes
 /// `bytes`, checks that peer 1 closes that connection, and that the real
 /// peer 2 and peer 1 still talk.

@@ -421,6 +421,155 @@ fn reports_about_an_old_connection_are_ignored() {
     assert_eq!(link.connection(), Some(ConnId(2)));
 }
 
+// A peer that dials for itself (quic): its dial is not offered to us.
+
+fn peer_up() -> Input {
+    Input::PeerUp { restarted: false }
+}
+
+fn restarted() -> Input {
+    Input::PeerUp { restarted: true }
+}
+
+#[test]
+fn the_peers_dial_replaces_a_dial_started_before_it_was_known_up() {
+    let (mut link, t0) = link(1, 2);
+    assert_eq!(step(&mut link, t0, Input::Frame(frame(1))), [dial(1)]);
+    // Our dial's first packets went to a socket not bound yet; the peer,
+    // now up, dialled us.
+    assert_eq!(step(&mut link, t0, peer_up()), [dial(2)]);
+    assert_eq!(
+        step(&mut link, t0, dialled(1, Dialled::Up)),
+        [],
+        "the abandoned dial"
+    );
+    assert_eq!(
+        step(&mut link, t0, dialled(2, Dialled::Up)),
+        [adopt(2, false), write(2, 1)]
+    );
+    assert_eq!(in_flight(&link), frames(&[1]));
+}
+
+#[test]
+fn a_dial_started_once_the_peer_was_known_up_is_not_abandoned() {
+    let (mut link, t0) = link(1, 2);
+    step(&mut link, t0, Input::Frame(frame(1)));
+    step(&mut link, t0, peer_up());
+    assert_eq!(step(&mut link, t0, peer_up()), []);
+    assert_eq!(step(&mut link, t0, restarted()), []);
+    assert_eq!(
+        step(&mut link, t0, dialled(2, Dialled::Up)),
+        [adopt(2, false), write(2, 1)]
+    );
+}
+
+#[test]
+fn two_peers_dials_abandon_each_other_at_most_once() {
+    let (mut one, t0) = link(1, 2);
+    let (mut two, _) = link(2, 1);
+    assert_eq!(step(&mut one, t0, Input::Frame(frame(1))), [dial(1)]);
+    assert_eq!(step(&mut two, t0, Input::Frame(frame(2))), [dial(1)]);
+    // 2's dial reaches 1, which dials again; that dial reaches 2 while 2's
+    // first is still under way, so 2 dials again too; 2's second dial
+    // reaches 1, whose own second dial is left alone.
+    assert_eq!(step(&mut one, t0, peer_up()), [dial(2)]);
+    assert_eq!(step(&mut two, t0, peer_up()), [dial(2)]);
+    assert_eq!(step(&mut one, t0, peer_up()), []);
+    assert_eq!(
+        step(&mut one, t0, dialled(2, Dialled::Up)),
+        [adopt(2, false), write(2, 1)]
+    );
+    assert_eq!(
+        step(&mut two, t0, dialled(2, Dialled::Up)),
+        [adopt(2, false), write(2, 1)]
+    );
+}
+
+#[test]
+fn the_peers_dial_ends_the_outage_and_the_wait() {
+    let (mut link, t0) = link(1, 2);
+    step(&mut link, t0, Input::Frame(frame(1)));
+    assert_eq!(
+        step(&mut link, t0, dialled(1, Dialled::Failed)),
+        [
+            dropped(1, Dropped::Unreachable),
+            Action::ReportUnreachable,
+            retry_at(t0 + ms(10)),
+        ]
+    );
+    step(&mut link, t0, Input::Frame(frame(2)));
+    assert_eq!(
+        step(&mut link, t0, peer_up()),
+        [Action::CancelTimer(Timer::Retry), dial(2)]
+    );
+    assert!(!link.in_outage());
+    assert_eq!(
+        step(&mut link, t0 + ms(10), RETRY),
+        [],
+        "the timer was cancelled"
+    );
+    // A failure now is a new outage, and the backoff starts again.
+    assert_eq!(
+        step(&mut link, t0 + ms(10), dialled(2, Dialled::Failed)),
+        [
+            dropped(1, Dropped::Unreachable),
+            Action::ReportUnreachable,
+            retry_at(t0 + ms(20)),
+        ]
+    );
+}
+
+#[test]
+fn the_peers_dial_with_nothing_queued_dials_nothing() {
+    let (mut link, t0) = link(1, 2);
+    assert_eq!(step(&mut link, t0, peer_up()), []);
+    step(&mut link, t0, Input::Frame(frame(1)));
+    step(&mut link, t0, dialled(1, Dialled::Failed));
+    assert_eq!(
+        step(&mut link, t0, peer_up()),
+        [Action::CancelTimer(Timer::Retry)]
+    );
+    assert_eq!(
+        step(&mut link, t0, Input::Frame(frame(2))),
+        [dial(2)],
+        "the next frame dials at once"
+    );
+}
+
+#[test]
+fn the_peers_dial_leaves_a_connection_we_hold_alone() {
+    let (mut link, t0) = connected();
+    assert_eq!(step(&mut link, t0, Input::Frame(frame(1))), [write(1, 1)]);
+    assert_eq!(step(&mut link, t0, peer_up()), []);
+    assert_eq!(link.connection(), Some(ConnId(1)));
+    assert_eq!(in_flight(&link), frames(&[1]));
+}
+
+#[test]
+fn a_restarted_peers_old_connection_is_closed_and_its_new_life_dialled() {
+    let (mut link, t0) = connected();
+    assert_eq!(step(&mut link, t0, Input::Frame(frame(1))), [write(1, 1)]);
+    step(&mut link, t0, Input::Frame(frame(2)));
+    assert_eq!(
+        step(&mut link, t0, restarted()),
+        [close(1), dropped(1, Dropped::ConnectionLost), dial(2)]
+    );
+    assert_eq!(link.connection(), None);
+    assert_eq!(step(&mut link, t0, Input::Frame(frame(3))), []);
+    assert_eq!(step(&mut link, t0, written(1)), [], "the old connection");
+    assert_eq!(
+        step(&mut link, t0, dialled(2, Dialled::Up)),
+        [adopt(2, false), write(2, 2)]
+    );
+    assert_eq!(in_flight(&link), frames(&[2, 3]));
+}
+
+#[test]
+fn a_restarted_peer_is_dialled_even_with_nothing_queued() {
+    let (mut link, t0) = connected();
+    assert_eq!(step(&mut link, t0, restarted()), [close(1), dial(2)]);
+}
+
 // Arbitration.
 
 #[test]

@@ -6,7 +6,11 @@
 //! actions with quinn. Each side dials for its own outgoing frames, so a
 //! quic link is never offered a connection the peer dialled and the
 //! simultaneous-dial arbitration does not arise: the peer's frames arrive
-//! on the connection it dialled, served by the accept side.
+//! on the connection it dialled, served by the accept side. The accept side
+//! tells the link when such a connection says hello ([`Input::PeerUp`]:
+//! the peer is up, perhaps restarted), so that a dial lost to a peer not
+//! yet listening, a retry timer or a connection to the peer's previous
+//! life does not hold up our frames.
 
 use std::{
     collections::BTreeMap,
@@ -110,8 +114,19 @@ impl Outgoing {
             .by_peer
             .get(&to)
             .ok_or(TransportError::UnknownPeer(to))?;
-        remote.send(frame, &self.shared.counters);
+        remote.handle(Input::Frame(frame), &self.shared.counters);
         Ok(())
+    }
+
+    /// Tells `peer`'s link that the peer dialled us, so it is up (see
+    /// [`Input::PeerUp`]).
+    pub(super) fn peer_up(&self, peer: PeerId, restarted: bool) {
+        if !self.open.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(remote) = self.by_peer.get(&peer) {
+            remote.handle(Input::PeerUp { restarted }, &self.shared.counters);
+        }
     }
 
     /// Stops every task; queued frames are dropped.
@@ -144,13 +159,14 @@ impl Remote {
         self.out.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Feeds `frame` to the link; drops are counted here, anything else is
-    /// for the task. Never waits.
-    fn send(&self, frame: Bytes, counters: &Counters) {
+    /// Feeds `input` (a frame from `send`, or news from the accept side) to
+    /// the link; drops are counted here, anything else is for the task.
+    /// Never waits.
+    fn handle(&self, input: Input, counters: &Counters) {
         let now = Instant::now().into_std();
         let mut out = self.lock();
         let mut wake = false;
-        out.link.handle(now, Input::Frame(frame));
+        out.link.handle(now, input);
         while let Some(action) = out.link.poll_action() {
             match action {
                 Action::Drop { frames, reason } => count_dropped(counters, frames, reason),
@@ -277,6 +293,9 @@ impl Task {
         let (local, peer, addr) = (self.shared.local, self.remote.peer, self.remote.addr);
         match action {
             Action::Dial { conn, timeout } => {
+                if self.dial.is_some() {
+                    debug!(peer = %local, to = %peer, %conn, "dialling again: the peer is up");
+                }
                 let dialer = Arc::clone(&self.dialer);
                 let dial = async move { (conn, dialer.open(peer, addr, timeout).await) };
                 self.dial = Some(dial.boxed());
