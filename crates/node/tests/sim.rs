@@ -360,3 +360,37 @@ fn a_failure_prints_its_seed_how_to_replay_it_and_its_last_steps() {
     assert!(text.contains("the last 12 steps:"), "{text}");
     assert!(text.lines().last().unwrap().contains("FAILED"), "{text}");
 }
+
+/// The summary's digest covers every action of every seed: the same
+/// serially, with jobs, and on a second run; other seeds, another digest.
+#[test]
+fn the_digest_is_the_same_serially_in_parallel_and_again() {
+    let summary = |first_seed: u64, jobs: usize| {
+        let options = SimOptions {
+            first_seed,
+            seeds: 16,
+            swarm: true,
+            jobs,
+            ..options(4)
+        };
+        let mut out = Vec::new();
+        assert!(run_many(&options, &mut out).unwrap());
+        let text = String::from_utf8(out).unwrap();
+        let digest = text
+            .split("digest ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no digest in {text}"))
+            .trim()
+            .to_owned();
+        assert!(
+            text.contains("inputs taken with a store call in flight"),
+            "{text}"
+        );
+        digest
+    };
+    let serial = summary(40, 1);
+    assert_eq!(serial.len(), 16, "{serial}");
+    assert_eq!(summary(40, 2), serial);
+    assert_eq!(summary(40, 1), serial);
+    assert_ne!(summary(41, 1), serial);
+}

@@ -1,6 +1,6 @@
 //! `Peer`: the pure composition of a Lamport clock, a bully election and the
 //! trader, buyer and seller roles. An input goes in, actions come out; the
-//! tokio runtime and the simulator are two drivers of this one type.
+//! `Driver` performs them, for the tokio runtime and the simulator alike.
 
 mod config;
 mod desk;
@@ -32,25 +32,15 @@ pub use timing::{ResignPolicy, Timing};
 /// One peer of the market. Pure: it never touches a socket, a file or the
 /// wall clock; `now` arrives with each input.
 ///
-/// # The driver's contract
+/// # Who drives it
 ///
-/// A driver (the tokio [`Runtime`](crate::runtime::Runtime), the
-/// [simulator](crate::sim)) feeds [`Input::Start`] once, then every frame,
-/// fired timer and store answer as an input, and after each burst of inputs
-/// an [`Input::Drained`], when nothing more is queued: that is when the
-/// trader serves its batch. After each [`Peer::handle`] it performs the
-/// returned actions in order:
-///
-/// - [`Action::Send`]: encode and send; the clock is already ticked.
-/// - [`Action::SetTimer`] / [`Action::CancelTimer`]: one timer per
-///   [`PeerTimer`]; setting one again moves it. A fired timer comes back as
-///   [`Input::Timer`].
-/// - [`Action::LoadBooks`]: fence the store at the epoch and load the books
-///   (books never written start empty with the action's prices); answer with
-///   [`Input::BooksLoaded`] or [`Input::StoreFailed`].
-/// - [`Action::Commit`]: commit the batch in one transaction; answer with
-///   [`Input::Committed`] or [`Input::StoreFailed`].
-/// - [`Action::Event`]: tell the operator.
+/// The [`Driver`](crate::Driver) performs its actions (send, timers, the
+/// store calls behind [`Action::LoadBooks`], [`Action::ReloadBooks`],
+/// [`Action::RenewLease`] and [`Action::Commit`], events) and feeds it
+/// every frame, fired timer and store answer as an input, with an
+/// [`Input::Drained`] after each burst: that is when the trader serves its
+/// batch. The driver's docs give the contract its shells keep; a test may
+/// also call [`Peer::handle`] directly and assert the actions.
 ///
 /// The rules of the house are the peer's, so that no driver has to keep
 /// them: a batch's replies and notices leave only after its commit is

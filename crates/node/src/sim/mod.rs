@@ -1,12 +1,15 @@
-//! The deterministic simulator: many [`Peer`](crate::Peer)s driven by one
-//! seeded scheduler over simulated time, a faulty simulated network, crashes
-//! and restarts (the store surviving, as a disk would) and resignations.
+//! The deterministic simulator: many [`Driver`](crate::Driver)s, the very
+//! type the tokio runtime drives, under one seeded scheduler over simulated
+//! time, with a faulty simulated network whose connections take a while to
+//! come up, store calls that answer late and in any order, crashes and
+//! restarts (the store surviving, as a disk would) and resignations.
 //!
 //! No tokio, no threads, no wall clock: one seed replays one run exactly.
 //! After every step the world checks the invariants of docs/ARCHITECTURE.md (goods,
 //! money, no double fill, receipts and credits against the ledger, clocks,
-//! one trader per epoch and fencing); once the faults stop it checks
-//! liveness (one trader, the highest live peer, every buy answered).
+//! one trader per epoch and fencing, no election storm); once the faults
+//! stop it checks liveness (one trader, the highest live peer, every buy
+//! answered). What broke is a [`Violation`].
 //!
 //! ```
 //! use bazaar_node::sim::{SimOptions, run_one};
