@@ -224,7 +224,8 @@ impl Driver {
     }
 
     /// The store answered the call `call`. An answer for a call not in
-    /// flight (answered already, or of an earlier life) is ignored.
+    /// flight (answered already, superseded by a newer load, or of an
+    /// earlier life) is ignored.
     ///
     /// Each answer becomes one input of the peer, here and only here: books
     /// loaded, a commit durable, or a failure with what the peer needs to
@@ -428,7 +429,15 @@ impl Driver {
         }
     }
 
+    /// Asks the shell for a store call. A load of the books supersedes
+    /// any earlier load still in flight: the books it reads may be older
+    /// than what the trader committed after the earlier one answered, so
+    /// only the newest load's answer reaches the peer.
     fn ask(&mut self, pending: Pending, call: StoreCall) {
+        if matches!(pending, Pending::Books { .. }) {
+            self.calls
+                .retain(|_, earlier| !matches!(earlier, Pending::Books { .. }));
+        }
         let id = CallId(self.next_call);
         self.next_call += 1;
         self.calls.insert(id, pending);

@@ -114,7 +114,7 @@ impl Faults {
             commit_delay: pick(rng, &[1, 4, 15, 40]),
             burst: [1, 2, 4, 16][rng.random_range(0..4)],
             drain_lag: Duration::from_micros([0, 100, 1_000][rng.random_range(0..3)]),
-            handshake: pick(rng, &[0, 0, 5, 60, 150, 400]),
+            handshake: pick(rng, &[0, 0, 5, 60, 120, 150]),
             every: pick(rng, &[200, 700, 2_000]),
             partitions: rng.random_bool(0.75),
             crashes: rng.random_bool(0.75),

@@ -25,11 +25,16 @@ pub(crate) struct StormWatch {
 const MOST_ANNOUNCEMENTS: u32 = 2;
 
 impl StormWatch {
-    /// A watch from the quiet moment `since`, on a network that loses no
-    /// message: over a lossy one a lost `Alive` or `Coordinator` makes a
-    /// lower peer claim, as the bully algorithm must, and no bound holds.
+    /// A watch from the quiet moment `since`, on a network that keeps the
+    /// election's timing assumption: it loses no message, and a round trip
+    /// takes less than the alive timeout. Beyond it a lost or late `Alive`
+    /// makes a lower peer claim, as the bully algorithm must, and no bound
+    /// holds. Connection set-up is not exempt: however long a handshake
+    /// takes, it must not cause a storm.
     pub(crate) fn from(since: Duration, faults: &Faults) -> Option<Self> {
-        (faults.loss == 0.0).then_some(Self {
+        let alive = crate::Timing::default().election.alive_timeout;
+        let timely = faults.loss == 0.0 && faults.max_delay * 2 < alive;
+        timely.then_some(Self {
             since,
             announcements: 0,
         })
