@@ -256,9 +256,12 @@ impl Driver {
                         self.peer.id()
                     );
                 }
-                Input::StoreFailed {
-                    epoch,
-                    failure: e.failure(),
+                let failure = e.failure();
+                match pending {
+                    Pending::Commit { commit, .. } => Input::CommitFailed { commit, failure },
+                    Pending::Books { .. } | Pending::Renewal { .. } => {
+                        Input::StoreFailed { epoch, failure }
+                    }
                 }
             }
         };
