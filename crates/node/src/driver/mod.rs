@@ -288,7 +288,7 @@ impl Driver {
 
     /// The next frames to hand the transport at `now`: one destination's
     /// each, in the order sent, with any held frames that are due or bound
-    /// for a peer written to anyway (ahead of the later ones).
+    /// for a peer written to anyway (in their place in that order).
     pub fn poll_transmit(&mut self, now: Duration) -> Option<Transmit> {
         if self.transmits.is_empty() {
             self.held.release_into(&mut self.outbox, now);
@@ -346,6 +346,8 @@ impl Driver {
                     if envelope.body.may_wait() {
                         self.held.hold(*to, bytes.clone(), now);
                     } else {
+                        // Frames held for `to` were sent before this one.
+                        self.held.release_before(*to, &mut self.outbox);
                         self.outbox.push((*to, bytes.clone()));
                     }
                     frame = Some(bytes);
