@@ -15,8 +15,10 @@ pub const HOLD: Duration = Duration::from_millis(1);
 pub const HOLD_AT_MOST: usize = 64;
 
 /// Frames held back, oldest first. They leave [`HOLD`] after the oldest was
-/// held, when [`HOLD_AT_MOST`] are held, or with the next frame to any peer
-/// they are bound for, ahead of it: every peer's frames keep their order.
+/// held, when [`HOLD_AT_MOST`] are held, or with the frames to any peer
+/// they are bound for: behind those sent before them, ahead of those sent
+/// after them ([`HeldFrames::release_before`]), so that every peer's frames
+/// keep their order.
 ///
 /// Time is a `Duration` since the driver started, as in
 /// [`TimerQueue`](crate::TimerQueue).
@@ -39,9 +41,11 @@ impl HeldFrames {
         self.since.map(|since| since + HOLD)
     }
 
-    /// Moves the held frames to the front of `outbox` (a step's frames, in
-    /// the order sent) if they are due at `now`, or if `outbox` goes to a
-    /// peer one of them is bound for. Returns whether it moved them.
+    /// Moves the held frames to the end of `outbox` (the frames sent since
+    /// the last transmit, in the order sent) if they are due at `now`, or
+    /// if `outbox` goes to a peer one of them is bound for. Its frames to
+    /// such a peer were sent before them: any sent after went through
+    /// [`HeldFrames::release_before`]. Returns whether it moved them.
     pub(crate) fn release_into(
         &mut self,
         outbox: &mut Vec<(PeerId, Bytes)>,
@@ -61,10 +65,19 @@ impl HeldFrames {
         due
     }
 
-    /// Moves every held frame to the front of `outbox`, due or not.
+    /// A frame to `to` is about to join `outbox`: if one held is bound for
+    /// `to`, every held frame moves to the end of `outbox` first, so that
+    /// `to` hears them before it.
+    pub(crate) fn release_before(&mut self, to: PeerId, outbox: &mut Vec<(PeerId, Bytes)>) {
+        if self.frames.iter().any(|(held, _)| *held == to) {
+            self.release_all_into(outbox);
+        }
+    }
+
+    /// Moves every held frame to the end of `outbox`, due or not.
     pub(crate) fn release_all_into(&mut self, outbox: &mut Vec<(PeerId, Bytes)>) {
         self.since = None;
-        outbox.splice(0..0, self.frames.drain(..));
+        outbox.append(&mut self.frames);
     }
 }
 
@@ -102,23 +115,49 @@ mod tests {
         assert_eq!(held.frames.len(), 2);
 
         assert!(held.release_into(&mut outbox, ms(10) + HOLD));
-        assert_eq!(outbox, vec![frame(5, 1), frame(6, 2), frame(1, 9)]);
+        assert_eq!(outbox, vec![frame(1, 9), frame(5, 1), frame(6, 2)]);
         assert!(held.frames.is_empty());
         assert_eq!(held.deadline(), None);
     }
 
+    /// What a driver does with each frame that goes at once.
+    fn send(
+        held: &mut HeldFrames,
+        outbox: &mut Vec<(PeerId, Bytes)>,
+        (to, bytes): (PeerId, Bytes),
+    ) {
+        held.release_before(to, outbox);
+        outbox.push((to, bytes));
+    }
+
     #[test]
-    fn a_frame_to_a_held_peer_takes_the_held_frames_along_behind_them() {
+    fn a_frame_to_a_held_peer_takes_the_held_frames_along_ahead_of_it() {
         let mut held = HeldFrames::default();
+        let mut outbox = Vec::new();
         held.hold(PeerId(5), frame(5, 1).1, ms(0));
         held.hold(PeerId(6), frame(6, 2).1, ms(0));
-        let mut outbox = vec![frame(1, 7), frame(6, 8)];
-        assert!(held.release_into(&mut outbox, ms(0)));
+        send(&mut held, &mut outbox, frame(1, 7));
+        assert_eq!(outbox, vec![frame(1, 7)], "nothing held for peer 1");
+        send(&mut held, &mut outbox, frame(6, 8));
         // Peer 6 hears 2 before 8, as they were sent.
         assert_eq!(
             outbox,
-            vec![frame(5, 1), frame(6, 2), frame(1, 7), frame(6, 8)]
+            vec![frame(1, 7), frame(5, 1), frame(6, 2), frame(6, 8)]
         );
+        assert_eq!(held.deadline(), None);
+    }
+
+    /// Found by the driver fuzz target: held frames went to the front of
+    /// the outbox, ahead of a frame to the same peer sent before them.
+    #[test]
+    fn a_frame_sent_before_a_held_one_stays_ahead_of_it() {
+        let mut held = HeldFrames::default();
+        let mut outbox = Vec::new();
+        send(&mut held, &mut outbox, frame(6, 1));
+        held.hold(PeerId(6), frame(6, 2).1, ms(0));
+        // Not due yet, but the outbox goes to peer 6 anyway: along, behind.
+        assert!(held.release_into(&mut outbox, ms(0)));
+        assert_eq!(outbox, vec![frame(6, 1), frame(6, 2)]);
     }
 
     #[test]

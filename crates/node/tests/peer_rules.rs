@@ -185,7 +185,8 @@ fn a_fenced_commit_drops_what_it_held_and_closes_the_desk() {
 
     let newest = Epoch(epoch.0 + 5);
     let failure = StoreFailure::Fenced { newest };
-    let actions = trader.handle(ms(5), Input::StoreFailed { epoch, failure });
+    let commit = CommitId(1);
+    let actions = trader.handle(ms(5), Input::CommitFailed { commit, failure });
     let again = loads(&actions).expect("the highest peer claims past the store's epoch");
     assert!(again > newest);
     let t = trader.time();
@@ -257,8 +258,9 @@ fn an_unknown_commit_outcome_drops_what_it_held_and_reloads_the_books() {
     trader.handle(ms(4), frame(1, 1, Body::Buy(buy(1, 1, 2))));
     let batch = committed_batch(&trader.handle(ms(4), Input::Drained), CommitId(1));
     let failure = StoreFailure::Unavailable;
+    let commit = CommitId(1);
     assert_eq!(
-        trader.handle(ms(5), Input::StoreFailed { epoch, failure }),
+        trader.handle(ms(5), Input::CommitFailed { commit, failure }),
         [
             Action::Event(Event::StoreUnavailable { epoch, down: ms(0) }),
             Action::SetTimer {
@@ -568,13 +570,8 @@ fn a_commit_outstanding_from_an_earlier_term_does_not_block_the_next() {
         },
     );
     let failure = StoreFailure::Fenced { newest: second };
-    peer.handle(
-        ms(5),
-        Input::StoreFailed {
-            epoch: first,
-            failure,
-        },
-    );
+    let commit = CommitId(0);
+    peer.handle(ms(5), Input::CommitFailed { commit, failure });
     peer.handle(ms(6), frame(1, 9, Body::Buy(buy(1, 2, 1))));
     committed_batch(&peer.handle(ms(6), Input::Drained), CommitId(1));
 }
@@ -687,12 +684,86 @@ fn a_fenced_commit_of_the_epoch_carried_on_from_frees_the_next_batch() {
         },
     );
     let failure = StoreFailure::Fenced { newest: carried };
-    let refused = trader.handle(ms(7), Input::StoreFailed { epoch, failure });
+    let commit = CommitId(1);
+    let refused = trader.handle(ms(7), Input::CommitFailed { commit, failure });
     assert!(sent_bodies(&refused).is_empty(), "{refused:?}");
     trader.handle(ms(8), frame(3, 3, Body::Offer(offer(3, 2, 5))));
     let actions = trader.handle(ms(8), Input::Drained);
     assert!(
         matches!(actions[..], [Action::Commit { commit: CommitId(2), epoch: e, .. }] if e == carried),
         "{actions:?}"
+    );
+}
+
+/// Found by the `driver` fuzz target: the lease's renewal failed
+/// (`Unavailable`) while a commit was in flight. The trader took the
+/// failure for the commit's, forgot it, loaded the books again before it
+/// landed, and committed a second batch of the term beside it, on books
+/// that missed the first: the store took both, and the second served the
+/// first's buyer again (a batch that no longer fits: corrupt books).
+/// A failed renewal leaves the commit to its own answer, and the books are
+/// loaded again only once no commit of the term is in flight.
+#[test]
+fn a_failed_renewal_leaves_the_commit_in_flight_to_its_own_answer() {
+    let (mut trader, epoch) = trader_with_fish();
+    trader.handle(ms(4), frame(1, 1, Body::Buy(buy(1, 1, 2))));
+    let batch = committed_batch(&trader.handle(ms(4), Input::Drained), CommitId(1));
+    // The renewal's connection dies; the commit is still in flight.
+    let failure = StoreFailure::Unavailable;
+    assert_eq!(
+        trader.handle(ms(5), Input::StoreFailed { epoch, failure }),
+        [
+            Action::Event(Event::StoreUnavailable { epoch, down: ms(0) }),
+            Action::SetTimer {
+                timer: PeerTimer::Books,
+                after: ms(50)
+            },
+        ]
+    );
+    // No reload while the commit may still land: books read now could miss it.
+    assert_eq!(
+        trader.handle(ms(55), Input::Timer(PeerTimer::Books)),
+        [Action::SetTimer {
+            timer: PeerTimer::Books,
+            after: ms(50)
+        }]
+    );
+    // The buyer retries meanwhile; nothing is served on the old books.
+    trader.handle(ms(56), frame(1, 2, Body::Buy(buy(1, 1, 2))));
+    assert_eq!(trader.handle(ms(56), Input::Drained), []);
+    // The commit lands: what it held leaves, as durable as ever.
+    let t = trader.time();
+    let reply = BuyReply {
+        id: buy(1, 1, 2).id,
+        product: FISH,
+        requested: 2,
+        fills: vec![Fill {
+            seller: PeerId(3),
+            quantity: 2,
+            unit_price: Money::units(10),
+        }],
+    };
+    let notice = SaleNotice {
+        request: buy(1, 1, 2).id,
+        product: FISH,
+        quantity: 2,
+        credit: Money(1_800),
+    };
+    assert_eq!(
+        trader.handle(ms(60), Input::Committed(CommitId(1))),
+        [
+            Action::Event(Event::Committed {
+                commit: CommitId(1),
+                latency: ms(56)
+            }),
+            send(&trader, 1, t + 1, Body::BuyReply(reply)),
+            send(&trader, 3, t + 2, Body::Sale(notice)),
+            Action::Event(Event::Sold(batch.sales[0])),
+        ]
+    );
+    // Now the books load again, with the commit in them.
+    assert_eq!(
+        trader.handle(ms(105), Input::Timer(PeerTimer::Books)),
+        [Action::ReloadBooks { epoch }]
     );
 }

@@ -261,9 +261,12 @@ impl Driver {
                         self.peer.id()
                     );
                 }
-                Input::StoreFailed {
-                    epoch,
-                    failure: e.failure(),
+                let failure = e.failure();
+                match pending {
+                    Pending::Commit { commit, .. } => Input::CommitFailed { commit, failure },
+                    Pending::Books { .. } | Pending::Renewal { .. } => {
+                        Input::StoreFailed { epoch, failure }
+                    }
                 }
             }
         };
@@ -290,7 +293,7 @@ impl Driver {
 
     /// The next frames to hand the transport at `now`: one destination's
     /// each, in the order sent, with any held frames that are due or bound
-    /// for a peer written to anyway (ahead of the later ones).
+    /// for a peer written to anyway (in their place in that order).
     pub fn poll_transmit(&mut self, now: Duration) -> Option<Transmit> {
         if self.transmits.is_empty() {
             self.held.release_into(&mut self.outbox, now);
@@ -351,6 +354,8 @@ impl Driver {
                     if envelope.body.may_wait() {
                         self.held.hold(*to, bytes.clone(), now);
                     } else {
+                        // Frames held for `to` were sent before this one.
+                        self.held.release_before(*to, &mut self.outbox);
                         self.outbox.push((*to, bytes.clone()));
                     }
                     frame = Some(bytes);

@@ -60,7 +60,18 @@ pub enum Input {
     },
     /// The commit asked for by [`Action::Commit`] is durable.
     Committed(CommitId),
-    /// The store refused or failed a load or a commit of `epoch`.
+    /// The store refused or failed the commit asked for by
+    /// [`Action::Commit`]: nothing it held may leave.
+    CommitFailed {
+        /// The commit.
+        commit: CommitId,
+        /// Why.
+        failure: StoreFailure,
+    },
+    /// The store refused or failed a load of the books or a renewal of the
+    /// lease of `epoch` (a commit's failure is [`Input::CommitFailed`]: the
+    /// peer must know which call failed, since a commit in flight beside a
+    /// failed renewal may still land).
     StoreFailed {
         /// The epoch of the refused operation.
         epoch: Epoch,
@@ -179,7 +190,7 @@ pub enum Action {
         lease: Duration,
     },
     /// Commit a batch in one transaction; answer with [`Input::Committed`]
-    /// or [`Input::StoreFailed`]. Its replies wait until then.
+    /// or [`Input::CommitFailed`]. Its replies wait until then.
     Commit {
         /// The id to answer with.
         commit: CommitId,

@@ -147,6 +147,7 @@ impl Peer {
             Input::Drained => self.flush(),
             Input::BooksLoaded { epoch, book } => self.on_books(epoch, *book),
             Input::Committed(commit) => self.on_committed(commit),
+            Input::CommitFailed { commit, failure } => self.on_commit_failed(commit, failure),
             Input::StoreFailed { epoch, failure } => self.on_store_failed(epoch, failure),
             Input::Resign => self.resign(),
         }
@@ -574,9 +575,20 @@ impl Peer {
         }
     }
 
-    /// The Books timer: try the store again, if still waiting on it.
+    /// The Books timer: try the store again, if still waiting on it. Not
+    /// while a commit of the term is in flight: it may land after the books
+    /// are read, and the next batch, served from books that miss it, would
+    /// be committed beside it. Its answer comes first.
     fn retry_books(&mut self) {
-        if let Some(epoch) = self.desk.as_ref().filter(|d| !d.is_open()).map(Desk::epoch) {
+        let Some(epoch) = self.desk.as_ref().filter(|d| !d.is_open()).map(Desk::epoch) else {
+            return;
+        };
+        if self.commit.as_ref().is_some_and(|c| c.epoch == epoch) {
+            self.out.push(Action::SetTimer {
+                timer: PeerTimer::Books,
+                after: self.config.timing.heartbeat_interval,
+            });
+        } else {
             self.load_books(epoch);
         }
     }
@@ -656,6 +668,16 @@ impl Peer {
         }
     }
 
+    /// The store refused or failed the commit `commit`. What it held never
+    /// leaves, and the next batch may go; the term takes the failure as
+    /// any other of the store's. A commit no longer in flight (of a term
+    /// since ended) held nothing any more.
+    fn on_commit_failed(&mut self, commit: CommitId, failure: StoreFailure) {
+        if let Some(in_flight) = self.commit.take_if(|c| c.id == commit) {
+            self.on_store_failed(in_flight.epoch, failure);
+        }
+    }
+
     fn release(&mut self, action: TraderAction) {
         match action {
             TraderAction::Deposited { to, deposited } => self.send(to, Body::Deposited(deposited)),
@@ -675,24 +697,26 @@ impl Peer {
         }
     }
 
-    /// The store refused or failed one of this term's calls.
+    /// The store refused or failed one of this term's calls (a commit's
+    /// failure has dropped the commit already: [`Peer::on_commit_failed`]).
     ///
     /// - Fenced: a newer trader opened the books. Nothing held may leave,
     ///   the desk closes, and the election learns the epoch the store holds,
     ///   steps down and runs again past it.
     /// - Leased: a live trader holds the books. This peer keeps its claim
     ///   and its followers, and tries again when the lease runs out.
-    /// - Unavailable: the outcome of a commit in flight is unknown. What it
-    ///   held is dropped (buyers retry, and are answered from the books the
-    ///   store holds), and the books are loaded again, every heartbeat
-    ///   interval; a store down for a whole lease ends the term, so that a
+    /// - Unavailable: the store cannot be reached. What a failed commit held
+    ///   was dropped (its outcome is unknown: buyers retry, and are answered
+    ///   from the books the store holds), and the books are loaded again,
+    ///   every heartbeat interval, once no commit of the term is in flight
+    ///   (after a failed renewal one may be, and land after books read
+    ///   meanwhile); a store down for a whole lease ends the term, so that a
     ///   peer that can reach it may take over.
     /// - Corrupt: the books cannot be trusted; the desk closes.
     fn on_store_failed(&mut self, epoch: Epoch, failure: StoreFailure) {
         if self.desk.as_ref().is_none_or(|d| d.epoch() != epoch) {
-            // A commit of an epoch the trader has carried on from: what it
-            // held never leaves, and the next batch may go.
-            self.commit.take_if(|c| c.epoch == epoch);
+            // A call of a term since ended, or carried on from: its desk
+            // is gone or loaded again at the newer epoch.
             return;
         }
         match failure {
@@ -722,7 +746,6 @@ impl Peer {
                 });
             }
             StoreFailure::Unavailable => {
-                self.commit = None;
                 if let Some(desk) = self.desk.as_mut() {
                     desk.reload();
                 }

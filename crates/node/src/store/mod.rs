@@ -289,10 +289,10 @@ impl StoreError {
         }
     }
 
-    /// The input that tells peer `peer` that its load or commit of `epoch`
-    /// failed with this error. A driver's one way to hand a store error to
-    /// a peer: anything but fencing is logged here in the store's own
-    /// words, since the peer keeps only the kind.
+    /// The input that tells peer `peer` that its load of the books or
+    /// renewal of the lease of `epoch` failed with this error (a commit's
+    /// failure is [`Input::CommitFailed`]). Anything but fencing is logged
+    /// here in the store's own words, since the peer keeps only the kind.
     pub fn into_input(self, peer: PeerId, epoch: Epoch) -> Input {
         if !matches!(self, Self::Fenced { .. } | Self::Leased { .. }) {
             tracing::warn!("peer {peer}: store failed for epoch {epoch}: {self}");
