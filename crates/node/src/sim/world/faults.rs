@@ -62,7 +62,7 @@ impl World {
             }
             Fault::Heal => {
                 self.network.heal();
-                self.storm = StormWatch::from(self.now, &self.faults);
+                self.storm = StormWatch::from(self.now, &self.faults, true);
                 self.world("the partition heals".into());
             }
             Fault::Resign => {

@@ -277,7 +277,7 @@ impl World {
             aliases: BTreeMap::new(),
             owners: BTreeMap::new(),
             sent: Vec::new(),
-            storm: invariants::StormWatch::from(Duration::ZERO, &faults),
+            storm: invariants::StormWatch::from(Duration::ZERO, &faults, false),
             trace: Trace::new(options.trace_tail),
             tally: Tally::default(),
         };
