@@ -641,12 +641,37 @@ impl Shell {
             );
             self.pending.push((call, what));
         }
+        // A load of the books supersedes every earlier load still in
+        // flight: the driver no longer counts them, and ignores their
+        // answers, as it does any answer to a call not in flight.
+        let newest_load = self
+            .pending
+            .iter()
+            .rev()
+            .find(|(_, what)| is_load(what))
+            .map(|(call, _)| *call);
+        let superseded: Vec<CallId> = self
+            .pending
+            .iter()
+            .filter(|(call, what)| is_load(what) && Some(*call) != newest_load)
+            .map(|(call, _)| *call)
+            .collect();
+        let polled_before = self.pending.len() - asked;
+        let old_superseded = self.pending[..polled_before]
+            .iter()
+            .filter(|(call, _)| superseded.contains(call))
+            .count();
+        let new_superseded = superseded.len() - old_superseded;
+        self.pending.retain(|(call, _)| !superseded.contains(call));
+        self.answered.extend(superseded);
         // Invariant 4: `in_flight` is the calls polled and not yet
-        // answered, plus the calls not yet polled.
+        // answered, plus the calls not yet polled, but for loads since
+        // superseded.
         assert_eq!(
             in_flight,
-            unanswered + asked,
-            "in_flight is not the calls unanswered ({unanswered}) and unpolled ({asked})"
+            unanswered - old_superseded + asked - new_superseded,
+            "in_flight is not the calls unanswered ({unanswered}) and unpolled ({asked}), \
+             less the loads superseded ({old_superseded} and {new_superseded})"
         );
         assert_eq!(self.driver.in_flight(), self.pending.len());
         while let Some(transmit) = self.driver.poll_transmit(self.now) {
@@ -780,3 +805,8 @@ fuzz_target!(|case: Case| {
     }
     shell.finish();
 });
+
+/// Whether a call loads the books (a first load or a reload).
+const fn is_load(what: &StoreCall) -> bool {
+    matches!(what, StoreCall::Open { .. } | StoreCall::Reload { .. })
+}
