@@ -90,8 +90,10 @@ impl PgTimeouts {
     };
 
     /// The `SET` statements of a session on a server of version `version`
-    /// (`server_version_num`).
-    fn session(&self, version: i64) -> String {
+    /// (`server_version_num`): what every session of a [`PgStore`] runs
+    /// first, and what a benchmark's floor session runs to compare like
+    /// with like.
+    pub fn session_sql(&self, version: i64) -> String {
         let ms = |d: Duration| d.as_millis();
         let s = |d: Duration| d.as_secs().max(1);
         let mut sql = format!(
@@ -302,7 +304,7 @@ impl PgStore {
             .and_then(|row| row.try_get(0))
             .map_err(|e| self.error(&e))?;
         client
-            .batch_execute(&self.timeouts.session(version))
+            .batch_execute(&self.timeouts.session_sql(version))
             .map_err(|e| self.error(&e))?;
         pg_schema::prepare(
             &mut client,
