@@ -39,7 +39,7 @@ impl Books {
     /// No store there, or one that cannot be read.
     pub fn audit(&self) -> Result<(String, bool), StoreError> {
         match self {
-            Self::Sqlite(dir) => bazaar_node::store::audit_report(dir),
+            Self::Sqlite(dir) => SqliteStore::open_existing(dir)?.audit_report(),
             Self::Postgres(url) => PgStore::open_existing(url)?.audit_report(),
         }
     }
@@ -51,7 +51,7 @@ impl Books {
     /// No store there, or one that cannot be read.
     pub fn for_each_ledger_line(&self, each: impl FnMut(&str) -> bool) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite(dir) => bazaar_node::store::for_each_ledger_line(dir, each),
+            Self::Sqlite(dir) => SqliteStore::open_existing(dir)?.for_each_ledger_line(each),
             Self::Postgres(url) => PgStore::open_existing(url)?.for_each_ledger_line(each),
         }
     }

@@ -10,7 +10,7 @@ use std::{
 use bazaar_market::{Batch, Book, Pricing};
 use bazaar_protocol::Epoch;
 
-use super::{Claim, Lease, Store, StoreError};
+use super::{Claim, Store, StoreError, lease::Lease};
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)

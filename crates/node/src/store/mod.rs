@@ -1,21 +1,22 @@
 //! Where the trader's books live between traders: the `Store` trait, its
-//! in-memory implementation, its SQLite implementation (the peers of one
-//! host) and its PostgreSQL implementation (the peers of several hosts),
-//! with the reports read from either.
+//! in-memory implementation, and the one durable store ([`DurableStore`])
+//! over SQLite (the peers of one host) or PostgreSQL (the peers of several
+//! hosts), with the reports read from either.
 
-#[cfg(feature = "sqlite")]
-mod holder;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod backend;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod durable;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod facts;
+mod lease;
 mod mem;
 #[cfg(feature = "postgres")]
 mod pg;
-#[cfg(feature = "postgres")]
-mod pg_schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod records;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod report;
-#[cfg(feature = "sqlite")]
-mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -23,16 +24,26 @@ mod sums;
 
 use std::{path::PathBuf, time::Duration};
 
-use bazaar_market::{Batch, Book, MarketError, Pricing};
+use bazaar_market::{Book, MarketError, Pricing};
 use bazaar_protocol::{Epoch, PeerId};
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use durable::DurableStore;
 pub use mem::{MemStore, StoreClock};
 #[cfg(feature = "postgres")]
-pub use pg::{PgStore, PgTimeouts};
+pub use pg::PgTimeouts;
+
+/// The books in SQLite, in a data directory that the peers of one host
+/// share: a [`DurableStore`] over SQLite. Open one with
+/// [`SqliteStore::open`](DurableStore::open).
 #[cfg(feature = "sqlite")]
-pub use report::{audit_report, for_each_ledger_line, ledger_lines};
-#[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
+pub type SqliteStore = DurableStore<sqlite::SqliteBackend>;
+
+/// The books in PostgreSQL, a server that the peers of several hosts
+/// reach: a [`DurableStore`] over PostgreSQL. Connect with
+/// [`PgStore::connect`](DurableStore::connect).
+#[cfg(feature = "postgres")]
+pub type PgStore = DurableStore<pg::PgBackend>;
 
 use crate::{Input, StoreFailure};
 
@@ -80,7 +91,7 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::Fenced`] if a newer trader has opened the store;
     /// [`StoreError::Rejected`] if the batch does not fit the books.
-    fn commit(&self, epoch: Epoch, batch: &Batch) -> Result<(), StoreError>;
+    fn commit(&self, epoch: Epoch, batch: &bazaar_market::Batch) -> Result<(), StoreError>;
 
     /// The books as they stand, for audits and reports, without fencing.
     ///
@@ -121,72 +132,6 @@ impl Claim {
             epoch,
             trader: PeerId(0),
             lease: Duration::ZERO,
-        }
-    }
-}
-
-/// Who holds the books' lease, and until when by the store's clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Lease {
-    pub(crate) holder: PeerId,
-    /// Milliseconds on the store's clock.
-    pub(crate) until_ms: u64,
-}
-
-impl Default for Lease {
-    /// Nobody's, long run out.
-    fn default() -> Self {
-        Self {
-            holder: PeerId(0),
-            until_ms: 0,
-        }
-    }
-}
-
-impl Lease {
-    /// Whether `claimant` may open the books at `now_ms`: the lease has
-    /// run out, or it holds it.
-    pub(crate) fn admits(&self, claimant: PeerId, now_ms: u64) -> Result<(), StoreError> {
-        if self.until_ms <= now_ms || self.holder == claimant {
-            return Ok(());
-        }
-        Err(StoreError::Leased {
-            holder: self.holder,
-            retry_after: Duration::from_millis(self.until_ms - now_ms),
-        })
-    }
-}
-
-/// The one `meta` row.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Meta {
-    /// The highest epoch a trader opened the store with.
-    pub(super) epoch: Epoch,
-    /// The market's prices, once a trader has opened the store.
-    pub(super) pricing: Option<Pricing>,
-    /// Who holds the books' lease, and until when.
-    pub(super) lease: Lease,
-    /// The store's clock when the row was read, milliseconds.
-    pub(super) now_ms: u64,
-}
-
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-impl Meta {
-    /// The market's prices if `epoch` is the newest term opened; a trader
-    /// of an older term, or of any term before the first open, is fenced.
-    pub(super) fn term(&self, epoch: Epoch) -> Result<Pricing, StoreError> {
-        match self.pricing {
-            Some(pricing) if epoch == self.epoch => Ok(pricing),
-            _ => Err(self.fenced(epoch)),
-        }
-    }
-
-    /// The refusal of `epoch` by the newest term.
-    pub(super) const fn fenced(&self, epoch: Epoch) -> StoreError {
-        StoreError::Fenced {
-            epoch,
-            newest: self.epoch,
         }
     }
 }

@@ -10,7 +10,7 @@ use super::StoreError;
 
 /// One value of a result row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Cell {
+pub enum Cell {
     /// SQL `NULL`.
     Null,
     /// An integer column.
@@ -22,7 +22,7 @@ pub(super) enum Cell {
 }
 
 /// A store's tables, read in one consistent snapshot.
-pub(super) trait Records {
+pub trait Records {
     /// The store as reports and errors name it: a file, or a redacted URL.
     fn name(&self) -> PathBuf;
 
@@ -40,18 +40,18 @@ pub(super) trait Records {
     fn query(&mut self, sql: &str, params: &[i64]) -> Result<Vec<Vec<Cell>>, StoreError>;
 
     /// An error naming the store: its rows say something impossible.
-    fn corrupt(&self, detail: impl Into<String>) -> StoreError {
+    fn corrupt(&self, detail: String) -> StoreError {
         StoreError::Corrupt {
             path: self.name(),
-            detail: detail.into(),
+            detail,
         }
     }
 }
 
 /// Reads one row's cells by position, naming the column of a bad one.
-pub(super) struct Row<'a, R: Records + ?Sized> {
-    pub(super) records: &'a R,
-    pub(super) cells: &'a [Cell],
+pub struct Row<'a, R: Records + ?Sized> {
+    pub records: &'a R,
+    pub cells: &'a [Cell],
 }
 
 impl<R: Records + ?Sized> Row<'_, R> {
@@ -62,7 +62,7 @@ impl<R: Records + ?Sized> Row<'_, R> {
     }
 
     /// A signed integer.
-    pub(super) fn int(&self, i: usize) -> Result<i64, StoreError> {
+    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
         match self.cell(i)? {
             Cell::Int(v) => Ok(*v),
             other => Err(self
@@ -72,7 +72,7 @@ impl<R: Records + ?Sized> Row<'_, R> {
     }
 
     /// A non-negative integer that fits `T`.
-    pub(super) fn uint<T: TryFrom<i64>>(&self, i: usize) -> Result<T, StoreError> {
+    pub fn uint<T: TryFrom<i64>>(&self, i: usize) -> Result<T, StoreError> {
         let v = self.int(i)?;
         T::try_from(v).map_err(|_| {
             self.records
@@ -81,7 +81,7 @@ impl<R: Records + ?Sized> Row<'_, R> {
     }
 
     /// An integer, or `None` for `NULL`.
-    pub(super) fn opt_uint<T: TryFrom<i64>>(&self, i: usize) -> Result<Option<T>, StoreError> {
+    pub fn opt_uint<T: TryFrom<i64>>(&self, i: usize) -> Result<Option<T>, StoreError> {
         match self.cell(i)? {
             Cell::Null => Ok(None),
             _ => self.uint(i).map(Some),
@@ -89,7 +89,7 @@ impl<R: Records + ?Sized> Row<'_, R> {
     }
 
     /// A text.
-    pub(super) fn text(&self, i: usize) -> Result<&str, StoreError> {
+    pub fn text(&self, i: usize) -> Result<&str, StoreError> {
         match self.cell(i)? {
             Cell::Text(v) => Ok(v),
             other => Err(self
@@ -99,7 +99,7 @@ impl<R: Records + ?Sized> Row<'_, R> {
     }
 
     /// A blob.
-    pub(super) fn blob(&self, i: usize) -> Result<&[u8], StoreError> {
+    pub fn blob(&self, i: usize) -> Result<&[u8], StoreError> {
         match self.cell(i)? {
             Cell::Blob(v) => Ok(v),
             other => Err(self
@@ -109,7 +109,7 @@ impl<R: Records + ?Sized> Row<'_, R> {
     }
 
     /// A product, by its stored name.
-    pub(super) fn product(&self, i: usize) -> Result<bazaar_protocol::Product, StoreError> {
+    pub fn product(&self, i: usize) -> Result<bazaar_protocol::Product, StoreError> {
         let name = self.text(i)?;
         name.parse()
             .map_err(|e| self.records.corrupt(format!("{e}")))

@@ -4,14 +4,10 @@
 //! written once against [`Records`] and read SQLite and PostgreSQL alike.
 
 use std::fmt::Write as _;
-#[cfg(feature = "sqlite")]
-use std::path::Path;
 
 use bazaar_market::{Batch, Book, Pricing};
 use bazaar_protocol::{Epoch, Money};
 
-#[cfg(feature = "sqlite")]
-use super::SqliteStore;
 use super::{
     StoreError,
     records::{Records, Row},
@@ -21,81 +17,29 @@ use super::{
 /// Batches read at a time: a page of history, never the whole of it.
 const PAGE: i64 = 256;
 
-/// Sales read at a time by the ledger.
-const LEDGER_PAGE: i64 = 4096;
-
-/// Audits the books stored in `dir`, from the whole history:
-///
-/// - checks every page of the file (`PRAGMA quick_check`);
-/// - replays every committed batch from an empty book, checking that each
-///   fits, that batches follow each other in epoch order with none
-///   missing, and that the plain rows (`offers`, `requests`, `sales`) of
-///   each batch say what the batch says;
-/// - checks the invariants of docs/ARCHITECTURE.md on the result
-///   ([`Book::audit`]: goods and money conserved, answers sound);
-/// - checks that the newest checkpoint and the batches after it make the
-///   very same books (what a new trader opens);
-/// - sums the rows in SQL and holds the books to them: every seller's and
-///   product's units offered = sold + on offer, credits, commission and
-///   each buyer's goods and payments as the sales add up, no sale outside
-///   its request's batch, no request filled beyond what it asked, no offer
-///   sold beyond its deposit.
-///
-/// Returns the report, one finding a line (trades, goods per product,
-/// money, then each violation by name), and whether the audit passed.
-/// `PgStore::audit_report` checks the same things in PostgreSQL.
-///
-/// # Errors
-/// [`StoreError::Io`] if `dir` holds no store or it cannot be read;
-/// [`StoreError::Corrupt`] if it is damaged beyond auditing (a batch that
-/// does not decode, a file that is not a database).
-#[cfg(feature = "sqlite")]
-pub fn audit_report(dir: &Path) -> Result<(String, bool), StoreError> {
-    let store = SqliteStore::open_existing(dir)?;
-    store.records(|records| audit(records))
-}
-
-/// Calls `each` with every sale stored in `dir`, one line at a time in
-/// ledger order, in the lab's format after the sale's epoch and batch:
-/// `epoch 2 batch 17: peer 3 bought 4 fish from peer 2`. Stops early, with
-/// no error, when `each` returns false.
-///
-/// # Errors
-/// [`StoreError::Io`] if `dir` holds no store or it cannot be read;
-/// [`StoreError::Corrupt`] if a stored row is damaged.
-#[cfg(feature = "sqlite")]
-pub fn for_each_ledger_line(dir: &Path, each: impl FnMut(&str) -> bool) -> Result<(), StoreError> {
-    let store = SqliteStore::open_existing(dir)?;
-    store.records(|records| ledger(records, each))
-}
-
-/// Every ledger line stored in `dir` (see [`for_each_ledger_line`]): for
-/// tests and small stores; the history may be long.
-///
-/// # Errors
-/// As [`for_each_ledger_line`].
-#[cfg(feature = "sqlite")]
-pub fn ledger_lines(dir: &Path) -> Result<Vec<String>, StoreError> {
-    let mut lines = Vec::new();
-    for_each_ledger_line(dir, |line| {
-        lines.push(line.to_owned());
-        true
-    })?;
-    Ok(lines)
-}
-
-/// The ledger of any durable store, a page of sales at a time.
+/// The ledger of any durable store, the sales of a page of batches at a
+/// time (the `sales` view unnests each batch's rows: a page is found by
+/// the batches' key, never by scanning the history).
 pub(super) fn ledger<R: Records + ?Sized>(
     records: &mut R,
     mut each: impl FnMut(&str) -> bool,
 ) -> Result<(), StoreError> {
-    let mut after = -1;
+    let last = records.query("SELECT COALESCE(MAX(seq), 0) FROM batches", &[])?;
+    let last = match last.first() {
+        Some(cells) => Row {
+            records: &*records,
+            cells,
+        }
+        .int(0)?,
+        None => 0,
+    };
     let mut line = String::new();
-    loop {
+    let mut after = 0;
+    while after < last {
         let page = records.query(
             "SELECT id, epoch, batch, buyer, quantity, product, seller FROM sales \
-             WHERE id > $1 ORDER BY id LIMIT $2",
-            &[after, LEDGER_PAGE],
+             WHERE batch > $1 AND batch <= $2 ORDER BY id",
+            &[after, after + PAGE],
         )?;
         for cells in &page {
             let row = Row {
@@ -116,12 +60,10 @@ pub(super) fn ledger<R: Records + ?Sized>(
             if !each(&line) {
                 return Ok(());
             }
-            after = row.int(0)?;
         }
-        if page.len() < LEDGER_PAGE as usize {
-            return Ok(());
-        }
+        after += PAGE;
     }
+    Ok(())
 }
 
 /// The epoch and prices of the store, from its `meta` row.
@@ -131,7 +73,7 @@ fn meta<R: Records + ?Sized>(records: &mut R) -> Result<(Epoch, Option<Pricing>)
         &[],
     )?;
     let Some(cells) = rows.first() else {
-        return Err(records.corrupt("the meta row is missing"));
+        return Err(records.corrupt("the meta row is missing".into()));
     };
     let row = Row {
         records: &*records,
@@ -151,7 +93,7 @@ fn meta<R: Records + ?Sized>(records: &mut R) -> Result<(Epoch, Option<Pricing>)
             commission_bps,
         }),
         (None, None, None, None) => None,
-        _ => return Err(records.corrupt("the pricing in the meta row is incomplete")),
+        _ => return Err(records.corrupt("the pricing in the meta row is incomplete".into())),
     };
     Ok((Epoch(row.uint(0)?), pricing))
 }
@@ -220,7 +162,8 @@ fn checkpoint<R: Records + ?Sized>(records: &mut R) -> Result<Option<(i64, Book)
     Ok(Some((seq, book)))
 }
 
-/// The audit of any durable store (see [`audit_report`]).
+/// The audit of any durable store (see
+/// [`DurableStore::audit_report`](super::DurableStore::audit_report)).
 pub(super) fn audit<R: Records + ?Sized>(records: &mut R) -> Result<(String, bool), StoreError> {
     records.check_storage()?;
     let name = records.name();
