@@ -22,6 +22,7 @@ mod report;
 mod results;
 mod scenarios;
 mod stock;
+mod targets;
 
 use std::{
     path::{Path, PathBuf},
