@@ -1,7 +1,8 @@
 //! `bazaar bench` end to end on a tiny plan: it runs every kind of
 //! experiment in seconds, and writes a report, plots and JSON with the
-//! keys scripts rely on. No timing is asserted: the figures depend on the
-//! machine.
+//! keys scripts rely on: each figure the plan measures is a positive
+//! number, each it does not is `null`, never 0. No timing is asserted:
+//! the figures depend on the machine.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -45,8 +46,18 @@ fn tiny_plan(postgres: bool) -> Plan {
         quick: true,
         echo_round_trips: 50,
         paced_round_trips: 20,
+        // Over tcp where issue 22's headline figures are read
+        // (`transports.tcp.*`, `capacity.tcp.*`), over mem elsewhere.
         latency: vec![
-            latency("4 peers, mem", Group::Transports, Disruption::None, 20),
+            LatencyScenario {
+                transport: TransportKind::Tcp,
+                ..latency("4 peers, tcp", Group::Transports, Disruption::None, 20)
+            },
+            LatencyScenario {
+                transport: TransportKind::Tcp,
+                store: StoreKind::Sqlite,
+                ..latency("4 peers, tcp, sqlite", Group::Durable, Disruption::None, 20)
+            },
             latency("4 peers, mem", Group::Peers, Disruption::None, 20),
             latency(
                 "killed",
@@ -59,7 +70,7 @@ fn tiny_plan(postgres: bool) -> Plan {
             .into_iter()
             .map(|store| LoadScenario {
                 name: format!("load {}", store.name()),
-                transport: TransportKind::Mem,
+                transport: TransportKind::Tcp,
                 store,
                 buyers: 3,
                 sellers: 2,
@@ -151,41 +162,66 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
         assert!(t["echo_p50_us"].is_number(), "every transport has a floor");
         assert!(t["paced_echo_p50_us"].is_number(), "and a paced floor");
     }
-    let mem = &figures["transports"]["mem"];
-    for key in [
-        "buy_p50_us",
-        "throughput_buys_per_s",
-        "durable_throughput_buys_per_s",
-    ] {
-        assert!(mem[key].is_number(), "transports.mem.{key} was measured");
-    }
     assert!(figures["failover_ms"].is_number(), "a kill was measured");
-    let mem = &figures["capacity"]["mem"];
+
+    // Issue 22's figures: measured by this plan, so positive numbers.
+    let postgres = server.is_some();
+    for name in [
+        "fsync_p50_us",
+        "transports.tcp.buy_p50_us",
+        "transports.tcp.paced_echo_p50_us",
+        "transports.tcp.durable_buy_p50_us",
+        "capacity.tcp.store_off.max_buys_per_s",
+        "capacity.tcp.store_on.max_buys_per_s",
+        "stores.sqlite.commit_p50_us",
+        "stores.sqlite.commit_p99_us",
+        "stores.sqlite.durable_buys_per_s",
+    ] {
+        positive(&figures, name);
+    }
+    // PostgreSQL's, where a server could be started; `null` otherwise.
+    for name in [
+        "capacity.tcp.store_postgres.max_buys_per_s",
+        "stores.postgres.commit_p50_us",
+        "stores.postgres.floor_commit_p50_us",
+        "stores.postgres.commit_p50_over_floor_commit",
+        "stores.postgres.durable_buys_per_s",
+    ] {
+        if postgres {
+            positive(&figures, name);
+        } else {
+            null(&figures, name);
+        }
+    }
+    for side in ["store_off", "store_on", "store_postgres"] {
+        knee_is_the_curve_s(&figures["capacity"]["tcp"][side], side);
+    }
+    // Outside the plan: `null`, never 0.
+    for name in [
+        "transports.mem.buy_p50_us",
+        "transports.quic.buy_p50_us",
+        "transports.quic.durable_buy_p50_us",
+        "transports.tcp+tls.throughput_buys_per_s",
+        "capacity.mem.store_off.knee_buys_per_s",
+        "capacity.mem.store_off.max_buys_per_s",
+        "capacity.quic.store_on.max_buys_per_s",
+        "capacity.quic.store_postgres.knee_buys_per_s",
+        "stores.sqlite.floor_commit_p50_us",
+        "instructions_per_buy",
+        "processes",
+    ] {
+        null(&figures, name);
+    }
+    let tcp = &figures["capacity"]["tcp"];
     assert!(
-        mem["floor_round_trips_per_s"].is_number() || mem["store_off"]["knee_buys_per_s"].is_null(),
+        tcp["floor_round_trips_per_s"].is_number() || tcp["store_off"]["knee_buys_per_s"].is_null(),
         "the store-off knee has its request/reply floor beside it"
     );
     for side in ["store_off", "store_on"] {
         assert!(
-            mem[side].get("knee_buys_per_s").is_some(),
-            "capacity.mem.{side}.knee_buys_per_s is missing"
+            tcp[side]["curve"].as_array().is_some_and(|c| !c.is_empty()),
+            "capacity.tcp.{side} has its curve"
         );
-        assert!(
-            mem[side]["curve"].as_array().is_some_and(|c| !c.is_empty()),
-            "capacity.mem.{side} has its curve"
-        );
-    }
-    let mut stores = vec!["sqlite"];
-    if server.is_some() {
-        stores.push("postgres");
-    }
-    for store in stores {
-        for key in ["commit_p50_us", "commit_p99_us", "durable_buys_per_s"] {
-            assert!(
-                figures["stores"][store][key].is_number(),
-                "stores.{store}.{key} was measured"
-            );
-        }
     }
     for key in ["open_ms", "book_bytes"] {
         for sales in ["2000", "12000"] {
@@ -199,6 +235,25 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## Against the targets"));
     assert!(report.contains("## Durable stores"));
+    let row = |target: &str| {
+        report
+            .lines()
+            .find(|l| l.starts_with(&format!("| {target} |")))
+            .unwrap_or_else(|| panic!("no target row {target:?}"))
+            .to_owned()
+    };
+    let pg_commit = row("PostgreSQL: commit p50 ≤ 1.5× floor commit");
+    assert_eq!(
+        pg_commit.contains("not measured"),
+        !postgres,
+        "the PostgreSQL commit against its floor: {pg_commit}"
+    );
+    let durable = row("SQLite: tcp buy p50 ≤ paced echo + 2 × fdatasync");
+    assert!(
+        durable.contains("fdatasync") && !durable.contains("not measured"),
+        "{durable}"
+    );
+    assert!(row("96 peers, p99 ≤ 10 ms").contains("not measured"));
     for svg in [
         "latency-vs-peers.svg",
         "latency-over-time-killed.svg",
@@ -213,6 +268,50 @@ async fn a_tiny_bench_writes_report_plots_and_json_with_the_headline_keys() {
         "the durable store's folder is removed after use"
     );
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The figure at `name` (keys joined by dots).
+fn at<'a>(figures: &'a Value, name: &str) -> &'a Value {
+    name.split('.').fold(figures, |v, key| &v[key])
+}
+
+/// The figure at `name` was measured: a number above 0.
+fn positive(figures: &Value, name: &str) {
+    let v = at(figures, name);
+    assert!(
+        v.as_f64().is_some_and(|x| x > 0.0),
+        "{name} was measured, so a positive number: {v}"
+    );
+}
+
+/// The figure at `name` was not measured: `null` (and there).
+fn null(figures: &Value, name: &str) {
+    let (parent, key) = name
+        .rsplit_once('.')
+        .map_or((figures, name), |(p, k)| (at(figures, p), k));
+    assert!(
+        parent.get(key).is_some_and(Value::is_null),
+        "{name} was not measured, so null: {:?}",
+        parent.get(key)
+    );
+}
+
+/// A knee is `null` exactly when no point of the curve kept its p99
+/// under 1 ms, and otherwise the highest such point's buys/s.
+fn knee_is_the_curve_s(side: &Value, name: &str) {
+    let best = side["curve"]
+        .as_array()
+        .unwrap_or_else(|| panic!("capacity.tcp.{name} has a curve"))
+        .iter()
+        .filter(|p| p["p99_us"].as_f64().is_some_and(|p99| p99 < 1_000.0))
+        .filter_map(|p| p["buys_per_s"].as_f64())
+        .reduce(f64::max);
+    assert_eq!(
+        side["knee_buys_per_s"].as_f64(),
+        best,
+        "capacity.tcp.{name}.knee_buys_per_s"
+    );
+    assert!(best.is_none_or(|b| b > 0.0));
 }
 
 /// The counted market runs to its buys and exits, without valgrind; the

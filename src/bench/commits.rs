@@ -1,7 +1,8 @@
 //! The durable stores side by side: commits of the same batches (one
 //! restocking deposit and 16 one-unit buys from distinct buyers, as a busy
 //! trader serves them) to SQLite in the output folder and, when given, to
-//! PostgreSQL; only `commit` is timed.
+//! PostgreSQL; only `commit` is timed. PostgreSQL's floor beside it is in
+//! `floor_commit`.
 
 use std::time::Instant;
 
@@ -27,6 +28,11 @@ pub struct CommitResult {
     pub commit: Summary,
     /// Buys made durable per second by commits back to back.
     pub buys_per_s: f64,
+    /// The store's floor measured beside it, as many rounds on the same
+    /// server: for PostgreSQL a single-row `INSERT` in its own
+    /// transaction, in a session with the store's settings; `None` for
+    /// SQLite (its floor is the disk's, [`FSYNC`](super::FSYNC)).
+    pub floor: Option<Summary>,
 }
 
 /// Commits `rounds` batches to `store` (opened at epoch 1) and times each.
@@ -49,6 +55,7 @@ pub fn measure(name: &str, store: &dyn Store, rounds: u32) -> Result<CommitResul
         buys_per_batch: BUYS_PER_BATCH,
         commit: Summary::from(&latencies),
         buys_per_s: f64::from(rounds) * f64::from(BUYS_PER_BATCH) / secs.max(1e-9),
+        floor: None,
     })
 }
 

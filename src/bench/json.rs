@@ -5,8 +5,9 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    floor_us, hot_floor_us,
-    results::{BenchResults, LatencyResult, LoadResult},
+    commits::CommitResult,
+    hot_floor_us,
+    results::{BenchResults, LatencyResult, LoadResult, Summary},
     scenarios::{Disruption, Group, StoreKind, TRANSPORTS},
 };
 use bazaar_node::net::TransportKind;
@@ -40,7 +41,7 @@ pub fn to_json(results: &BenchResults) -> Value {
         "elapsed_s": results.elapsed_s,
         "load_average": results.load_average,
         "raw_tcp_echo_p50_us": results.echo.iter().find(|e| e.name == "raw tcp").map(|e| e.round_trip.p50_us),
-        "fsync_p50_us": results.echo.iter().find(|e| e.name == super::FSYNC).map(|e| e.round_trip.p50_us),
+        "fsync_p50_us": fsync_p50_us(results),
         "transports": transports,
         "failover_ms": kills.iter().copied().reduce(f64::max),
         "failover_mean_ms": (!kills.is_empty()).then(|| kills.iter().sum::<f64>() / kills.len() as f64),
@@ -86,28 +87,28 @@ fn instructions(results: &BenchResults) -> Value {
 }
 
 /// The durable stores side by side: `stores.sqlite.commit_p50_us`,
-/// `stores.postgres.durable_buys_per_s`, …; a store not measured is
-/// absent.
+/// `stores.postgres.floor_commit_p50_us`, …; both stores always, with
+/// `null` for what was not measured.
 fn stores(results: &BenchResults) -> Value {
-    results
-        .commits
-        .iter()
-        .map(|c| {
-            let kind = if c.store == "postgres" {
-                StoreKind::Postgres
-            } else {
-                StoreKind::Sqlite
-            };
+    [StoreKind::Sqlite, StoreKind::Postgres]
+        .into_iter()
+        .map(|kind| {
+            let c = commits(results, kind);
+            let commit = c.and_then(|c| measured(&c.commit));
+            let floor = c.and_then(|c| c.floor.as_ref()).and_then(measured);
             let load = durable_load(results, kind);
             (
-                c.store.clone(),
+                kind.name().to_owned(),
                 json!({
-                    "commit_mean_us": c.commit.mean_us,
-                    "commit_p50_us": c.commit.p50_us,
-                    "commit_p99_us": c.commit.p99_us,
-                    "commit_buys_per_s": c.buys_per_s,
+                    "commit_mean_us": commit.map(|s| s.mean_us),
+                    "commit_p50_us": commit.map(|s| s.p50_us),
+                    "commit_p99_us": commit.map(|s| s.p99_us),
+                    "commit_buys_per_s": c.map(|c| c.buys_per_s),
+                    "floor_commit_p50_us": floor.map(|s| s.p50_us),
+                    "floor_commit_p99_us": floor.map(|s| s.p99_us),
+                    "commit_p50_over_floor_commit": commit.zip(floor).map(|(c, f)| c.p50_us / f.p50_us),
                     "durable_buys_per_s": load.map(|l| l.buys_per_s),
-                    "durable_buy_p50_us": load.map(|l| l.latency.p50_us),
+                    "durable_buy_p50_us": load.and_then(|l| measured(&l.latency)).map(|s| s.p50_us),
                 }),
             )
         })
@@ -115,27 +116,70 @@ fn stores(results: &BenchResults) -> Value {
         .into()
 }
 
+/// The commits experiment of a durable store, if it ran.
+pub fn commits(results: &BenchResults, kind: StoreKind) -> Option<&CommitResult> {
+    results.commits.iter().find(|c| c.store == kind.name())
+}
+
+/// A distribution that has samples: one with none measured nothing, and
+/// its zeros are not figures.
+pub const fn measured(s: &Summary) -> Option<&Summary> {
+    if s.count > 0 { Some(s) } else { None }
+}
+
+/// The p50 of the paced echo over `kind` (the floor a buy is held to), in
+/// microseconds; `None` where no paced echo ran.
+pub fn paced_echo_p50_us(results: &BenchResults, kind: TransportKind) -> Option<f64> {
+    results
+        .echo
+        .iter()
+        .find(|e| e.name == kind.name())
+        .and_then(|e| e.paced.as_ref())
+        .and_then(measured)
+        .map(|p| p.p50_us)
+}
+
+/// The p50 of the disk's floor, 4 KiB written and `fdatasync`ed, in
+/// microseconds.
+pub fn fsync_p50_us(results: &BenchResults) -> Option<f64> {
+    results
+        .echo
+        .iter()
+        .find(|e| e.name == super::FSYNC)
+        .and_then(|e| measured(&e.round_trip))
+        .map(|s| s.p50_us)
+}
+
+/// The p50 of the six-peer buy over `kind` with the books in `store`, in
+/// microseconds.
+pub fn buy_p50_us(results: &BenchResults, kind: TransportKind, store: StoreKind) -> Option<f64> {
+    six_peers(results, kind, store)
+        .and_then(|r| measured(&r.latency))
+        .map(|s| s.p50_us)
+}
+
 /// The headline figures of one transport; `null` where not measured.
 fn transport(results: &BenchResults, kind: TransportKind) -> Value {
-    let buy = six_peers(results, kind, StoreKind::Mem);
-    let durable = six_peers(results, kind, StoreKind::Sqlite);
+    let buy = six_peers(results, kind, StoreKind::Mem).and_then(|r| measured(&r.latency));
+    let durable = six_peers(results, kind, StoreKind::Sqlite).and_then(|r| measured(&r.latency));
     let load = throughput(results, kind, StoreKind::Mem);
     let durable_load = throughput(results, kind, StoreKind::Sqlite);
-    let echo = floor_us(results, kind);
+    let echo = paced_echo_p50_us(results, kind);
     let hot = hot_floor_us(results, kind);
+    let buy_p50 = buy.map(|s| s.p50_us);
     json!({
         "echo_p50_us": hot,
         "echo_p99_us": results.echo.iter().find(|e| e.name == kind.name()).map(|e| e.round_trip.p99_us),
         "paced_echo_p50_us": echo,
-        "buy_p50_over_hot_echo": buy.zip(hot).map(|(r, e)| r.latency.p50_us / e),
-        "buy_mean_us": buy.map(|r| r.latency.mean_us),
-        "buy_p50_us": buy.map(|r| r.latency.p50_us),
-        "buy_p99_us": buy.map(|r| r.latency.p99_us),
-        "buy_max_us": buy.map(|r| r.latency.max_us),
-        "buy_p50_over_echo": buy.zip(echo).map(|(r, e)| r.latency.p50_us / e),
+        "buy_p50_over_hot_echo": buy_p50.zip(hot).map(|(b, e)| b / e),
+        "buy_mean_us": buy.map(|s| s.mean_us),
+        "buy_p50_us": buy_p50,
+        "buy_p99_us": buy.map(|s| s.p99_us),
+        "buy_max_us": buy.map(|s| s.max_us),
+        "buy_p50_over_echo": buy_p50.zip(echo).map(|(b, e)| b / e),
         "throughput_buys_per_s": load.map(|r| r.buys_per_s),
-        "durable_buy_p50_us": durable.map(|r| r.latency.p50_us),
-        "durable_buy_p99_us": durable.map(|r| r.latency.p99_us),
+        "durable_buy_p50_us": durable.map(|s| s.p50_us),
+        "durable_buy_p99_us": durable.map(|s| s.p99_us),
         "durable_throughput_buys_per_s": durable_load.map(|r| r.buys_per_s),
     })
 }
@@ -197,16 +241,18 @@ pub fn capacity_floor(results: &BenchResults, transport: &str, connections: u32)
         .map(|c| c.round_trips_per_s)
 }
 
-/// The load curve and its floors per transport: the knees store off and
-/// on (`capacity.tcp.store_off.knee_buys_per_s`), the floor with as many
+/// The load curve and its floors per transport: the knees and highest
+/// points with the books in memory, SQLite and PostgreSQL
+/// (`capacity.tcp.store_off.knee_buys_per_s`,
+/// `capacity.tcp.store_postgres.max_buys_per_s`), the floor with as many
 /// connections as the store-off knee has buyers
-/// (`capacity.tcp.floor_round_trips_per_s`), and every point.
+/// (`capacity.tcp.floor_round_trips_per_s`), and every point. Every
+/// transport and store is there, `null` (and an empty curve) where its
+/// curve was not run; a knee is also `null` where no point of the curve
+/// kept its p99 under [`KNEE_P99_US`].
 fn capacity(results: &BenchResults) -> Value {
     let mut out = Map::new();
     for kind in TRANSPORTS {
-        if curve(results, kind, StoreKind::Mem).next().is_none() {
-            continue;
-        }
         let side = |store: StoreKind| {
             let knee = knee(results, kind, store);
             json!({
@@ -226,16 +272,14 @@ fn capacity(results: &BenchResults) -> Value {
         let off = knee(results, kind, StoreKind::Mem);
         let floor = off.and_then(|k| capacity_floor(results, kind.name(), k.scenario.buyers));
         let raw = off.and_then(|k| capacity_floor(results, "raw tcp", k.scenario.buyers));
-        let mut entry = json!({
+        let entry = json!({
             "store_off": side(StoreKind::Mem),
             "store_on": side(StoreKind::Sqlite),
+            "store_postgres": side(StoreKind::Postgres),
             "floor_round_trips_per_s": floor,
             "raw_tcp_floor_round_trips_per_s": raw,
             "knee_over_floor": off.zip(floor).map(|(k, f)| k.buys_per_s / f),
         });
-        if curve(results, kind, StoreKind::Postgres).next().is_some() {
-            entry["store_postgres"] = side(StoreKind::Postgres);
-        }
         out.insert(kind.name().into(), entry);
     }
     out.into()

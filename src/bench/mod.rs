@@ -9,6 +9,7 @@ mod commits;
 mod counting;
 mod disk;
 mod echo;
+mod floor_commit;
 mod history;
 pub mod instructions;
 mod json;
@@ -21,6 +22,7 @@ mod report;
 mod results;
 mod scenarios;
 mod stock;
+mod targets;
 
 use std::{
     path::{Path, PathBuf},
@@ -102,6 +104,10 @@ pub enum BenchError {
     /// The real-processes experiment could not run.
     #[error(transparent)]
     Processes(#[from] ProcessesError),
+    /// The floor commit on PostgreSQL failed (the server, the session or
+    /// its scratch table `bench_floor`).
+    #[error("postgres floor commits: {0}")]
+    FloorCommit(#[source] postgres::Error),
     /// A plot could not be drawn.
     #[error(transparent)]
     Plot(#[from] PlotError),
@@ -226,29 +232,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
         }
         None => None,
     };
-    let mut commits = Vec::new();
-    let mut stores = vec![StoreKind::Sqlite];
-    if plan.postgres {
-        stores.push(StoreKind::Postgres);
-    }
-    for kind in stores.into_iter().filter(|_| plan.commits > 0) {
-        let name = format!("{} commits", kind.name());
-        bar.set_message(name.clone());
-        let dir = options.out.join("store-commits");
-        let store = open_store(options, kind, &dir, &[], &name)?;
-        let rounds = plan.commits;
-        let result = blocking(&options.out, move || {
-            commits::measure(kind.name(), store.as_ref(), rounds)
-        })
-        .await?
-        .map_err(|source| BenchError::Store {
-            scenario: name,
-            source,
-        })?;
-        remove_dir(&dir);
-        commits.push(result);
-        bar.inc(1);
-    }
+    let commits = commit_experiment(options, &bar).await?;
 
     let capacity = capacity_floors(plan, options.seed, &bar).await?;
     let mut load = Vec::new();
@@ -288,6 +272,46 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     };
     write_outputs(options, &results)?;
     Ok(results)
+}
+
+/// The durable stores' commits, SQLite's and (with `--postgres`)
+/// PostgreSQL's, each beside its floor: for PostgreSQL a single-row
+/// `INSERT` in its own transaction, as many rounds, on the same server.
+async fn commit_experiment(
+    options: &BenchOptions,
+    bar: &ProgressBar,
+) -> Result<Vec<CommitResult>, BenchError> {
+    let plan = &options.plan;
+    let mut commits = Vec::new();
+    let mut stores = vec![StoreKind::Sqlite];
+    if plan.postgres {
+        stores.push(StoreKind::Postgres);
+    }
+    for kind in stores.into_iter().filter(|_| plan.commits > 0) {
+        let name = format!("{} commits", kind.name());
+        bar.set_message(name.clone());
+        let dir = options.out.join("store-commits");
+        let store = open_store(options, kind, &dir, &[], &name)?;
+        let rounds = plan.commits;
+        let mut result = blocking(&options.out, move || {
+            commits::measure(kind.name(), store.as_ref(), rounds)
+        })
+        .await?
+        .map_err(|source| BenchError::Store {
+            scenario: name,
+            source,
+        })?;
+        remove_dir(&dir);
+        if kind == StoreKind::Postgres {
+            bar.set_message("postgres floor commits");
+            let url = options.postgres.clone().unwrap_or_default();
+            let floor = blocking(&options.out, move || floor_commit::measure(&url, rounds));
+            result.floor = Some(floor.await?.map_err(BenchError::FloorCommit)?);
+        }
+        commits.push(result);
+        bar.inc(1);
+    }
+    Ok(commits)
 }
 
 /// Runs `work` on tokio's blocking pool: a disk, a database or child
