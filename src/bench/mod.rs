@@ -472,12 +472,18 @@ fn open_store(
 fn empty_postgres(url: &str) -> Result<(), StoreError> {
     let io = |e: postgres::Error| StoreError::Io {
         path: url.into(),
-        detail: format!("cannot empty the bench's database: {e}"),
+        detail: format!(
+            "cannot empty the bench's database: {}",
+            e.as_db_error().map_or_else(|| e.to_string(), |db| db.message().into())
+        ),
     };
     let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(io)?;
+    // The batches first: their views (offers, requests, sales and the
+    // reports') go with them; then the tables of an older schema.
     client
         .batch_execute(
-            "DROP TABLE IF EXISTS sales, requests, offers, checkpoints, batches, meta CASCADE",
+            "DROP TABLE IF EXISTS batches CASCADE; \
+             DROP TABLE IF EXISTS sales, requests, offers, checkpoints, meta CASCADE",
         )
         .map_err(io)
 }
