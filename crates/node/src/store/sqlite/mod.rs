@@ -138,18 +138,28 @@ impl SqliteBackend {
         read_meta(&self.conn, &self.path).map(|meta| meta.epoch)
     }
 
-    /// Asks for a WAL checkpoint every [`wal::EVERY`] commits, starting
-    /// the checkpointing thread the first time.
+    /// Asks the thread for a WAL checkpoint every [`wal::EVERY`] commits
+    /// (starting it the first time), and finishes one itself every
+    /// [`wal::RESTART_EVERY`], so that the log starts over.
     fn count_commit(&mut self) {
         self.commits += 1;
-        if self.commits < wal::EVERY {
+        if self.commits % wal::EVERY != 0 {
             return;
         }
-        self.commits = 0;
         if self.wal.is_none() {
             self.wal = WalCheckpointer::start(&self.path, &self.conn);
         }
-        if let Some(wal) = &self.wal {
+        let Some(wal) = &self.wal else {
+            return;
+        };
+        if self.commits % wal::RESTART_EVERY == 0 {
+            if let Err(e) = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            {
+                tracing::warn!("{}: WAL checkpoint failed: {e}", self.path.display());
+            }
+        } else {
             wal.poke();
         }
     }

@@ -1,4 +1,5 @@
-//! The WAL checkpoint, off the committing thread.
+//! The WAL checkpoint, mostly off the committing thread, and a log that
+//! starts over.
 //!
 //! SQLite copies the write-ahead log back into the database file (a WAL
 //! checkpoint, unrelated to the books' checkpoints) after the commit that
@@ -6,6 +7,15 @@
 //! commit then pays for copying the pages and an fsync of the file. The
 //! trader's connection turns that off, and a thread of its own checkpoints
 //! in passive mode (never blocking a writer) every [`EVERY`] commits.
+//!
+//! A passive checkpoint under steady commits never finishes (frames keep
+//! coming), and SQLite starts the log over only after one has: the log
+//! would grow for ever, and each commit's fsync would then extend the file
+//! (about 1.7× the fsync of an overwrite here, docs/STORE.md). So every
+//! [`RESTART_EVERY`] commits the committer checkpoints itself: the thread
+//! has copied nearly everything, the rest is a few pages and one fsync of
+//! the database file, and the next commit writes the log from its start,
+//! over blocks the file already has.
 
 use std::{
     path::Path,
@@ -17,9 +27,13 @@ use rusqlite::Connection;
 
 use super::file::connection;
 
-/// Commits between two checkpoints: a few pages each, so the log stays a
-/// few hundred pages long and in the page cache.
-pub(super) const EVERY: u64 = 64;
+/// Commits between two checkpoints by the thread.
+pub(super) const EVERY: u64 = 128;
+
+/// Commits between two checkpoints by the committer, after which the log
+/// starts over: a few pages a commit, so the log stays a few megabytes
+/// long and in the page cache.
+pub(super) const RESTART_EVERY: u64 = 512;
 
 /// The checkpointing thread, stopped and joined when dropped.
 #[derive(Debug)]
