@@ -190,6 +190,10 @@ pub struct NodeArgs {
     /// (`bazaar up` passes its own, so that no peer outlives it).
     #[arg(long)]
     pub parent_pid: Option<u32>,
+    /// Also write what `bazaar up --web` shows, one `@web` line of JSON per
+    /// event, on standard output (`up --web` passes it).
+    #[arg(long, hide = true)]
+    pub web_feed: bool,
 }
 
 /// `bazaar up`.

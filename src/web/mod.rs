@@ -10,6 +10,7 @@
 //! [`PUBLISH_EVERY`] for every page at once.
 
 pub mod control;
+pub mod observation;
 mod server;
 pub mod view;
 pub mod window;
@@ -24,6 +25,7 @@ use bazaar_node::runtime::Report;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 pub use control::{Control, ControlReceiver, Outcome};
+pub use observation::Observation;
 pub use view::{Controls, MarketView, Snapshot};
 
 /// How often the page gets a snapshot when the market moves: well inside
@@ -120,9 +122,24 @@ impl Web {
         }
     }
 
-    /// A peer reported something.
+    /// A peer in this process reported something.
     pub fn observe(&self, report: &Report) {
-        self.with(|view, ms| view.observe(Instant::now(), ms, report));
+        if self.view.is_some()
+            && let Some(seen) = Observation::of(report)
+        {
+            self.with(|view, ms| view.observe(Instant::now(), ms, report.peer.0, &seen));
+        }
+    }
+
+    /// A peer in another process reported something, which it saw at
+    /// `wall_ms` (Unix).
+    pub fn observe_from(&self, peer: u32, seen: &Observation, wall_ms: u64) {
+        self.with(|view, _| view.observe(Instant::now(), wall_ms, peer, seen));
+    }
+
+    /// Whether there is a page.
+    pub const fn is_on(&self) -> bool {
+        self.view.is_some()
     }
 
     /// Peer `id` stopped or runs again.
@@ -191,7 +208,7 @@ async fn publish(view: Arc<Mutex<MarketView>>, controls: Controls, tx: watch::Se
 
 /// Milliseconds since the Unix epoch: what the page compares its own clock
 /// against to know its lag.
-fn unix_ms() -> u64 {
+pub fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

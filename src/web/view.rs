@@ -1,17 +1,19 @@
 //! What the page shows, kept up to date from what the market reports: each
 //! peer, the elections, the sales, the last minute. Every line of text is
-//! the node's story ([`crate::story`]); this file only arranges it.
+//! the node's story ([`crate::story`]), carried by an [`Observation`]; this
+//! file only arranges it.
 
 use std::{
     collections::{BTreeMap, VecDeque},
     time::{Duration, Instant},
 };
 
-use bazaar_node::{Event, runtime::Report};
 use serde::Serialize;
 
-use super::window::{ChartPoint, LastMinute, quantile_ms};
-use crate::story;
+use super::{
+    observation::Observation,
+    window::{ChartPoint, LastMinute, quantile_ms},
+};
 
 /// Sales shown in the ticker, newest first.
 const TICKER_LINES: usize = 30;
@@ -149,48 +151,45 @@ impl MarketView {
         }
     }
 
-    /// Takes in one report, observed at `now` (wall clock `wall_ms`).
-    pub fn observe(&mut self, now: Instant, wall_ms: u64, report: &Report) {
-        self.oldest_unsent_ms.get_or_insert(wall_ms);
-        let peer = report.peer.0;
+    /// Takes in what peer `peer` reported, observed at `now` (and at
+    /// `wall_ms` on the wall clock of whoever saw it first).
+    pub fn observe(&mut self, now: Instant, wall_ms: u64, peer: u32, seen: &Observation) {
+        let oldest = self.oldest_unsent_ms.get_or_insert(wall_ms);
+        *oldest = (*oldest).min(wall_ms);
         let at = now.saturating_duration_since(self.started);
-        match &report.event {
-            Event::Coordinator { id, epoch } => {
-                self.announce(id.0, epoch.0, at, story::line(report).1);
+        match seen {
+            Observation::Elected { epoch, line } => self.announce(peer, *epoch, at, line),
+            Observation::Follows { trader, epoch } => {
+                self.peer(peer).follows = Some((*trader, *epoch));
             }
-            Event::Following { trader, epoch } => {
-                self.peer(peer).follows = Some((trader.0, epoch.0));
-            }
-            Event::SteppedDown { .. } if self.trader.map(|(t, _)| t) == Some(peer) => {
+            Observation::SteppedDown if self.trader.map(|(t, _)| t) == Some(peer) => {
                 self.trader = None;
             }
             // The first election started by a peer that knew the current
             // trader's epoch is why the next one is elected; a late start-up
             // from before that epoch explains nothing.
-            Event::ElectionStarted { epoch, .. }
+            Observation::ElectionStarted { epoch, line }
                 if self.pending_reason.is_none()
-                    && self.trader.is_none_or(|(_, now)| epoch.0 >= now) =>
+                    && self.trader.is_none_or(|(_, now)| *epoch >= now) =>
             {
-                self.pending_reason = Some(story::line(report).1);
+                self.pending_reason = Some(line.clone());
             }
-            Event::Sold(_) => {
+            Observation::Sold { line } => {
                 self.minute.sale(at.as_secs());
-                push_newest(
-                    &mut self.ticker,
-                    TICKER_LINES,
-                    TickerLine {
-                        at_s: at.as_secs_f64(),
-                        text: story::line(report).1,
-                    },
-                );
+                let sale = TickerLine {
+                    at_s: at.as_secs_f64(),
+                    text: line.clone(),
+                };
+                push_newest(&mut self.ticker, TICKER_LINES, sale);
             }
-            Event::Answered { latency, .. } => {
-                self.minute.answered(at.as_secs(), *latency);
+            Observation::Answered { .. } => {
+                let latency = seen.latency().unwrap_or_default();
+                self.minute.answered(at.as_secs(), latency);
                 let answered = &mut self.peer(peer).answered;
                 if answered.len() >= PEER_SAMPLES {
                     answered.pop_front();
                 }
-                answered.push_back((now, *latency));
+                answered.push_back((now, latency));
             }
             _ => {}
         }
@@ -198,7 +197,7 @@ impl MarketView {
 
     /// A peer is elected: the timeline gets an epoch, with the line that
     /// started its election.
-    fn announce(&mut self, id: u32, epoch: u64, at: Duration, announcement: String) {
+    fn announce(&mut self, id: u32, epoch: u64, at: Duration, announcement: &str) {
         self.trader = Some((id, epoch));
         let state = self.peer(id);
         state.follows = Some((id, epoch));
@@ -207,7 +206,7 @@ impl MarketView {
             epoch,
             trader: id,
             at_s: at.as_secs_f64(),
-            announcement,
+            announcement: announcement.to_owned(),
             reason: self.pending_reason.take(),
         };
         push_newest(&mut self.elections, ELECTIONS_SHOWN, election);
@@ -325,4 +324,76 @@ fn row(id: u32, state: &mut PeerState, trader: Option<(u32, u64)>, now: Instant)
 fn push_newest<T>(list: &mut VecDeque<T>, cap: usize, item: T) {
     list.push_front(item);
     list.truncate(cap);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn market() -> (MarketView, Instant) {
+        let start = Instant::now();
+        let roles: Vec<(u32, String)> = (1..=6).map(|id| (id, "buyer".to_owned())).collect();
+        (MarketView::new("demo", start, &roles), start)
+    }
+
+    fn elected(epoch: u64) -> Observation {
+        Observation::Elected {
+            epoch,
+            line: format!("elected at {epoch}"),
+        }
+    }
+
+    fn started(epoch: u64, line: &str) -> Observation {
+        Observation::ElectionStarted {
+            epoch,
+            line: line.into(),
+        }
+    }
+
+    #[test]
+    fn each_epoch_says_why_its_election_began() {
+        let (mut view, now) = market();
+        view.observe(now, 1, 6, &elected(1));
+        view.observe(now, 2, 5, &started(1, "trader 6 is unreachable"));
+        view.observe(now, 3, 4, &started(1, "a later line"));
+        view.observe(now, 4, 5, &elected(2));
+        let snapshot = view.take_snapshot(now, 5, Controls::default());
+        assert_eq!(snapshot.trader, Some((5, 2)));
+        assert_eq!(
+            snapshot.elections[0].reason.as_deref(),
+            Some("trader 6 is unreachable")
+        );
+    }
+
+    #[test]
+    fn a_start_up_from_before_the_trader_explains_nothing() {
+        let (mut view, now) = market();
+        view.observe(now, 1, 6, &elected(3));
+        view.observe(now, 2, 1, &started(0, "it has just started"));
+        view.observe(now, 3, 5, &elected(4));
+        let snapshot = view.take_snapshot(now, 4, Controls::default());
+        assert_eq!(snapshot.elections[0].reason, None);
+    }
+
+    #[test]
+    fn a_dead_trader_trades_no_more() {
+        let (mut view, now) = market();
+        view.observe(now, 1, 6, &elected(1));
+        view.set_alive(6, false, 2);
+        let snapshot = view.take_snapshot(now, 3, Controls::default());
+        assert_eq!(snapshot.trader, None);
+        let six = &snapshot.peers[5];
+        assert_eq!((six.alive, six.role.as_str()), (false, "buyer"));
+    }
+
+    #[test]
+    fn the_lag_counts_from_the_oldest_event_not_yet_sent() {
+        let (mut view, now) = market();
+        assert!(!view.changed());
+        view.observe(now, 20, 1, &Observation::Answered { latency_us: 300 });
+        view.observe(now, 10, 2, &Observation::Answered { latency_us: 300 });
+        let snapshot = view.take_snapshot(now, 30, Controls::default());
+        assert_eq!(snapshot.oldest_event_ms, Some(10));
+        assert!(!view.changed());
+    }
 }
