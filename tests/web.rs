@@ -26,13 +26,17 @@ const FAILOVER_ON_THE_PAGE: Duration = Duration::from_secs(2);
 struct Demo {
     child: Child,
     addr: SocketAddr,
+    /// The rest of what it writes on standard output.
+    lines: mpsc::Receiver<String>,
 }
 
 impl Demo {
     /// Starts a 6-peer demo serving its page on a free loopback port;
     /// returns once it says where.
     fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(BAZAAR)
+        // The measurement below may run another build (a release one).
+        let bazaar = std::env::var_os("BAZAAR_BIN").unwrap_or_else(|| BAZAAR.into());
+        let mut child = Command::new(bazaar)
             .args(["demo", "--quiet", "--web", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -55,7 +59,21 @@ impl Demo {
                 break rest.split('/').next().unwrap().parse().expect("an address");
             }
         };
-        Self { child, addr }
+        Self {
+            child,
+            addr,
+            lines: rx,
+        }
+    }
+
+    /// Waits for the demo to end by itself; its summary line.
+    fn summary(self) -> String {
+        let line = self
+            .lines
+            .iter()
+            .find(|line| line.contains("buys answered"))
+            .expect("the demo prints its summary");
+        line.trim().to_owned()
     }
 
     fn url(&self, path: &str) -> String {
@@ -242,4 +260,59 @@ fn an_address_of_no_interface_here_is_one_line_and_exit_2() {
     assert_eq!(code, Some(2), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("192.0.2.1:8080"), "{stderr}");
+}
+
+/// The page's lag samples (ms) so far, as the page measured them.
+fn lag_samples(tab: &Tab) -> Vec<f64> {
+    let js = "JSON.stringify(window.bazaarLag.samples)";
+    let json = tab.evaluate(js, false).ok().and_then(|v| v.value);
+    json.and_then(|v| serde_json::from_str(v.as_str()?).ok())
+        .unwrap_or_default()
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Not a test: the figures of docs/WEB.md. A 6-peer demo for
+/// `WEB_MEASURE_SECS` (default 30) with no page open, then with three
+/// pages open the whole time (three headless Chromium instances); prints
+/// each run's summary line (buy p50) and each page's lag behind the market.
+/// `scripts/web-lag.sh` runs it against a release build.
+#[test]
+#[ignore = "a measurement, not a check: scripts/web-lag.sh"]
+fn measure_the_page_lag_and_the_market_with_three_pages() {
+    let Some(chromium) = chromium() else { return };
+    let secs: u64 = std::env::var("WEB_MEASURE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let duration = format!("{secs}s");
+    let alone = Demo::start(&["--duration", &duration]).summary();
+    println!("no page open: {alone}");
+    let demo = Demo::start(&["--duration", &duration]);
+    let browsers: Vec<Browser> = (0..3).map(|_| browser(chromium.clone())).collect();
+    let tabs: Vec<_> = browsers
+        .iter()
+        .map(|b| {
+            let tab = b.new_tab().expect("a tab");
+            tab.navigate_to(&demo.url("/")).expect("the page loads");
+            tab
+        })
+        .collect();
+    thread::sleep(Duration::from_secs(secs.saturating_sub(3)));
+    let lags: Vec<Vec<f64>> = tabs.iter().map(|tab| lag_samples(tab)).collect();
+    println!("three pages open: {}", demo.summary());
+    for (page, mut lag) in lags.into_iter().enumerate() {
+        lag.sort_by(f64::total_cmp);
+        assert!(!lag.is_empty(), "page {page} received no update");
+        println!(
+            "page {}: lag p50 {} ms, p99 {} ms, max {} ms over {} updates",
+            page + 1,
+            quantile(&lag, 0.5),
+            quantile(&lag, 0.99),
+            quantile(&lag, 1.0),
+            lag.len()
+        );
+    }
 }

@@ -17,10 +17,12 @@ impl Running {
     }
 
     async fn kill_trader(&mut self) -> Outcome {
+        // The page's trader: the one the visitor sees (none after it
+        // resigned or died, while the next election is on).
         let trader = self
-            .tally
+            .web
             .trader()
-            .map(|(id, _)| id)
+            .map(PeerId)
             .filter(|id| self.market.live().any(|live| live == *id))
             .ok_or("no trader to kill: an election is on")?;
         self.crash(trader).await;

@@ -137,9 +137,12 @@ impl Web {
         self.with(|view, _| view.observe(Instant::now(), wall_ms, peer, seen));
     }
 
-    /// Whether there is a page.
-    pub const fn is_on(&self) -> bool {
-        self.view.is_some()
+    /// The trader the page shows (`None` without a page, or while an
+    /// election is on).
+    pub fn trader(&self) -> Option<u32> {
+        let view = self.view.as_ref()?;
+        let view = view.lock().unwrap_or_else(PoisonError::into_inner);
+        view.trader().map(|(id, _)| id)
     }
 
     /// Peer `id` stopped or runs again.

@@ -113,7 +113,10 @@ function chart(svg, points, series) {
   const label = document.createElementNS(ns, "text");
   label.setAttribute("x", 4);
   label.setAttribute("y", 10);
-  label.textContent = "max " + (max < 10 ? max.toFixed(2) : max.toFixed(0)) + " · last 60 s";
+  const round = (v) => (v === null ? "–" : v < 10 ? v.toFixed(2) : v.toFixed(0));
+  const last = points.length ? points[points.length - 1] : null;
+  const now = last ? series.map((key) => round(last[key])).join(" / ") : "–";
+  label.textContent = "now " + now + " · max " + round(max) + " · last 60 s";
   svg.append(label);
 }
 

@@ -237,15 +237,6 @@ impl MarketView {
         self.trader
     }
 
-    /// The peers that run now.
-    pub fn alive(&self) -> Vec<u32> {
-        self.peers
-            .iter()
-            .filter(|(_, p)| p.alive)
-            .map(|(id, _)| *id)
-            .collect()
-    }
-
     /// Whether something happened since the last [`Self::take_snapshot`].
     pub const fn changed(&self) -> bool {
         self.oldest_unsent_ms.is_some()
