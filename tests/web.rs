@@ -275,7 +275,8 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// Not a test: the figures of docs/WEB.md. A 6-peer demo for
-/// `WEB_MEASURE_SECS` (default 30) with no page open, then with three
+/// `WEB_MEASURE_SECS` (default 30; buyers think `WEB_MEASURE_THINK`,
+/// default 50ms, as in the demo) with no page open, then with three
 /// pages open the whole time (three headless Chromium instances); prints
 /// each run's summary line (buy p50) and each page's lag behind the market.
 /// `scripts/web-lag.sh` runs it against a release build.
@@ -287,10 +288,11 @@ fn measure_the_page_lag_and_the_market_with_three_pages() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
-    let duration = format!("{secs}s");
-    let alone = Demo::start(&["--duration", &duration]).summary();
+    let think = std::env::var("WEB_MEASURE_THINK").unwrap_or_else(|_| "50ms".into());
+    let args = ["--duration", &format!("{secs}s"), "--think", &think];
+    let alone = Demo::start(&args).summary();
     println!("no page open: {alone}");
-    let demo = Demo::start(&["--duration", &duration]);
+    let demo = Demo::start(&args);
     let browsers: Vec<Browser> = (0..3).map(|_| browser(chromium.clone())).collect();
     let tabs: Vec<_> = browsers
         .iter()

@@ -44,12 +44,10 @@ pub(super) fn run(args: &DemoArgs) -> Result<(), Failure> {
     });
     let transport = args.transport;
     let result = super::runtime()?.block_on(on_workers(async move {
-        let web = match web {
-            Some(web) => Web::start(web, view(&options), transport == TransportKind::Mem)
-                .await
-                .map_err(Failure::input)?,
-            None => Web::off(),
-        };
+        // Only the mem transport can split the market in two.
+        let web = Web::start_if(web, || view(&options), transport == TransportKind::Mem)
+            .await
+            .map_err(Failure::input)?;
         demo::run(&options, web)
             .await
             .map_err(|e| Failure::input(format!("cannot start the {transport} transport: {e}")))

@@ -72,23 +72,16 @@ pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
         kill_trader_every: args.kill_trader_every,
         restart_after: args.restart_after,
     };
-    let roles: Vec<(u32, String)> = cluster
-        .peers
-        .iter()
-        .map(|p| (p.id.0, p.role.name().to_owned()))
-        .collect();
     let web = args.web.map(|addr| WebOptions {
         addr,
         control: args.web_control,
     });
+    let view = || view(&cluster);
     let outcome = super::runtime()?.block_on(async move {
-        let web = match web {
-            Some(web) => {
-                let view = MarketView::new("up", std::time::Instant::now(), &roles);
-                Web::start(web, view, false).await.map_err(Failure::input)?
-            }
-            None => Web::off(),
-        };
+        // Under up, the peers are processes on real sockets: no split.
+        let web = Web::start_if(web, view, false)
+            .await
+            .map_err(Failure::input)?;
         up::run(&options, web).await.map_err(Failure::run)
     })?;
     println!("{}", outcome.report);
@@ -97,4 +90,14 @@ pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
     } else {
         Err(Failure::run("the audit failed (see above)"))
     }
+}
+
+/// The page's view of the cluster's peers, with their roles.
+fn view(cluster: &Cluster) -> MarketView {
+    let roles: Vec<(u32, String)> = cluster
+        .peers
+        .iter()
+        .map(|p| (p.id.0, p.role.name().to_owned()))
+        .collect();
+    MarketView::new("up", std::time::Instant::now(), &roles)
 }

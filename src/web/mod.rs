@@ -114,6 +114,22 @@ impl Web {
         })
     }
 
+    /// [`Self::start`] if there are `options` (`--web` was given), else
+    /// [`Self::off`]; `view` is made only when needed.
+    ///
+    /// # Errors
+    /// One line saying why the address cannot be bound.
+    pub async fn start_if(
+        options: Option<WebOptions>,
+        view: impl FnOnce() -> MarketView,
+        can_partition: bool,
+    ) -> Result<Self, String> {
+        match options {
+            Some(options) => Self::start(options, view(), can_partition).await,
+            None => Ok(Self::off()),
+        }
+    }
+
     /// Applies `change` to the view, if there is a page.
     fn with(&self, change: impl FnOnce(&mut MarketView, u64)) {
         if let Some(view) = &self.view {

@@ -91,7 +91,9 @@ function renderTicker(s) {
 
 // A small line chart: one polyline per series, the top value written.
 function chart(svg, points, series) {
-  const width = 360, height = 90, top = 12;
+  // Drawn at the size it is shown, so that its text is not stretched.
+  const width = svg.clientWidth || 360, height = 90, top = 12;
+  svg.setAttribute("viewBox", "0 0 " + width + " " + height);
   const values = series.flatMap((key) => points.map((p) => p[key]).filter((v) => v !== null));
   const max = Math.max(1e-9, ...values);
   const first = points.length ? points[points.length - 1].second - 59 : 0;

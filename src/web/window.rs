@@ -49,8 +49,8 @@ impl Filling {
     }
 }
 
-/// The last [`SECONDS_SHOWN`] seconds: closed ones as points, the current
-/// one as it fills.
+/// The last [`SECONDS_SHOWN`] whole seconds as points, and the current one
+/// as it fills.
 #[derive(Debug, Default)]
 pub struct LastMinute {
     closed: VecDeque<ChartPoint>,
@@ -72,19 +72,12 @@ impl LastMinute {
         }
     }
 
-    /// The points to draw, oldest first, up to `second` (the current one,
-    /// partly filled, last; quiet seconds as zero).
+    /// The points to draw, oldest first: the whole seconds before `second`
+    /// (the current one, still filling, would always look like a drop;
+    /// quiet seconds are zero).
     pub fn points(&mut self, second: u64) -> Vec<ChartPoint> {
         self.at(second);
-        let mut points: Vec<ChartPoint> = self.closed.iter().copied().collect();
-        let mut current = Filling {
-            second: self.filling.second,
-            sales: self.filling.sales,
-            buys: self.filling.buys,
-            latencies: self.filling.latencies.clone(),
-        };
-        points.push(current.close());
-        points
+        self.closed.iter().copied().collect()
     }
 
     /// The bucket of `second`, closing the ones before it. A report that
@@ -93,7 +86,7 @@ impl LastMinute {
         while self.filling.second < second {
             let point = self.filling.close();
             self.closed.push_back(point);
-            if self.closed.len() >= SECONDS_SHOWN {
+            if self.closed.len() > SECONDS_SHOWN {
                 self.closed.pop_front();
             }
             self.filling = Filling {
@@ -130,12 +123,13 @@ mod tests {
         minute.answered(0, MS(2));
         minute.answered(0, MS(4));
         minute.answered(2, MS(8));
-        let points = minute.points(2);
+        let points = minute.points(3);
         let seconds: Vec<u64> = points.iter().map(|p| p.second).collect();
         assert_eq!(seconds, [0, 1, 2]);
         assert_eq!((points[0].sales, points[0].buys), (1, 2));
         assert_eq!(points[1].p50_ms, None);
         assert_eq!(points[2].p99_ms, Some(8.0));
+        assert_eq!(minute.points(3).len(), 3, "the current second is not drawn");
     }
 
     #[test]
@@ -146,7 +140,7 @@ mod tests {
         }
         let points = minute.points(500);
         assert_eq!(points.len(), SECONDS_SHOWN);
-        assert_eq!(points.last().map(|p| p.second), Some(500));
+        assert_eq!(points.last().map(|p| p.second), Some(499));
     }
 
     #[test]
