@@ -73,9 +73,10 @@ pub struct DemoArgs {
     /// How peers reach each other.
     #[arg(long, default_value_t = TransportKind::Mem, value_parser = transport_kind())]
     pub transport: TransportKind,
-    /// How long the market trades (e.g. 10s, 500ms, 2m).
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-    pub duration: Duration,
+    /// How long the market trades (e.g. 10s, 500ms, 2m). Default: 10s, or
+    /// with --web until Ctrl-C, so that the page can be watched.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
     /// Seed for every random choice of buyers and sellers.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -100,6 +101,15 @@ pub struct DemoArgs {
     /// Print only the final report, not every trade.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Serve a live page of the market at http://ADDR/ (PORT alone binds
+    /// loopback, 127.0.0.1:PORT; give 0.0.0.0:PORT to open it to other
+    /// hosts). The same state is at /state as JSON.
+    #[arg(long, value_name = "ADDR", value_parser = crate::web::parse_addr)]
+    pub web: Option<SocketAddr>,
+    /// Turn on the page's controls (kill the trader, restart a peer, split
+    /// the market): anyone who reaches the page can then stop the market.
+    #[arg(long, requires = "web")]
+    pub web_control: bool,
 }
 
 /// `bazaar init`.
@@ -180,6 +190,10 @@ pub struct NodeArgs {
     /// (`bazaar up` passes its own, so that no peer outlives it).
     #[arg(long)]
     pub parent_pid: Option<u32>,
+    /// Also write what `bazaar up --web` shows, one `@web` line of JSON per
+    /// event, on standard output (`up --web` passes it).
+    #[arg(long, hide = true)]
+    pub web_feed: bool,
 }
 
 /// `bazaar up`.
@@ -224,6 +238,15 @@ pub struct UpArgs {
     /// Peers log only the lab's lines, problems and their summaries.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Serve a live page of the market at http://ADDR/ (PORT alone binds
+    /// loopback, 127.0.0.1:PORT; give 0.0.0.0:PORT to open it to other
+    /// hosts). The same state is at /state as JSON.
+    #[arg(long, value_name = "ADDR", value_parser = crate::web::parse_addr)]
+    pub web: Option<SocketAddr>,
+    /// Turn on the page's controls (kill the trader, restart a peer):
+    /// anyone who reaches the page can then stop the market.
+    #[arg(long, requires = "web")]
+    pub web_control: bool,
 }
 
 /// `bazaar status`.

@@ -125,6 +125,9 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
                     tally.observe(&report);
                     metrics.observe(&report, tally.latencies());
                     story::tell(&report, args.quiet);
+                    if args.web_feed {
+                        crate::web::observation::feed(&report);
+                    }
                 }
                 why = &mut stopping => break why,
                 _ = refresh.tick() => refresh_metrics(&metrics, transport.as_ref(), id),

@@ -8,6 +8,7 @@ use crate::{
     books::Books,
     cli::{Failure, UpArgs},
     up::{self, NodeCommand, UpOptions},
+    web::{MarketView, Web, WebOptions},
 };
 
 pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
@@ -52,6 +53,9 @@ pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
     if args.quiet {
         node_args.push("--quiet".to_owned());
     }
+    if args.web.is_some() {
+        node_args.push("--web-feed".to_owned());
+    }
     let books = Books::from_flags(
         args.store.as_deref().or(cluster.store.as_deref()),
         data_dir.clone(),
@@ -68,13 +72,32 @@ pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
         kill_trader_every: args.kill_trader_every,
         restart_after: args.restart_after,
     };
-    let outcome = super::runtime()?
-        .block_on(up::run(&options))
-        .map_err(Failure::run)?;
+    let web = args.web.map(|addr| WebOptions {
+        addr,
+        control: args.web_control,
+    });
+    let view = || view(&cluster);
+    let outcome = super::runtime()?.block_on(async move {
+        // Under up, the peers are processes on real sockets: no split.
+        let web = Web::start_if(web, view, false)
+            .await
+            .map_err(Failure::input)?;
+        up::run(&options, web).await.map_err(Failure::run)
+    })?;
     println!("{}", outcome.report);
     if outcome.passed {
         Ok(())
     } else {
         Err(Failure::run("the audit failed (see above)"))
     }
+}
+
+/// The page's view of the cluster's peers, with their roles.
+fn view(cluster: &Cluster) -> MarketView {
+    let roles: Vec<(u32, String)> = cluster
+        .peers
+        .iter()
+        .map(|p| (p.id.0, p.role.name().to_owned()))
+        .collect();
+    MarketView::new("up", std::time::Instant::now(), &roles)
 }

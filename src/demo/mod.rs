@@ -1,6 +1,7 @@
 //! `bazaar demo`: a whole market in one process, its lab log lines as they
 //! happen, and at the end a table and an audit.
 
+mod controls;
 mod tally;
 
 use std::{
@@ -20,7 +21,7 @@ use bazaar_node::{
     net::TransportKind, runtime::Report,
 };
 
-use crate::{stats::human, story};
+use crate::{stats::human, story, web::Web};
 
 /// What `bazaar demo` was asked for.
 #[derive(Debug, Clone)]
@@ -29,8 +30,8 @@ pub struct DemoOptions {
     pub peers: u32,
     /// How they reach each other.
     pub transport: TransportKind,
-    /// How long the market trades.
-    pub duration: Duration,
+    /// How long the market trades; `None`: until Ctrl-C or SIGTERM.
+    pub duration: Option<Duration>,
     /// Seed of every random choice.
     pub seed: u64,
     /// Crash each trader this long after it is elected.
@@ -86,59 +87,38 @@ pub struct DemoResult {
     pub first_election: Option<(Duration, u64)>,
 }
 
-/// Runs the demo market and prints as it goes.
+/// Runs the demo market and prints as it goes; `web` shows it live (or is
+/// [`Web::off`]) and brings the page's controls.
 ///
 /// # Errors
 /// A [`TransportError`] if the transports cannot start.
-pub async fn run(options: &DemoOptions) -> Result<DemoResult, TransportError> {
+pub async fn run(options: &DemoOptions, web: Web) -> Result<DemoResult, TransportError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let configs = options.configs();
     let roles: BTreeMap<PeerId, Role> = configs.iter().map(|c| (c.id, c.role)).collect();
-    let mut market = LocalMarket::start(options.transport, configs, options.seed, tx).await?;
+    let market = LocalMarket::start(options.transport, configs, options.seed, tx).await?;
     let started = market.started();
-    let deadline = tokio::time::Instant::from_std(started + options.duration);
-    let progress = !options.quiet && std::io::stderr().is_terminal();
-    let mut ticker = tokio::time::interval(Duration::from_millis(250));
-    let mut tally = Tally::default();
-    let mut kill_at: Option<(PeerId, tokio::time::Instant)> = None;
-    let highest = PeerId(options.peers);
-    let mut first_election: Option<(Duration, u64)> = None;
-
-    loop {
-        tokio::select! {
-            Some(report) = rx.recv() => {
-                let at = started.elapsed();
-                tally.observe(at, &report);
-                log(&report, options.quiet);
-                if first_election.is_none()
-                    && matches!(report.event, Event::Coordinator { id, .. } if id == highest)
-                {
-                    first_election = Some((at, market.frames_sent()));
-                }
-                if let (Some(after), Event::Coordinator { id, .. }) =
-                    (options.kill_trader_after, &report.event)
-                {
-                    kill_at = Some((*id, tokio::time::Instant::now() + after));
-                }
-            }
-            () = sleep_until(kill_at.map(|(_, at)| at)) => {
-                let (id, _) = kill_at.take().expect("the sleep had a deadline");
-                if market.live().count() >= 2 {
-                    market.crash(id).await;
-                    tracing::warn!("killed trader {id} (no goodbye)");
-                }
-            }
-            _ = ticker.tick(), if progress => show_progress(started, &tally),
-            () = tokio::time::sleep_until(deadline) => break,
-        }
-    }
+    let mut demo = Running {
+        market,
+        web,
+        tally: Tally::default(),
+        kill_at: None,
+        highest: PeerId(options.peers),
+        first_election: None,
+        partitioned: false,
+    };
+    demo.trade(options, &mut rx).await;
+    let Running {
+        market,
+        mut tally,
+        first_election,
+        highest,
+        ..
+    } = demo;
     let outcome = market.stop().await;
     while let Ok(report) = rx.try_recv() {
         tally.observe(started.elapsed(), &report);
         log(&report, options.quiet);
-    }
-    if progress {
-        eprint!("\r\x1b[K");
     }
     let audit = match outcome.store.books() {
         Ok(Some(book)) => Audit::run(&book, &outcome.peers),
@@ -167,6 +147,74 @@ pub async fn run(options: &DemoOptions) -> Result<DemoResult, TransportError> {
         elapsed,
         first_election,
     })
+}
+
+/// The demo while it trades: the market, its page, and what it counts.
+struct Running {
+    market: LocalMarket,
+    web: Web,
+    tally: Tally,
+    /// The trader to crash next (`--kill-trader-after`), and when.
+    kill_at: Option<(PeerId, tokio::time::Instant)>,
+    highest: PeerId,
+    first_election: Option<(Duration, u64)>,
+    /// Whether the page split the market in two.
+    partitioned: bool,
+}
+
+impl Running {
+    /// Trades until the duration is over (or, with none, until Ctrl-C or
+    /// SIGTERM), watching reports, crashing traders and obeying the page.
+    async fn trade(&mut self, options: &DemoOptions, rx: &mut mpsc::UnboundedReceiver<Report>) {
+        let started = self.market.started();
+        let progress = !options.quiet && std::io::stderr().is_terminal();
+        let mut ticker = tokio::time::interval(Duration::from_millis(250));
+        let stopping = crate::node::watch::stop_reason(options.duration, None);
+        tokio::pin!(stopping);
+        loop {
+            tokio::select! {
+                Some(report) = rx.recv() => self.observe(options, &report),
+                () = sleep_until(self.kill_at.map(|(_, at)| at)) => {
+                    let (id, _) = self.kill_at.take().expect("the sleep had a deadline");
+                    if self.market.live().count() >= 2 {
+                        self.crash(id).await;
+                        tracing::warn!("killed trader {id} (no goodbye)");
+                    }
+                }
+                (control, reply) = self.web.next_control() => {
+                    let _ = reply.send(self.obey(control).await);
+                }
+                _ = ticker.tick(), if progress => show_progress(started, &self.tally),
+                _ = &mut stopping => break,
+            }
+        }
+        if progress {
+            eprint!("\r\x1b[K");
+        }
+    }
+
+    fn observe(&mut self, options: &DemoOptions, report: &Report) {
+        let at = self.market.started().elapsed();
+        self.tally.observe(at, report);
+        self.web.observe(report);
+        log(report, options.quiet);
+        if self.first_election.is_none()
+            && matches!(report.event, Event::Coordinator { id, .. } if id == self.highest)
+        {
+            self.first_election = Some((at, self.market.frames_sent()));
+        }
+        if let (Some(after), Event::Coordinator { id, .. }) =
+            (options.kill_trader_after, &report.event)
+        {
+            self.kill_at = Some((*id, tokio::time::Instant::now() + after));
+        }
+    }
+
+    /// Crashes `id` and shows it dead on the page.
+    async fn crash(&mut self, id: PeerId) {
+        self.market.crash(id).await;
+        self.web.set_alive(id.0, false);
+    }
 }
 
 fn summary_line(options: &DemoOptions, tally: &Tally, elapsed: Duration) -> String {

@@ -9,6 +9,7 @@
 
 mod child;
 mod report;
+mod supervisor;
 
 use std::{
     collections::BTreeMap,
@@ -18,6 +19,9 @@ use std::{
 };
 
 use tokio::sync::mpsc;
+
+use crate::web::Web;
+use supervisor::Supervisor;
 
 pub use child::{Line, NodeCommand, PeerProcess};
 pub use report::final_report;
@@ -57,77 +61,27 @@ pub struct UpOutcome {
 }
 
 /// Runs the cluster until the duration is over or a signal arrives, then
-/// stops every peer and reports.
+/// stops every peer and reports; `web` shows it live (or is [`Web::off`])
+/// and brings the page's controls.
 ///
 /// # Errors
 /// A peer process that cannot be started (every started one is stopped).
-pub async fn run(options: &UpOptions) -> Result<UpOutcome, String> {
+pub async fn run(options: &UpOptions, web: Web) -> Result<UpOutcome, String> {
     child::forget_summaries(&options.data_dir, &options.peers);
     let started = SystemTime::now();
     let (tx, mut lines) = mpsc::unbounded_channel();
     let colour = std::io::stdout().is_terminal();
-    let mut running: BTreeMap<u32, PeerProcess> = BTreeMap::new();
+    let mut cluster = Supervisor::new(options, tx, web, colour);
     for &peer in &options.peers {
-        match PeerProcess::start(&options.command, peer, &tx) {
-            Ok(p) => {
-                say(&format!("started peer {peer} (pid {})", p.pid()));
-                running.insert(peer, p);
-            }
-            Err(e) => {
-                stop_all(&mut running);
-                return Err(format!("cannot start peer {peer}: {e}"));
-            }
+        if let Err(e) = cluster.start(peer) {
+            stop_all(&mut cluster.running);
+            return Err(format!("cannot start peer {peer}: {e}"));
         }
     }
-    let mut trader: Option<u32> = None;
-    let mut dead: Option<(u32, tokio::time::Instant)> = None;
-    let kill_at = |every: Option<Duration>| every.map(|e| tokio::time::Instant::now() + e);
-    let mut next_kill = kill_at(options.kill_trader_every);
-    let stopping = until(options.duration);
-    tokio::pin!(stopping);
-    let mut check = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        tokio::select! {
-            Some(line) = lines.recv() => {
-                if line.text.contains(ANNOUNCEMENT) {
-                    trader = Some(line.peer);
-                }
-                show(&line, colour);
-            }
-            why = &mut stopping => {
-                say(&format!("stopping every peer: {why}"));
-                break;
-            }
-            () = sleep_until(next_kill) => {
-                next_kill = kill_at(options.kill_trader_every);
-                if let Some(id) = trader.take()
-                    && let Some(mut p) = running.remove(&id)
-                {
-                    p.kill();
-                    say(&format!("killed trader {id} (SIGKILL); it comes back in {:?}", options.restart_after));
-                    dead = Some((id, tokio::time::Instant::now() + options.restart_after));
-                }
-            }
-            () = sleep_until(dead.map(|(_, at)| at)) => {
-                let (id, _) = dead.take().expect("the sleep had a deadline");
-                match PeerProcess::start(&options.command, id, &tx) {
-                    Ok(p) => {
-                        say(&format!("restarted peer {id} (pid {})", p.pid()));
-                        running.insert(id, p);
-                    }
-                    Err(e) => say(&format!("cannot restart peer {id}: {e}")),
-                }
-            }
-            _ = check.tick() => {
-                for (id, p) in &mut running {
-                    if p.exited() && Some(*id) != dead.map(|(d, _)| d) {
-                        say(&format!("peer {id} exited on its own"));
-                    }
-                }
-                running.retain(|_, p| !p.exited());
-            }
-        }
-    }
+    cluster.supervise(&mut lines).await;
+    let Supervisor {
+        mut running, tx, ..
+    } = cluster;
     let stopper = tokio::task::spawn_blocking(move || {
         stop_all(&mut running);
     });
