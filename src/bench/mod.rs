@@ -474,7 +474,8 @@ fn empty_postgres(url: &str) -> Result<(), StoreError> {
         path: url.into(),
         detail: format!(
             "cannot empty the bench's database: {}",
-            e.as_db_error().map_or_else(|| e.to_string(), |db| db.message().into())
+            e.as_db_error()
+                .map_or_else(|| e.to_string(), |db| db.message().into())
         ),
     };
     let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(io)?;

@@ -47,7 +47,7 @@ pub struct SqliteBackend {
     taking: Option<HolderLock>,
     /// The WAL checkpoint's thread, once this store commits.
     wal: Option<WalCheckpointer>,
-    /// Commits since the last WAL checkpoint was asked for.
+    /// Commits by this store.
     commits: u64,
 }
 
@@ -187,6 +187,9 @@ impl Backend for SqliteBackend {
     }
 
     fn append(&mut self, epoch: Epoch, append: &Append<'_>) -> Result<Appended, StoreError> {
+        if self.commits == 0 {
+            wal::write_out_log(&self.path, &self.conn);
+        }
         let path = &self.path;
         let sql = |e| sql_error(path, e);
         let tx = self

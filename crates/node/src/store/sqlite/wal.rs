@@ -16,6 +16,13 @@
 //! has copied nearly everything, the rest is a few pages and one fsync of
 //! the database file, and the next commit writes the log from its start,
 //! over blocks the file already has.
+//!
+//! Until the log has once grown to its steady length, its commits would
+//! still extend it; so before the first commit the trader writes the log
+//! file out to [`LOG_BYTES`] with zeros, under the write lock, past
+//! whatever frames it holds. SQLite reads a log's frames only up to the
+//! first one whose checksum fails, which a zeroed frame does, so the zeros
+//! are never mistaken for frames.
 
 use std::{
     path::Path,
@@ -34,6 +41,45 @@ pub(super) const EVERY: u64 = 128;
 /// starts over: a few pages a commit, so the log stays a few megabytes
 /// long and in the page cache.
 pub(super) const RESTART_EVERY: u64 = 512;
+
+/// The length the log is written out to before the first commit: about
+/// [`RESTART_EVERY`] commits of a few pages each.
+const LOG_BYTES: u64 = 8 << 20;
+
+/// Writes the log file of the database at `path` out to [`LOG_BYTES`]
+/// with zeros past its end, holding SQLite's write lock (`conn` is the
+/// committer's connection) so that no frame is being written meanwhile.
+/// Best effort: a log that cannot be extended only costs some speed.
+pub(super) fn write_out_log(path: &Path, conn: &Connection) {
+    let mut log = path.as_os_str().to_owned();
+    log.push("-wal");
+    let extended = conn.execute_batch("BEGIN IMMEDIATE").map(|()| {
+        let written = extend_with_zeros(Path::new(&log), LOG_BYTES);
+        let _ = conn.execute_batch("COMMIT");
+        written
+    });
+    if let Ok(Err(e)) = extended {
+        tracing::debug!("{}: the log was not written out: {e}", path.display());
+    }
+}
+
+/// Appends zeros to the file at `path` up to `len` bytes, durably.
+fn extend_with_zeros(path: &Path, len: u64) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+    let end = file.seek(SeekFrom::End(0))?;
+    if end >= len {
+        return Ok(());
+    }
+    let zeros = vec![0_u8; 1 << 20];
+    let mut at = end;
+    while at < len {
+        let n = usize::try_from((len - at).min(zeros.len() as u64)).unwrap_or(zeros.len());
+        file.write_all(&zeros[..n])?;
+        at += n as u64;
+    }
+    file.sync_data()
+}
 
 /// The checkpointing thread, stopped and joined when dropped.
 #[derive(Debug)]
