@@ -143,7 +143,7 @@ impl SqliteBackend {
     /// [`wal::RESTART_EVERY`], so that the log starts over.
     fn count_commit(&mut self) {
         self.commits += 1;
-        if self.commits % wal::EVERY != 0 {
+        if !self.commits.is_multiple_of(wal::EVERY) {
             return;
         }
         if self.wal.is_none() {
@@ -152,7 +152,7 @@ impl SqliteBackend {
         let Some(wal) = &self.wal else {
             return;
         };
-        if self.commits % wal::RESTART_EVERY == 0 {
+        if self.commits.is_multiple_of(wal::RESTART_EVERY) {
             if let Err(e) = self
                 .conn
                 .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
