@@ -18,7 +18,7 @@ use std::{
 
 use bazaar_market::{Book, Pricing};
 use bazaar_node::store::{CheckpointPolicy, Claim, SqliteStore, Store};
-use bazaar_protocol::{Buy, Epoch, Offer, OfferId, PeerId, Product, RequestId, Timestamp};
+use bazaar_protocol::{Buy, Offer, OfferId, PeerId, Product, RequestId, Timestamp};
 
 /// Where the child finds its store, and what tells it that it is one.
 const CHILD: &str = "BAZAAR_STORE_CRASH_CHILD";
