@@ -397,6 +397,8 @@ pub enum PlantArg {
     BooksReadBeforeFence,
     /// A store answer reaches the peer under another call's id.
     AnswersCrossed,
+    /// The durable store's commit lands whatever its epoch.
+    CommitUnfenced,
 }
 
 /// `bazaar audit` and `bazaar ledger`: where the books are.

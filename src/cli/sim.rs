@@ -22,6 +22,7 @@ pub(super) fn run(args: &SimArgs) -> Result<(), Failure> {
             PlantArg::LeaseNeverExpires => Plant::LeaseNeverExpires,
             PlantArg::BooksReadBeforeFence => Plant::BooksReadBeforeFence,
             PlantArg::AnswersCrossed => Plant::AnswersCrossed,
+            PlantArg::CommitUnfenced => Plant::CommitUnfenced,
         }),
         ..SimOptions::default()
     };

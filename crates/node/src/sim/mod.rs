@@ -23,6 +23,7 @@ mod faulty;
 mod network;
 mod options;
 mod report;
+mod tables;
 mod trace;
 mod violation;
 mod world;

@@ -156,6 +156,9 @@ pub enum Plant {
     /// call in flight: a renewal's success answers the commit beside it,
     /// whose replies leave before the commit is durable.
     AnswersCrossed,
+    /// The durable store's commit path lost its fence: the batch's row
+    /// lands whatever its epoch, so a deposed trader keeps selling.
+    CommitUnfenced,
 }
 
 impl Plant {
@@ -170,6 +173,7 @@ impl Plant {
             Self::LeaseNeverExpires => "lease-never-expires",
             Self::BooksReadBeforeFence => "books-read-before-fence",
             Self::AnswersCrossed => "answers-crossed",
+            Self::CommitUnfenced => "commit-unfenced",
         }
     }
 }

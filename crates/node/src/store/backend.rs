@@ -8,7 +8,13 @@ use std::path::Path;
 
 use bazaar_protocol::Epoch;
 
-use super::{Claim, StoreError, facts::Facts, lease::Meta, records::Records};
+pub use super::records::Cell;
+pub use super::{
+    Claim, StoreError,
+    facts::Facts,
+    lease::{Lease, Meta},
+    records::Records,
+};
 
 /// A database that holds the books.
 pub trait Backend: Send + 'static {
@@ -33,19 +39,21 @@ pub trait Backend: Send + 'static {
 
     /// The commit path: appends one batch, and a checkpoint if one is
     /// given, in one transaction of its own, only if `epoch` is the newest
-    /// term; durable when it returns [`Appended::Committed`].
+    /// term. Returns the store's clock at the commit (ms), durable; `None`
+    /// if the store has seen a newer term, and nothing is written.
     ///
     /// # Errors
     /// [`StoreError::Io`] if the outcome is unknown (the connection died);
     /// [`StoreError::Corrupt`] if the database refused the rows.
-    fn append(&mut self, epoch: Epoch, append: &Append<'_>) -> Result<Appended, StoreError>;
+    fn append(&mut self, epoch: Epoch, append: &Append<'_>) -> Result<Option<i64>, StoreError>;
 
     /// Extends the lease of the term of `epoch` to `lease_ms` from now by
     /// the store's clock, only if `epoch` is the newest term: one write.
+    /// Returns false, writing nothing, if the store has seen a newer term.
     ///
     /// # Errors
     /// [`StoreError::Io`] if the database cannot be reached.
-    fn renew(&mut self, epoch: Epoch, lease_ms: u64) -> Result<Renewed, StoreError>;
+    fn renew(&mut self, epoch: Epoch, lease_ms: u64) -> Result<bool, StoreError>;
 
     /// Settles the proof of presence ([`Tx::take_holder`]) taken by a
     /// claim of `epoch`: kept, and the previous one given back, if the
@@ -126,7 +134,7 @@ pub trait Tx: Records {
 pub type EachBatch<'a> = dyn FnMut(i64, &[u8]) -> Result<(), StoreError> + 'a;
 
 /// A checkpoint as stored: the books as of batch `seq`, encoded.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// The last batch the books include.
     pub seq: i64,
@@ -148,31 +156,4 @@ pub struct Append<'a> {
     pub facts: &'a Facts,
     /// The books after the batch, encoded, if a checkpoint is due.
     pub checkpoint: Option<&'a [u8]>,
-}
-
-/// What an [`Backend::append`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Appended {
-    /// Durable, at `at_ms` on the store's clock.
-    Committed {
-        /// The store's clock at the commit (ms).
-        at_ms: i64,
-    },
-    /// Nothing written: the store has seen a newer term.
-    Fenced {
-        /// The newest epoch.
-        newest: Epoch,
-    },
-}
-
-/// What a [`Backend::renew`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Renewed {
-    /// The lease runs on.
-    Renewed,
-    /// Nothing written: the store has seen a newer term.
-    Fenced {
-        /// The newest epoch.
-        newest: Epoch,
-    },
 }

@@ -15,7 +15,7 @@ use bazaar_protocol::Epoch;
 
 use super::{
     CheckpointPolicy, Claim, Store, StoreError,
-    backend::{Append, Appended, Backend, Renewed, Tx},
+    backend::{Append, Backend, Tx},
     facts::Facts,
     report,
 };
@@ -70,7 +70,7 @@ struct Cached {
 
 impl<B: Backend> DurableStore<B> {
     /// The store over `backend`, checkpointing by `policy`.
-    pub(super) fn new(backend: B, policy: CheckpointPolicy) -> Self {
+    pub(crate) fn new(backend: B, policy: CheckpointPolicy) -> Self {
         Self {
             policy,
             inner: Mutex::new(Inner {
@@ -210,9 +210,14 @@ impl<B: Backend> Store for DurableStore<B> {
     }
 
     fn renew(&self, epoch: Epoch, lease: std::time::Duration) -> Result<(), StoreError> {
-        self.call(|backend, _| match backend.renew(epoch, millis(lease))? {
-            Renewed::Renewed => Ok(()),
-            Renewed::Fenced { newest } => Err(StoreError::Fenced { epoch, newest }),
+        self.call(|backend, _| {
+            if backend.renew(epoch, millis(lease))? {
+                return Ok(());
+            }
+            Err(StoreError::Fenced {
+                epoch,
+                newest: newest(backend)?,
+            })
         })
     }
 
@@ -237,12 +242,7 @@ impl<B: Backend> Store for DurableStore<B> {
     }
 
     fn epoch(&self) -> Result<Epoch, StoreError> {
-        self.call(|backend, _| {
-            let mut tx = backend.read()?;
-            let epoch = tx.meta()?.epoch;
-            tx.finish()?;
-            Ok(epoch)
-        })
+        self.call(|backend, _| newest(backend))
     }
 }
 
@@ -333,23 +333,30 @@ fn commit_in<B: Backend>(
         facts: &facts,
         checkpoint: checkpoint.as_deref(),
     };
-    match backend.append(epoch, &append)? {
-        Appended::Committed { at_ms } => {
-            cached.last_seq = seq;
-            cached.tail_sales = tail_sales;
-            cached.now_ms = at_ms;
-            if due {
-                cached.checkpoint = (seq, at_ms);
-                cached.tail_sales = 0;
-            }
-            Ok(())
-        }
-        Appended::Fenced { newest } => {
-            // The cached books took a batch the database did not.
-            *cache = None;
-            Err(StoreError::Fenced { epoch, newest })
-        }
+    let Some(at_ms) = backend.append(epoch, &append)? else {
+        // The cached books took a batch the database did not.
+        *cache = None;
+        return Err(StoreError::Fenced {
+            epoch,
+            newest: newest(backend)?,
+        });
+    };
+    cached.last_seq = seq;
+    cached.tail_sales = tail_sales;
+    cached.now_ms = at_ms;
+    if due {
+        cached.checkpoint = (seq, at_ms);
+        cached.tail_sales = 0;
     }
+    Ok(())
+}
+
+/// The newest epoch the store has seen, read on its own.
+fn newest<B: Backend>(backend: &mut B) -> Result<Epoch, StoreError> {
+    let mut tx = backend.read()?;
+    let epoch = tx.meta()?.epoch;
+    tx.finish()?;
+    Ok(epoch)
 }
 
 /// The books as of the last committed batch, read in `tx` (checked there

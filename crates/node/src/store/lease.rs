@@ -1,7 +1,7 @@
 //! The lease and the fence as the store keeps them: the one `meta` row.
 
 use bazaar_market::Pricing;
-use bazaar_protocol::{Epoch, PeerId};
+use bazaar_protocol::{Epoch, Money, PeerId};
 
 use super::StoreError;
 
@@ -67,5 +67,25 @@ impl Meta {
             epoch,
             newest: self.epoch,
         }
+    }
+}
+
+/// The market's prices from the `meta` row's four pricing columns (fish,
+/// salt and boar in cents, the commission in basis points): all set, or
+/// none yet (no trader has opened the store).
+///
+/// # Errors
+/// What is wrong, if only some are set.
+pub fn pricing_of(columns: [Option<u64>; 4]) -> Result<Option<Pricing>, String> {
+    match columns {
+        [Some(fish), Some(salt), Some(boar), Some(bps)] => Ok(Some(Pricing {
+            fish: Money(fish),
+            salt: Money(salt),
+            boar: Money(boar),
+            commission_bps: u32::try_from(bps)
+                .map_err(|_| format!("a commission of {bps} basis points"))?,
+        })),
+        [None, None, None, None] => Ok(None),
+        _ => Err("the pricing in the meta row is incomplete".into()),
     }
 }

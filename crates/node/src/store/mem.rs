@@ -60,7 +60,7 @@ impl StoreClock {
         Self(Arc::new(now))
     }
 
-    fn now_ms(&self) -> u64 {
+    pub(crate) fn now_ms(&self) -> u64 {
         (self.0)()
     }
 }

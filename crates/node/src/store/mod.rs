@@ -3,31 +3,26 @@
 //! over SQLite (the peers of one host) or PostgreSQL (the peers of several
 //! hosts), with the reports read from either.
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod backend;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod backend;
 mod durable;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod facts;
 mod lease;
 mod mem;
 #[cfg(feature = "postgres")]
 mod pg;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod records;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod report;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sums;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod views;
 
 use std::{path::PathBuf, time::Duration};
 
 use bazaar_market::{Book, MarketError, Pricing};
 use bazaar_protocol::{Epoch, PeerId};
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use durable::DurableStore;
 pub use mem::{MemStore, StoreClock};
 #[cfg(feature = "postgres")]

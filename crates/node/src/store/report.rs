@@ -6,10 +6,11 @@
 use std::fmt::Write as _;
 
 use bazaar_market::{Batch, Book, Pricing};
-use bazaar_protocol::{Epoch, Money};
+use bazaar_protocol::Epoch;
 
 use super::{
     StoreError,
+    lease::pricing_of,
     records::{Records, Row},
     sums::{check_sums, rows_of},
 };
@@ -79,22 +80,13 @@ fn meta<R: Records + ?Sized>(records: &mut R) -> Result<(Epoch, Option<Pricing>)
         records: &*records,
         cells,
     };
-    let prices = (
+    let prices = [
         row.opt_uint::<u64>(1)?,
         row.opt_uint::<u64>(2)?,
         row.opt_uint::<u64>(3)?,
-        row.opt_uint::<u32>(4)?,
-    );
-    let pricing = match prices {
-        (Some(fish), Some(salt), Some(boar), Some(commission_bps)) => Some(Pricing {
-            fish: Money(fish),
-            salt: Money(salt),
-            boar: Money(boar),
-            commission_bps,
-        }),
-        (None, None, None, None) => None,
-        _ => return Err(records.corrupt("the pricing in the meta row is incomplete".into())),
-    };
+        row.opt_uint::<u64>(4)?,
+    ];
+    let pricing = pricing_of(prices).map_err(|e| records.corrupt(e))?;
     Ok((Epoch(row.uint(0)?), pricing))
 }
 

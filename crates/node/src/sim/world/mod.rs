@@ -33,6 +33,7 @@ use super::{
     check::{self, Broken},
     faulty::{ForgetfulCheckpoints, Unexpiring, Unfenced},
     network::{Fate, Network},
+    tables::SimTables,
     trace::{Step, Trace, What},
 };
 use crate::{
@@ -181,6 +182,11 @@ pub(crate) struct World {
     now: Duration,
     nodes: Vec<Node>,
     store: Box<dyn Store>,
+    /// The shared tables, when the peers reach them each through a store
+    /// of its own; `store` is then the world's own reader.
+    tables: Option<SimTables>,
+    /// Each peer's store over `tables`, by life.
+    stores: BTreeMap<(PeerId, Incarnation), Box<dyn Store>>,
     /// The store's books as of the last commit.
     book: Book,
     /// What the store accepted, as the simulator saw it.
@@ -248,14 +254,31 @@ impl World {
         let store_clock = Arc::new(AtomicU64::new(0));
         let reads = Arc::clone(&store_clock);
         let clock = StoreClock::from_fn(move || reads.load(Ordering::Relaxed));
-        let memory = MemStore::with(CHECKPOINT_EVERY, clock);
+        let every = CHECKPOINT_EVERY as u64;
+        let mut tables = None;
         let store: Box<dyn Store> = match options.plant {
-            Some(Plant::IgnoreFencing) => Box::new(Unfenced(memory.clone())),
-            Some(Plant::LeaseNeverExpires) => Box::new(Unexpiring(memory.clone())),
+            Some(Plant::IgnoreFencing) => {
+                Box::new(Unfenced(MemStore::with(CHECKPOINT_EVERY, clock)))
+            }
+            Some(Plant::LeaseNeverExpires) => {
+                Box::new(Unexpiring(MemStore::with(CHECKPOINT_EVERY, clock)))
+            }
             Some(Plant::CheckpointDropsBatch) => {
                 Box::new(ForgetfulCheckpoints::new(CHECKPOINT_EVERY))
             }
-            _ => Box::new(memory.clone()),
+            // Odd seeds trade through the one durable store layer, each
+            // life of each peer with a store (a cache) of its own over
+            // shared tables, as processes over one database; even seeds
+            // through the in-memory store, which the peers share.
+            Some(Plant::CommitUnfenced) => {
+                tables = Some(SimTables::new(clock, every, false));
+                Box::new(tables.as_ref().expect("just made").store())
+            }
+            _ if seed % 2 == 1 => {
+                tables = Some(SimTables::new(clock, every, true));
+                Box::new(tables.as_ref().expect("just made").store())
+            }
+            _ => Box::new(MemStore::with(CHECKPOINT_EVERY, clock)),
         };
         let book = Book::new(Pricing::default()).expect("the default prices are valid");
         let mut world = Self {
@@ -264,6 +287,8 @@ impl World {
             now: Duration::ZERO,
             nodes,
             store,
+            tables,
+            stores: BTreeMap::new(),
             book,
             accepted: check::Accepted::default(),
             store_clock,

@@ -13,7 +13,7 @@ use super::{Due, World};
 use crate::{
     CallId, Incarnation, StoreCall, Stored,
     sim::{Plant, Violation, check, check::Broken, network::chance, trace::What},
-    store::StoreError,
+    store::{Store, StoreError},
 };
 
 /// A store call on its way to the store.
@@ -103,7 +103,7 @@ impl World {
             if let StoreCall::Commit { epoch, batch } = &what
                 && self.rng.random_bool(0.5)
             {
-                let landed = self.commit(peer, *epoch, batch)?;
+                let landed = self.commit(peer, life, *epoch, batch)?;
                 let how = if landed.is_ok() {
                     "lands"
                 } else {
@@ -117,7 +117,7 @@ impl World {
             StoreCall::Open { claim, pricing } => match self.dead_connection() {
                 Some(e) => Err(e),
                 None => {
-                    let opened = self.store.open(*claim, pricing);
+                    let opened = self.store_of(peer, life).open(*claim, pricing);
                     if opened.is_ok() && self.network.is_partitioned() {
                         let t = &mut self.tally;
                         t.opens_in_this_partition += 1;
@@ -130,15 +130,18 @@ impl World {
             StoreCall::Reload { epoch } => match self.dead_connection() {
                 Some(e) => Err(e),
                 None => self
-                    .store
+                    .store_of(peer, life)
                     .reload(*epoch)
                     .map(|b| Stored::Books(Box::new(b))),
             },
             StoreCall::Renew { epoch, lease } => match self.dead_connection() {
                 Some(e) => Err(e),
-                None => self.store.renew(*epoch, *lease).map(|()| Stored::Done),
+                None => self
+                    .store_of(peer, life)
+                    .renew(*epoch, *lease)
+                    .map(|()| Stored::Done),
             },
-            StoreCall::Commit { epoch, batch } => self.commit(peer, *epoch, batch)?,
+            StoreCall::Commit { epoch, batch } => self.commit(peer, life, *epoch, batch)?,
         };
         if let Err(e @ (StoreError::Corrupt { .. } | StoreError::Rejected(_))) = &answer {
             return Err(Violation::Store {
@@ -166,6 +169,7 @@ impl World {
     fn commit(
         &mut self,
         peer: PeerId,
+        life: Incarnation,
         epoch: Epoch,
         batch: &Batch,
     ) -> Result<Result<Stored, StoreError>, Broken> {
@@ -174,7 +178,7 @@ impl World {
         if fault && self.rng.random_bool(0.5) {
             return Ok(self.unknown_outcome(peer, false));
         }
-        match self.store.commit(epoch, batch) {
+        match self.store_of(peer, life).commit(epoch, batch) {
             Ok(()) => {
                 self.tally.commits += 1;
                 check::fenced(peer, epoch, newest, &mut self.owners)?;
@@ -249,6 +253,20 @@ impl World {
             driver.handle_stored(now, to, answer);
             What::Stored { call: to, result }
         })
+    }
+
+    /// The store a life of a peer calls: its own over the shared tables
+    /// (made at its first call, as a process opens its store), or the one
+    /// store the peers share.
+    fn store_of(&mut self, peer: PeerId, life: Incarnation) -> &dyn Store {
+        let Some(tables) = &self.tables else {
+            return self.store.as_ref();
+        };
+        let store = self
+            .stores
+            .entry((peer, life))
+            .or_insert_with(|| Box::new(tables.store()));
+        &**store
     }
 
     pub(super) fn refresh_books(&mut self) -> Result<(), Broken> {

@@ -30,7 +30,7 @@ use self::{
 };
 use super::{
     CheckpointPolicy, DurableStore, StoreError,
-    backend::{Append, Appended, Backend, Renewed, Tx},
+    backend::{Append, Backend, Tx},
 };
 
 /// The PostgreSQL side of a [`PgStore`](super::PgStore): the URL, the
@@ -203,23 +203,6 @@ impl PgBackend {
             taking,
         }))
     }
-
-    /// The newest epoch, outside any transaction.
-    fn newest(&mut self) -> Result<Epoch, StoreError> {
-        let name = self.name.clone();
-        let row = self
-            .conn()?
-            .client
-            .query_one("SELECT epoch FROM meta WHERE id = 1", &[])
-            .map_err(|e| error(&name, &e))?;
-        let epoch: i64 = row.try_get(0).map_err(|e| error(&name, &e))?;
-        u64::try_from(epoch)
-            .map(Epoch)
-            .map_err(|_| StoreError::Corrupt {
-                path: name,
-                detail: format!("epoch {epoch}"),
-            })
-    }
 }
 
 /// The commit, one statement in its own transaction: the fence's row lock
@@ -260,7 +243,7 @@ impl Backend for PgBackend {
         self.begin(false)
     }
 
-    fn append(&mut self, epoch: Epoch, append: &Append<'_>) -> Result<Appended, StoreError> {
+    fn append(&mut self, epoch: Epoch, append: &Append<'_>) -> Result<Option<i64>, StoreError> {
         let name = self.name.clone();
         let err = |e: postgres::Error| error(&name, &e);
         let epoch_param = int(&name, epoch.0, "epoch")?;
@@ -293,17 +276,13 @@ impl Backend for PgBackend {
         if let Some(book) = &append.checkpoint {
             params.push(book);
         }
-        match conn.client.query_opt(&statement, &params).map_err(err)? {
-            Some(row) => Ok(Appended::Committed {
-                at_ms: row.try_get(0).map_err(err)?,
-            }),
-            None => Ok(Appended::Fenced {
-                newest: self.newest()?,
-            }),
-        }
+        conn.client
+            .query_opt(&statement, &params)
+            .and_then(|row| row.map(|row| row.try_get(0)).transpose())
+            .map_err(err)
     }
 
-    fn renew(&mut self, epoch: Epoch, lease_ms: u64) -> Result<Renewed, StoreError> {
+    fn renew(&mut self, epoch: Epoch, lease_ms: u64) -> Result<bool, StoreError> {
         let name = self.name.clone();
         let params = [
             int(&name, epoch.0, "epoch")?,
@@ -322,12 +301,7 @@ impl Backend for PgBackend {
                 &[&params[0], &params[1]],
             )
             .map_err(|e| error(&name, &e))?;
-        if renewed == 1 {
-            return Ok(Renewed::Renewed);
-        }
-        Ok(Renewed::Fenced {
-            newest: self.newest()?,
-        })
+        Ok(renewed == 1)
     }
 
     fn settle_claim(&mut self, epoch: Epoch, won: bool) {

@@ -8,7 +8,7 @@ use std::path::Path;
 use postgres::Client;
 
 use super::errors::error;
-use crate::store::StoreError;
+use crate::store::{StoreError, views};
 
 /// The version of the schema this code writes and reads: the SQLite
 /// store's version 3. PostgreSQL stores began at version 2 (plain tables
@@ -65,8 +65,8 @@ CREATE TABLE checkpoints (
 INSERT INTO meta (id, schema_version, epoch) VALUES (1, 3, 0);
 ";
 
-/// The plain tables of the books, as views over the batches' JSON rows,
-/// and the reports' views over them.
+/// The plain tables of the books, as views over the batches' JSON rows
+/// (the reports' views follow: `views::REPORT_VIEWS`).
 pub(super) const VIEWS: &str = "
 CREATE VIEW offers AS
     SELECT (o.value ->> 0)::bigint AS seller, (o.value ->> 1)::bigint AS seq,
@@ -92,37 +92,6 @@ CREATE VIEW sales AS
     FROM batches AS b
     CROSS JOIN LATERAL jsonb_array_elements(b.sale_rows) WITH ORDINALITY AS s (value, n);
 
-CREATE VIEW credits AS
-    SELECT seller, SUM(credit) AS cents FROM sales GROUP BY seller;
-
-CREATE VIEW commission AS
-    SELECT COALESCE(SUM(commission), 0) AS cents FROM sales;
-
-CREATE VIEW ledger AS
-    SELECT id, epoch, batch,
-           'peer ' || buyer || ' bought ' || quantity || ' ' || product
-               || ' from peer ' || seller AS line
-    FROM sales ORDER BY id;
-";
-
-/// Upgrades version 2's plain tables to version 3's JSON rows: the new
-/// columns first; the rows are filled from the batches, and then
-/// [`UPGRADE_2_TO_3_VIEWS`] replaces the tables by [`VIEWS`].
-pub(super) const UPGRADE_2_TO_3: &str = "
-ALTER TABLE batches ADD COLUMN first_sale BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE batches ADD COLUMN offer_rows JSONB;
-ALTER TABLE batches ADD COLUMN request_rows JSONB;
-ALTER TABLE batches ADD COLUMN sale_rows JSONB;
-";
-
-/// Drops version 2's tables and views, before [`VIEWS`].
-pub(super) const UPGRADE_2_TO_3_VIEWS: &str = "
-DROP VIEW ledger;
-DROP VIEW commission;
-DROP VIEW credits;
-DROP TABLE sales;
-DROP TABLE requests;
-DROP TABLE offers;
 ";
 
 /// The store's clock, the database's own: milliseconds since the Unix
@@ -173,6 +142,7 @@ pub(super) fn prepare(client: &mut Client, name: &Path, create: bool) -> Result<
         }
         tx.batch_execute(CREATE)
             .and_then(|()| tx.batch_execute(VIEWS))
+            .and_then(|()| tx.batch_execute(views::REPORT_VIEWS))
             .map_err(sql)?;
         tx.commit().map_err(sql)?;
         return Ok(VERSION);

@@ -21,7 +21,7 @@ use super::{
 use crate::store::{
     Claim, StoreError,
     backend::{Checkpoint, EachBatch, Tx},
-    lease::{Lease, Meta},
+    lease::{Lease, Meta, pricing_of},
     records::{Cell, Records},
 };
 
@@ -87,10 +87,6 @@ impl PgTx<'_> {
         let statement = self.tx.prepare(sql).map_err(|e| error(self.name, &e))?;
         self.statements.insert(sql, statement.clone());
         Ok(statement)
-    }
-
-    fn corrupt_meta(&self, detail: String) -> StoreError {
-        self.corrupt(detail)
     }
 
     /// Runs `sql` with `params`, for its effect.
@@ -173,8 +169,7 @@ impl Tx for PgTx<'_> {
             let cell: Option<i64> = row.try_get(i).map_err(self.err())?;
             let cell = cell
                 .map(|v| {
-                    u64::try_from(v)
-                        .map_err(|_| self.corrupt_meta(format!("meta column {i} holds {v}")))
+                    u64::try_from(v).map_err(|_| self.corrupt(format!("meta column {i} holds {v}")))
                 })
                 .transpose()?;
             if (1..=4).contains(&i) {
@@ -183,17 +178,7 @@ impl Tx for PgTx<'_> {
             *value = cell.unwrap_or(0);
         }
         let [epoch, _, _, _, _, holder, until_ms, mut now_ms] = uints;
-        let pricing = match pricing {
-            [Some(fish), Some(salt), Some(boar), Some(bps)] => Some(Pricing {
-                fish: Money(fish),
-                salt: Money(salt),
-                boar: Money(boar),
-                commission_bps: u32::try_from(bps)
-                    .map_err(|_| self.corrupt(format!("commission of {bps} bps")))?,
-            }),
-            [None, None, None, None] => None,
-            _ => return Err(self.corrupt("the pricing in the meta row is incomplete".into())),
-        };
+        let pricing = pricing_of(pricing).map_err(|e| self.corrupt(e))?;
         if self.write {
             // The clock after the row lock: the read may have waited.
             now_ms = u64::try_from(self.now_ms()?).unwrap_or(0);

@@ -11,7 +11,7 @@ use super::{
     schema,
     tx::{PgTx, Prepared},
 };
-use crate::store::{StoreError, backend::Tx, facts};
+use crate::store::{StoreError, backend::Tx, facts, views};
 
 /// Upgrades the store: the new columns, each batch's rows replayed into
 /// them, the plain tables replaced by views, a checkpoint of the books.
@@ -48,7 +48,7 @@ pub(super) fn upgrade(
     }
     books
         .tx
-        .batch_execute(schema::UPGRADE_2_TO_3)
+        .batch_execute(&views::add_json_rows("JSONB"))
         .map_err(sql)?;
     if let Some(pricing) = meta.pricing {
         let history = facts::replay_history(&mut books, pricing)?;
@@ -84,8 +84,9 @@ pub(super) fn upgrade(
     }
     books
         .tx
-        .batch_execute(schema::UPGRADE_2_TO_3_VIEWS)
+        .batch_execute(views::DROP_PLAIN_TABLES)
         .and_then(|()| books.tx.batch_execute(schema::VIEWS))
+        .and_then(|()| books.tx.batch_execute(views::REPORT_VIEWS))
         .map_err(sql)?;
     books.execute(
         "UPDATE meta SET schema_version = $1 WHERE id = 1",

@@ -10,7 +10,7 @@ use std::{
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::{schema, tx::SqliteTx};
-use crate::store::{StoreError, backend::Tx, facts};
+use crate::store::{StoreError, backend::Tx, facts, views};
 
 /// How long a process waits for another one's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,6 +34,7 @@ pub(super) fn create(dir: &Path, path: &Path) -> Result<(), StoreError> {
         tx.execute_batch(schema::META)
             .and_then(|()| tx.execute_batch(schema::HISTORY))
             .and_then(|()| tx.execute_batch(schema::VIEWS))
+            .and_then(|()| tx.execute_batch(views::REPORT_VIEWS))
             .map_err(|e| sql_error(&tmp, e))?;
         tx.execute(
             "INSERT INTO meta (id, schema_version, epoch) VALUES (1, ?1, 0)",
@@ -158,7 +159,8 @@ pub(super) fn upgrade(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
     if version == 1 {
         tx.execute_batch(schema::UPGRADE_1_TO_2).map_err(sql)?;
     }
-    tx.execute_batch(schema::UPGRADE_2_TO_3).map_err(sql)?;
+    tx.execute_batch(&views::add_json_rows("TEXT"))
+        .map_err(sql)?;
     let mut taking = None;
     let mut books = SqliteTx {
         tx,
@@ -194,8 +196,9 @@ pub(super) fn upgrade(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         }
     }
     let tx = books.tx;
-    tx.execute_batch(schema::UPGRADE_2_TO_3_VIEWS)
+    tx.execute_batch(views::DROP_PLAIN_TABLES)
         .and_then(|()| tx.execute_batch(schema::VIEWS))
+        .and_then(|()| tx.execute_batch(views::REPORT_VIEWS))
         .and_then(|()| {
             tx.execute(
                 "UPDATE meta SET schema_version = ?1 WHERE id = 1",

@@ -25,12 +25,12 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use self::{
     file::{connection, io_error, sql_error},
     holder::HolderLock,
-    tx::{SqliteTx, read_meta},
+    tx::SqliteTx,
     wal::WalCheckpointer,
 };
 use super::{
     CheckpointPolicy, DurableStore, StoreError,
-    backend::{Append, Appended, Backend, Renewed, Tx},
+    backend::{Append, Backend, Tx},
 };
 
 /// The SQLite side of a [`SqliteStore`](super::SqliteStore): the
@@ -133,11 +133,6 @@ impl SqliteBackend {
         Ok(Box::new(SqliteTx { tx, path, taking }))
     }
 
-    /// The newest epoch, outside any transaction.
-    fn newest(&self) -> Result<Epoch, StoreError> {
-        read_meta(&self.conn, &self.path).map(|meta| meta.epoch)
-    }
-
     /// Asks the thread for a WAL checkpoint every [`wal::EVERY`] commits
     /// (starting it the first time), and finishes one itself every
     /// [`wal::RESTART_EVERY`], so that the log starts over.
@@ -186,7 +181,7 @@ impl Backend for SqliteBackend {
         self.begin(TransactionBehavior::Deferred)
     }
 
-    fn append(&mut self, epoch: Epoch, append: &Append<'_>) -> Result<Appended, StoreError> {
+    fn append(&mut self, epoch: Epoch, append: &Append<'_>) -> Result<Option<i64>, StoreError> {
         if self.commits == 0 {
             wal::write_out_log(&self.path, &self.conn);
         }
@@ -219,10 +214,7 @@ impl Backend for SqliteBackend {
             })
             .map_err(sql)?;
         let Some(at_ms) = at_ms else {
-            drop(tx);
-            return Ok(Appended::Fenced {
-                newest: self.newest()?,
-            });
+            return Ok(None);
         };
         if let Some(book) = append.checkpoint {
             tx.prepare_cached(
@@ -238,10 +230,10 @@ impl Backend for SqliteBackend {
         }
         tx.commit().map_err(sql)?;
         self.count_commit();
-        Ok(Appended::Committed { at_ms })
+        Ok(Some(at_ms))
     }
 
-    fn renew(&mut self, epoch: Epoch, lease_ms: u64) -> Result<Renewed, StoreError> {
+    fn renew(&mut self, epoch: Epoch, lease_ms: u64) -> Result<bool, StoreError> {
         let renewed = self
             .conn
             .prepare_cached(&format!(
@@ -250,12 +242,7 @@ impl Backend for SqliteBackend {
             ))
             .and_then(|mut stmt| stmt.execute(params![epoch.0, lease_ms]))
             .map_err(|e| sql_error(&self.path, e))?;
-        if renewed == 1 {
-            return Ok(Renewed::Renewed);
-        }
-        Ok(Renewed::Fenced {
-            newest: self.newest()?,
-        })
+        Ok(renewed == 1)
     }
 
     fn settle_claim(&mut self, epoch: Epoch, won: bool) {

@@ -57,8 +57,8 @@ CREATE TABLE checkpoints (
 );
 ";
 
-/// The plain tables of the books, as views over the batches' JSON rows,
-/// and the reports' views over them.
+/// The plain tables of the books, as views over the batches' JSON rows
+/// (the reports' views follow: `views::REPORT_VIEWS`).
 pub(super) const VIEWS: &str = "
 CREATE VIEW offers AS
     SELECT o.value ->> 0 AS seller, o.value ->> 1 AS seq, o.value ->> 2 AS product,
@@ -79,21 +79,10 @@ CREATE VIEW sales AS
            s.value ->> 8 AS commission, b.epoch AS epoch, b.seq AS batch
     FROM batches AS b, json_each(b.sale_rows) AS s;
 
-CREATE VIEW credits AS
-    SELECT seller, SUM(credit) AS cents FROM sales GROUP BY seller;
-
-CREATE VIEW commission AS
-    SELECT COALESCE(SUM(commission), 0) AS cents FROM sales;
-
-CREATE VIEW ledger AS
-    SELECT id, epoch, batch,
-           'peer ' || buyer || ' bought ' || quantity || ' ' || product
-               || ' from peer ' || seller AS line
-    FROM sales ORDER BY id;
 ";
 
 /// Upgrades a store of schema version 1 (no checkpoints, no lease) to
-/// version 2's `meta` and `checkpoints`; [`UPGRADE_2_TO_3`] follows.
+/// version 2's `meta` and `checkpoints`; `views::add_json_rows` follows.
 pub(super) const UPGRADE_1_TO_2: &str = "
 ALTER TABLE meta ADD COLUMN lease_holder INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE meta ADD COLUMN lease_until_ms INTEGER NOT NULL DEFAULT 0;
@@ -104,26 +93,6 @@ CREATE TABLE checkpoints (
     made_ms INTEGER NOT NULL,
     book    BLOB NOT NULL
 );
-";
-
-/// Upgrades version 2's plain tables to version 3's JSON rows: the new
-/// columns first; the rows are filled from the batches, and then
-/// [`UPGRADE_2_TO_3_VIEWS`] replaces the tables by [`VIEWS`].
-pub(super) const UPGRADE_2_TO_3: &str = "
-ALTER TABLE batches ADD COLUMN first_sale INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE batches ADD COLUMN offer_rows TEXT;
-ALTER TABLE batches ADD COLUMN request_rows TEXT;
-ALTER TABLE batches ADD COLUMN sale_rows TEXT;
-";
-
-/// Drops version 2's tables and views, before [`VIEWS`].
-pub(super) const UPGRADE_2_TO_3_VIEWS: &str = "
-DROP VIEW ledger;
-DROP VIEW commission;
-DROP VIEW credits;
-DROP TABLE sales;
-DROP TABLE requests;
-DROP TABLE offers;
 ";
 
 /// The store's clock, the database's own: milliseconds since the Unix

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use bazaar_market::Pricing;
-use bazaar_protocol::{Epoch, Money, PeerId};
+use bazaar_protocol::{Epoch, PeerId};
 use rusqlite::{Connection, OptionalExtension, Transaction, params, types::ValueRef};
 
 use super::{
@@ -16,7 +16,7 @@ use super::{
 use crate::store::{
     Claim, StoreError,
     backend::{Checkpoint, EachBatch, Tx},
-    lease::{Lease, Meta},
+    lease::{Lease, Meta, pricing_of},
     records::{Cell, Records},
 };
 
@@ -181,7 +181,7 @@ pub(super) fn read_meta(conn: &Connection, path: &Path) -> Result<Meta, StoreErr
                         row.get::<_, Option<u64>>(1)?,
                         row.get::<_, Option<u64>>(2)?,
                         row.get::<_, Option<u64>>(3)?,
-                        row.get::<_, Option<u32>>(4)?,
+                        row.get::<_, Option<u64>>(4)?,
                     ),
                     (
                         row.get::<_, u32>(5)?,
@@ -200,16 +200,7 @@ pub(super) fn read_meta(conn: &Connection, path: &Path) -> Result<Meta, StoreErr
     let Some(((epoch, fish, salt, boar, bps), (holder, until_ms, now_ms))) = row else {
         return Err(corrupt("the meta row is missing"));
     };
-    let pricing = match (fish, salt, boar, bps) {
-        (Some(fish), Some(salt), Some(boar), Some(commission_bps)) => Some(Pricing {
-            fish: Money(fish),
-            salt: Money(salt),
-            boar: Money(boar),
-            commission_bps,
-        }),
-        (None, None, None, None) => None,
-        _ => return Err(corrupt("the pricing in the meta row is incomplete")),
-    };
+    let pricing = pricing_of([fish, salt, boar, bps]).map_err(|e| corrupt(&e))?;
     Ok(Meta {
         epoch: Epoch(epoch),
         pricing,
