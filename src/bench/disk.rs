@@ -5,17 +5,19 @@ use std::{
     fs::OpenOptions,
     io::{Seek, SeekFrom, Write},
     path::Path,
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use crate::stats::Latencies;
 
 /// `rounds` writes of 4 KiB at the start of a scratch file in `dir`, each
-/// followed by `fdatasync`; the file is removed afterwards.
+/// followed by `fdatasync` and then a pause of `pace` (zero: back to back;
+/// a disk that has idled syncs slower, so a paced buy's floor is a paced
+/// sync); the file is removed afterwards.
 ///
 /// # Errors
 /// The I/O error, if the file cannot be written or synced.
-pub fn fsync(dir: &Path, rounds: u32) -> std::io::Result<Latencies> {
+pub fn fsync(dir: &Path, rounds: u32, pace: Duration) -> std::io::Result<Latencies> {
     let path = dir.join("fsync-floor.tmp");
     let mut file = OpenOptions::new()
         .create(true)
@@ -30,6 +32,7 @@ pub fn fsync(dir: &Path, rounds: u32) -> std::io::Result<Latencies> {
         file.write_all(&block)?;
         file.sync_data()?;
         latencies.record(started.elapsed());
+        std::thread::sleep(pace);
     }
     drop(file);
     std::fs::remove_file(&path)?;

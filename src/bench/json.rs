@@ -42,6 +42,7 @@ pub fn to_json(results: &BenchResults) -> Value {
         "load_average": results.load_average,
         "raw_tcp_echo_p50_us": results.echo.iter().find(|e| e.name == "raw tcp").map(|e| e.round_trip.p50_us),
         "fsync_p50_us": fsync_p50_us(results),
+        "paced_fsync_p50_us": paced_fsync_p50_us(results),
         "transports": transports,
         "failover_ms": kills.iter().copied().reduce(f64::max),
         "failover_mean_ms": (!kills.is_empty()).then(|| kills.iter().sum::<f64>() / kills.len() as f64),
@@ -147,6 +148,18 @@ pub fn fsync_p50_us(results: &BenchResults) -> Option<f64> {
         .iter()
         .find(|e| e.name == super::FSYNC)
         .and_then(|e| measured(&e.round_trip))
+        .map(|s| s.p50_us)
+}
+
+/// The p50 of the disk's floor paced as the buys are (a pause of the
+/// buyers' think time after each sync), in microseconds.
+pub fn paced_fsync_p50_us(results: &BenchResults) -> Option<f64> {
+    results
+        .echo
+        .iter()
+        .find(|e| e.name == super::FSYNC)
+        .and_then(|e| e.paced.as_ref())
+        .and_then(measured)
         .map(|s| s.p50_us)
 }
 

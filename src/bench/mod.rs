@@ -178,16 +178,19 @@ pub async fn run(options: &BenchOptions) -> Result<BenchResults, BenchError> {
     let out = options.out.clone();
     let rounds = plan.echo_round_trips / 20;
     let floor_file = options.out.join("fsync-floor.tmp");
-    let disk = blocking(&floor_file, move || disk::fsync(&out, rounds))
-        .await?
-        .map_err(|source| BenchError::Write {
-            path: floor_file,
-            source,
-        })?;
+    let (disk, paced) = blocking(&floor_file, move || {
+        let hot = disk::fsync(&out, rounds, Duration::ZERO)?;
+        disk::fsync(&out, rounds, scenarios::THINK).map(|paced| (hot, paced))
+    })
+    .await?
+    .map_err(|source| BenchError::Write {
+        path: floor_file,
+        source,
+    })?;
     echo.push(EchoResult {
         name: FSYNC.into(),
         round_trip: Summary::from(&disk),
-        paced: None,
+        paced: Some(Summary::from(&paced)),
     });
     bar.inc(1);
 

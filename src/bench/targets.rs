@@ -10,7 +10,7 @@ use bazaar_node::net::TransportKind;
 use super::{
     json::{
         KNEE_P99_US, buy_p50_us, capacity_floor, commits, curve, fsync_p50_us, killed, knee,
-        measured, paced_echo_p50_us, throughput,
+        measured, paced_echo_p50_us, paced_fsync_p50_us, throughput,
     },
     report::us,
     results::BenchResults,
@@ -19,7 +19,7 @@ use super::{
 
 use Figure::{
     BuyP50, CommitP50, FloorCommitP50, Fsync, Knee, KneeFloor, MostBuys, OpenBooks, PacedEcho,
-    PeersP99, ProcessFailover, WorstKill,
+    PacedFsync, PeersP99, ProcessFailover, WorstKill,
 };
 use Goal::{AtLeast, AtMost, Below};
 use StoreKind::{Mem, Postgres, Sqlite};
@@ -33,6 +33,8 @@ pub enum Figure {
     PacedEcho(TransportKind),
     /// 4 KiB written and `fdatasync`ed, p50 (µs).
     Fsync,
+    /// The same, each sync after the buyers' think time, p50 (µs).
+    PacedFsync,
     /// The six-peer buy's p50 over a transport, books in a store (µs).
     BuyP50(TransportKind, StoreKind),
     /// The load curve's knee: its highest buys/s with p99 under 1 ms.
@@ -116,6 +118,12 @@ pub const TARGETS: &[Target] = &[
         "SQLite: tcp buy p50 ≤ paced echo + 2 × fdatasync",
         BuyP50(TCP, Sqlite),
         &[(1.0, PacedEcho(TCP)), (2.0, Fsync)],
+        AtMost(1.0),
+    ),
+    t(
+        "SQLite, floor paced as the buys: tcp buy p50 ≤ paced echo + 2 × paced fdatasync",
+        BuyP50(TCP, Sqlite),
+        &[(1.0, PacedEcho(TCP)), (2.0, PacedFsync)],
         AtMost(1.0),
     ),
     t(
@@ -206,6 +214,7 @@ impl Figure {
         match self {
             PacedEcho(kind) => value(paced_echo_p50_us(r, kind)),
             Fsync => value(fsync_p50_us(r)),
+            PacedFsync => value(paced_fsync_p50_us(r)),
             BuyP50(kind, store) => value(buy_p50_us(r, kind, store)),
             Knee(kind, store) => match knee(r, kind, store) {
                 Some(k) => Reading::Value(k.buys_per_s),
@@ -270,9 +279,8 @@ impl Figure {
     /// How the report shows a value of this figure.
     pub fn show(self, v: f64) -> String {
         match self {
-            PacedEcho(_) | Fsync | BuyP50(..) | CommitP50(_) | FloorCommitP50(_) | PeersP99(_) => {
-                us(v)
-            }
+            PacedEcho(_) | Fsync | PacedFsync | BuyP50(..) | CommitP50(_) | FloorCommitP50(_)
+            | PeersP99(_) => us(v),
             Knee(..) | MostBuys(..) | KneeFloor(_) => format!("{v:.0}/s"),
             WorstKill | ProcessFailover(_) | OpenBooks(_) if v < 10.0 => format!("{v:.2} ms"),
             WorstKill | ProcessFailover(_) | OpenBooks(_) => format!("{v:.0} ms"),
@@ -284,6 +292,7 @@ impl Figure {
         match self {
             PacedEcho(_) => "paced echo",
             Fsync => "fdatasync",
+            PacedFsync => "paced fdatasync",
             BuyP50(_, Mem) => "store-off buy",
             BuyP50(..) => "durable buy",
             Knee(_, Mem) => "store-off knee",
