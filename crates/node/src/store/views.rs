@@ -1,5 +1,24 @@
-//! The SQL both databases share: the reports' views over the `sales`
-//! view, and what an upgrade from version 2 drops.
+//! The SQL both databases share: the `meta` table, the reports' views
+//! over the `sales` view, and what an upgrade from version 2 adds and
+//! drops.
+
+/// The `meta` row's table: the fence (the newest epoch), the prices and
+/// the lease. A new store inserts its one row beside it (epoch 0, no
+/// pricing: no trader has opened the store yet). `BIGINT` is SQLite's
+/// 64-bit integer too.
+pub(super) const META_TABLE: &str = "
+CREATE TABLE meta (
+    id             BIGINT PRIMARY KEY CHECK (id = 1),
+    schema_version BIGINT NOT NULL,
+    epoch          BIGINT NOT NULL,
+    fish_cents     BIGINT,
+    salt_cents     BIGINT,
+    boar_cents     BIGINT,
+    commission_bps BIGINT,
+    lease_holder   BIGINT NOT NULL DEFAULT 0,
+    lease_until_ms BIGINT NOT NULL DEFAULT 0
+);
+";
 
 /// The reports' views, created after the `offers`, `requests` and `sales`
 /// views each database defines in its own SQL.

@@ -26,21 +26,9 @@ pub(super) const TABLES: [&str; 6] = [
     "checkpoints",
 ];
 
-/// Creates every table and view, and the one `meta` row (epoch 0, no
-/// pricing: no trader has opened the store yet).
+/// Creates the history's tables, after `views::META_TABLE`, and the one
+/// `meta` row (epoch 0, no pricing: no trader has opened the store yet).
 pub(super) const CREATE: &str = "
-CREATE TABLE meta (
-    id             BIGINT PRIMARY KEY CHECK (id = 1),
-    schema_version BIGINT NOT NULL,
-    epoch          BIGINT NOT NULL,
-    fish_cents     BIGINT,
-    salt_cents     BIGINT,
-    boar_cents     BIGINT,
-    commission_bps BIGINT,
-    lease_holder   BIGINT NOT NULL DEFAULT 0,
-    lease_until_ms BIGINT NOT NULL DEFAULT 0
-);
-
 CREATE TABLE batches (
     seq          BIGINT PRIMARY KEY,
     epoch        BIGINT NOT NULL,
@@ -140,7 +128,8 @@ pub(super) fn prepare(client: &mut Client, name: &Path, create: bool) -> Result<
                 detail: "no bazaar store in this database (wrong --store?)".into(),
             });
         }
-        tx.batch_execute(CREATE)
+        tx.batch_execute(views::META_TABLE)
+            .and_then(|()| tx.batch_execute(CREATE))
             .and_then(|()| tx.batch_execute(VIEWS))
             .and_then(|()| tx.batch_execute(views::REPORT_VIEWS))
             .map_err(sql)?;

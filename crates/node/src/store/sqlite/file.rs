@@ -31,7 +31,7 @@ pub(super) fn create(dir: &Path, path: &Path) -> Result<(), StoreError> {
     let made = (|| {
         let mut conn = connection(&tmp, true)?;
         let tx = conn.transaction().map_err(|e| sql_error(&tmp, e))?;
-        tx.execute_batch(schema::META)
+        tx.execute_batch(views::META_TABLE)
             .and_then(|()| tx.execute_batch(schema::HISTORY))
             .and_then(|()| tx.execute_batch(schema::VIEWS))
             .and_then(|()| tx.execute_batch(views::REPORT_VIEWS))

@@ -16,23 +16,6 @@ pub(super) const VERSION: i64 = 3;
 /// The name of the database file inside the data directory.
 pub(super) const FILE_NAME: &str = "bazaar.db";
 
-/// The `meta` row's table: the fence (the newest epoch), the prices and
-/// the lease. A new store inserts its one row beside it (epoch 0, no
-/// pricing: no trader has opened the store yet).
-pub(super) const META: &str = "
-CREATE TABLE meta (
-    id             INTEGER PRIMARY KEY CHECK (id = 1),
-    schema_version INTEGER NOT NULL,
-    epoch          INTEGER NOT NULL,
-    fish_cents     INTEGER,
-    salt_cents     INTEGER,
-    boar_cents     INTEGER,
-    commission_bps INTEGER,
-    lease_holder   INTEGER NOT NULL DEFAULT 0,
-    lease_until_ms INTEGER NOT NULL DEFAULT 0
-);
-";
-
 /// The history, one row a batch, and the checkpoints.
 pub(super) const HISTORY: &str = "
 CREATE TABLE batches (
