@@ -74,15 +74,22 @@ async fn a_resigning_trader_hands_over_and_trading_goes_on_over_mem() {
         .map(|c| bazaar_node::PeerConfig { resign, ..c })
         .collect();
     let mut h = Harness::start(TransportKind::Mem, configs).await;
-    h.wait_for_trader(6).await;
+    let elected = h.wait_for_trader(6).await;
     let resigned = h
         .wait_for("peer 6 to resign", |r| match r.event {
-            Event::SteppedDown { resigned: true, .. } if r.peer == PeerId(6) => Some(()),
+            Event::SteppedDown {
+                epoch,
+                resigned: true,
+            } if r.peer == PeerId(6) => Some(epoch),
             _ => None,
         })
         .await;
-    assert_eq!(resigned, ());
-    h.wait_for_trader(5).await;
+    assert_eq!(
+        resigned, elected,
+        "peer 6 resigns the term it was elected to"
+    );
+    let next = h.wait_for_trader(5).await;
+    assert!(next > resigned, "peer 5's term {next} follows {resigned}");
     h.wait_for_sales(10).await;
     h.stop_and_audit().await;
 }

@@ -188,3 +188,36 @@ fn up_leaves_no_peer_behind_when_it_is_sigkilled() {
     none_left(&started, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A store that cannot be opened stops `up` before any peer starts: one
+/// line naming it, and exit 2, as every other command does.
+#[test]
+fn up_with_a_store_it_cannot_open_starts_no_peer_and_exits_2() {
+    let (dir, cluster) = write_cluster("up-badstore", 3, 20, false);
+    // Port 1 on loopback refuses at once: no server listens there.
+    let (mut child, rx) = up(
+        &cluster,
+        &[
+            "--store",
+            "postgres://bazaar@127.0.0.1:1/books",
+            "--duration",
+            "2s",
+        ],
+    );
+    let lines = all_lines(&rx, PATIENCE);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{}", lines.join("\n"));
+    let errors: Vec<&String> = lines.iter().filter(|l| l.contains("error")).collect();
+    assert_eq!(errors.len(), 1, "{}", lines.join("\n"));
+    assert!(
+        errors[0].contains("cannot open the books") && errors[0].contains("127.0.0.1:1"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        pids(&lines).is_empty(),
+        "peers started:\n{}",
+        lines.join("\n")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

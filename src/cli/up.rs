@@ -60,6 +60,11 @@ pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
         args.store.as_deref().or(cluster.store.as_deref()),
         data_dir.clone(),
     );
+    // The books first, as every other command does: a store that cannot
+    // be opened is one line and exit 2, not six peers that each fail.
+    books
+        .open()
+        .map_err(|e| Failure::input(format!("cannot open the books: {e}")))?;
     let options = UpOptions {
         command: NodeCommand {
             program,
