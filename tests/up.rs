@@ -161,7 +161,13 @@ fn up_runs_a_cluster_kills_its_trader_and_reports_from_the_summaries() {
             "no {header:?} in the report:\n{text}"
         );
     }
-    none_left(&pids(&lines), &dir);
+    let started = pids(&lines);
+    assert!(
+        started.len() >= 4,
+        "a pid line for each peer:\n{}",
+        tail(&lines)
+    );
+    none_left(&started, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
