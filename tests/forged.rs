@@ -355,6 +355,8 @@ fn quic_refuses_a_stranger_at_the_handshake_and_a_members_forged_epoch() {
     peer_5_trades(&mut procs);
     let addrs: BTreeMap<PeerId, SocketAddr> = procs.cluster().addresses();
     let scratch = procs.dir.join("stranger");
+    // Every line peer 5 logs from the attack on, for the check at the end.
+    let mut seen = Vec::new();
     runtime().block_on(async {
         for (identity, answered) in [
             (stranger(&ca, &scratch), false),
@@ -376,7 +378,6 @@ fn quic_refuses_a_stranger_at_the_handshake_and_a_members_forged_epoch() {
                     .expect("an event");
                 assert_eq!(event, Some(Event::Unreachable { peer: PeerId(5) }));
             }
-            let mut seen = Vec::new();
             if answered {
                 let refused = format!("refused a message from peer 6: epoch {}", forged_epoch());
                 all_log(&procs, &[5], &refused, &mut seen);
@@ -391,7 +392,6 @@ fn quic_refuses_a_stranger_at_the_handshake_and_a_members_forged_epoch() {
             t.shutdown().await;
         }
     });
-    let mut seen = Vec::new();
     sales(&procs, 5, 5, &mut seen);
     no_line(&seen, 5, "stepped down");
     audit(procs);

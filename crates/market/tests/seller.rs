@@ -17,7 +17,13 @@ fn await_receipt() -> SellerAction {
 
 /// A seller that knows the trader and has just offered its first lot.
 fn selling() -> (Seller, Offer) {
-    let mut seller = Seller::new(ME, SellerConfig::default(), 11);
+    selling_from(11)
+}
+
+/// A seller drawing its lots from `seed`, told the trader, with the lot it
+/// offered.
+fn selling_from(seed: u64) -> (Seller, Offer) {
+    let mut seller = Seller::new(ME, SellerConfig::default(), seed);
     let actions = seller.handle(SellerInput::TraderIs(TRADER));
     let offer = *seller.offering().expect("a lot once the trader is known");
     assert_eq!(
@@ -191,10 +197,11 @@ fn sale_notices_are_counted_once_and_a_sold_out_lot_is_followed_by_a_new_one() {
 
 #[test]
 fn a_sale_before_the_receipt_counts_as_the_receipt() {
-    let (mut seller, offer) = selling();
-    if offer.quantity < 2 {
-        return; // This seed's first lot is a single unit; covered above.
-    }
+    // A lot of two units or more, so that one sale leaves some.
+    let (mut seller, offer) = (0..)
+        .map(selling_from)
+        .find(|(_, offer)| offer.quantity >= 2)
+        .expect("some seed's first lot has two units or more");
     let sale = notice(1, &offer, 1);
     assert_eq!(
         seller.handle(SellerInput::Sale(sale)),
