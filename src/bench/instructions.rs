@@ -132,7 +132,8 @@ pub fn measure(
         profile = dir.join("callgrind.out");
         runs_2n.push(count(bazaar, plan.market, 2 * n, seed, &profile)?);
     }
-    let (instructions_n, instructions_2n) = (median(&runs_n), median(&runs_2n));
+    let counted = |runs: &[u64]| median(runs).expect("at least one run: repeats.max(1)");
+    let (instructions_n, instructions_2n) = (counted(&runs_n), counted(&runs_2n));
     let per_buy = instructions_2n.saturating_sub(instructions_n) as f64 / n as f64;
     let pairs: Vec<f64> = runs_n
         .iter()
@@ -211,10 +212,12 @@ fn total(profile: &str) -> Option<u64> {
     field("totals:").or_else(|| field("summary:"))
 }
 
-fn median(counts: &[u64]) -> u64 {
+/// The middle count (the upper of the two middle ones), `None` if there
+/// are no counts: no count is never a count of 0.
+fn median(counts: &[u64]) -> Option<u64> {
     let mut sorted = counts.to_vec();
     sorted.sort_unstable();
-    sorted.get(sorted.len() / 2).copied().unwrap_or(0)
+    sorted.get(sorted.len() / 2).copied()
 }
 
 #[cfg(test)]
@@ -231,7 +234,7 @@ mod tests {
 
     #[test]
     fn the_median_of_three_is_the_middle_one() {
-        assert_eq!(median(&[5, 1, 3]), 3);
-        assert_eq!(median(&[]), 0);
+        assert_eq!(median(&[5, 1, 3]), Some(3));
+        assert_eq!(median(&[]), None);
     }
 }
