@@ -1,6 +1,7 @@
 //! Frames over QUIC (quinn), with mutual TLS from the cluster CA.
 //!
-//! As over tcp, each side dials for its own outgoing frames: the dialler
+//! Unlike tcp (one connection per pair, shared by both directions), each
+//! side dials for its own outgoing frames: the dialler
 //! opens one connection and on it one long-lived bidirectional stream,
 //! writes its hello, and waits for the listener's one-byte acknowledgement;
 //! frames then flow length-delimited on the stream's send half, coalesced
