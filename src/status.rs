@@ -20,14 +20,16 @@ pub enum PeerStatus {
         role: String,
         /// The trader it follows or is (`None`: none known).
         trader: Option<u32>,
-        /// That trader's epoch.
-        epoch: u64,
+        /// That trader's epoch (`None`: its metrics do not say; never 0
+        /// for a missing sample).
+        epoch: Option<u64>,
         /// Buys of its own answered.
-        answered: u64,
+        answered: Option<u64>,
         /// Sales it made as trader.
-        sales: u64,
-        /// Median response time of its buys.
-        p50: Duration,
+        sales: Option<u64>,
+        /// Median response time of its buys (`None` also before its first
+        /// answer).
+        p50: Option<Duration>,
     },
     /// Its metrics address did not answer.
     Unreachable {
@@ -62,12 +64,18 @@ pub fn ask(
 }
 
 fn one(addr: SocketAddr, timeout: Duration) -> PeerStatus {
-    let text = match fetch(addr, timeout) {
-        Ok(text) => text,
-        Err(why) => return PeerStatus::Unreachable { why },
-    };
-    let s = samples(&text);
+    match fetch(addr, timeout) {
+        Ok(text) => up_from(&text),
+        Err(why) => PeerStatus::Unreachable { why },
+    }
+}
+
+/// What a peer's metrics page says of it.
+fn up_from(text: &str) -> PeerStatus {
+    let s = samples(text);
     let get = |name: &str| s.get(name).copied().unwrap_or(0.0);
+    // A count the metrics lack is unknown, not 0.
+    let count = |name: &str| s.get(name).map(|&v| v.max(0.0) as u64);
     let trading = get("bazaar_trading") > 0.0;
     let role = if trading {
         "trader".to_owned()
@@ -78,10 +86,13 @@ fn one(addr: SocketAddr, timeout: Duration) -> PeerStatus {
     PeerStatus::Up {
         role,
         trader: (trader > 0).then_some(trader),
-        epoch: get("bazaar_epoch") as u64,
-        answered: get("bazaar_buys_answered_total") as u64,
-        sales: get("bazaar_sales_total") as u64,
-        p50: Duration::from_secs_f64(get("bazaar_buy_response_p50_seconds").max(0.0)),
+        epoch: count("bazaar_epoch"),
+        answered: count("bazaar_buys_answered_total"),
+        sales: count("bazaar_sales_total"),
+        p50: s
+            .get("bazaar_buy_response_p50_seconds")
+            .filter(|_| count("bazaar_buys_answered_total").is_some_and(|n| n > 0))
+            .map(|&v| Duration::from_secs_f64(v.max(0.0))),
     }
 }
 
@@ -105,11 +116,9 @@ pub fn table(status: &BTreeMap<u32, (Option<SocketAddr>, PeerStatus)>) -> String
                 p50,
             } => {
                 let trader = trader.map_or_else(|| "none".to_owned(), |t| t.to_string());
-                let p50 = if *answered == 0 {
-                    "-".to_owned()
-                } else {
-                    human(*p50)
-                };
+                let shown = |n: &Option<u64>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+                let (epoch, answered, sales) = (shown(epoch), shown(answered), shown(sales));
+                let p50 = p50.map_or_else(|| "-".to_owned(), human);
                 let _ = writeln!(
                     out,
                     "{id:>5} {addr:<21} {:<11} {role:<7} {trader:>6} {epoch:>5} {answered:>8} {sales:>6} {p50:>9}",
@@ -130,4 +139,36 @@ pub fn table(status: &BTreeMap<u32, (Option<SocketAddr>, PeerStatus)>) -> String
     }
     out.pop();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_figure_the_metrics_lack_shows_as_a_dash_never_as_0() {
+        let status = up_from("bazaar_trader 6\nbazaar_epoch 11\n");
+        let PeerStatus::Up {
+            epoch,
+            answered,
+            sales,
+            p50,
+            ..
+        } = &status
+        else {
+            panic!("{status:?}");
+        };
+        assert_eq!(
+            (*epoch, *answered, *sales, *p50),
+            (Some(11), None, None, None)
+        );
+        let line = table(&BTreeMap::from([(1, (None, status))]));
+        let last = line.lines().last().unwrap();
+        let columns: Vec<&str> = last.split_whitespace().collect();
+        assert_eq!(
+            columns[columns.len() - 4..],
+            ["11", "-", "-", "-"],
+            "{line}"
+        );
+    }
 }
