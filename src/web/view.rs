@@ -45,7 +45,7 @@ pub struct PeerRow {
 
 /// One epoch of the timeline.
 #[derive(Debug, Clone, Serialize)]
-pub struct Election {
+pub struct TimelineEntry {
     /// The epoch.
     pub epoch: u64,
     /// The peer elected.
@@ -83,7 +83,7 @@ pub struct Snapshot {
     /// Every peer, by id.
     pub peers: Vec<PeerRow>,
     /// Newest first.
-    pub elections: Vec<Election>,
+    pub elections: Vec<TimelineEntry>,
     /// Newest first.
     pub ticker: Vec<TickerLine>,
     /// The last minute, oldest first.
@@ -113,7 +113,7 @@ pub struct MarketView {
     started: Instant,
     peers: BTreeMap<u32, PeerState>,
     trader: Option<(u32, u64)>,
-    elections: VecDeque<Election>,
+    elections: VecDeque<TimelineEntry>,
     /// The first election line since the last announcement.
     pending_reason: Option<String>,
     ticker: VecDeque<TickerLine>,
@@ -202,7 +202,7 @@ impl MarketView {
         let state = self.peer(id);
         state.follows = Some((id, epoch));
         state.alive = true;
-        let election = Election {
+        let election = TimelineEntry {
             epoch,
             trader: id,
             at_s: at.as_secs_f64(),
