@@ -48,14 +48,7 @@ pub fn measure(url: &str, rounds: u32) -> Result<Summary, postgres::Error> {
 fn session(url: &str) -> Result<Client, postgres::Error> {
     let timeouts = PgTimeouts::TRADER;
     let mut config: postgres::Config = url.parse()?;
-    config
-        .connect_timeout(timeouts.connect)
-        .keepalives(true)
-        .keepalives_idle(timeouts.keepalive_idle)
-        .keepalives_interval(timeouts.keepalive_interval)
-        .keepalives_retries(timeouts.keepalive_retries)
-        .tcp_user_timeout(timeouts.tcp_user)
-        .application_name("bazaar");
+    timeouts.configure(&mut config);
     let mut client = config.connect(NoTls)?;
     let version: i64 = client
         .query_one("SELECT current_setting('server_version_num')::bigint", &[])?

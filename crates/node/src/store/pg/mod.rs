@@ -120,14 +120,7 @@ impl PgBackend {
                 chain(&e)
             ),
         })?;
-        config
-            .connect_timeout(timeouts.connect)
-            .keepalives(true)
-            .keepalives_idle(timeouts.keepalive_idle)
-            .keepalives_interval(timeouts.keepalive_interval)
-            .keepalives_retries(timeouts.keepalive_retries)
-            .tcp_user_timeout(timeouts.tcp_user)
-            .application_name("bazaar");
+        timeouts.configure(&mut config);
         let mut backend = Self {
             name: name_of(&config).into(),
             config,

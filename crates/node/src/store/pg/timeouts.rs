@@ -62,6 +62,20 @@ impl PgTimeouts {
         ..Self::TRADER
     };
 
+    /// Sets the client's side of these limits on `config`: the connect
+    /// timeout, TCP keepalives and user timeout, and the application name
+    /// that every bazaar session carries.
+    pub fn configure(&self, config: &mut postgres::Config) {
+        config
+            .connect_timeout(self.connect)
+            .keepalives(true)
+            .keepalives_idle(self.keepalive_idle)
+            .keepalives_interval(self.keepalive_interval)
+            .keepalives_retries(self.keepalive_retries)
+            .tcp_user_timeout(self.tcp_user)
+            .application_name("bazaar");
+    }
+
     /// The `SET` statements of a session on a server of version `version`
     /// (`server_version_num`): what every session of a [`PgStore`](crate::store::PgStore) runs
     /// first, and what a benchmark's floor session runs to compare like
