@@ -16,8 +16,19 @@ pub enum Books {
 
 impl Books {
     /// The books a `--store URL` names, or else those of a data directory.
-    pub fn from_flags(store: Option<&str>, data_dir: PathBuf) -> Self {
-        store.map_or(Self::Sqlite(data_dir), |url| Self::Postgres(url.to_owned()))
+    /// The URL is checked whole here, before anything connects.
+    ///
+    /// # Errors
+    /// A URL that is not PostgreSQL's (one host or several), naming it
+    /// without its password and saying what is wrong.
+    pub fn from_flags(store: Option<&str>, data_dir: PathBuf) -> Result<Self, StoreError> {
+        match store {
+            Some(url) => {
+                PgStore::check_url(url)?;
+                Ok(Self::Postgres(url.to_owned()))
+            }
+            None => Ok(Self::Sqlite(data_dir)),
+        }
     }
 
     /// Opens the books for a peer, creating an empty store if there is

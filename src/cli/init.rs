@@ -7,7 +7,7 @@ use std::{
 
 use bazaar_protocol::PeerId;
 
-use bazaar_node::cluster::Cluster;
+use bazaar_node::{cluster::Cluster, store::PgStore};
 
 use crate::cli::{Failure, InitArgs};
 
@@ -55,12 +55,8 @@ pub(super) fn write(
     }
     std::fs::create_dir_all(out)
         .map_err(|e| Failure::input(format!("cannot create {}: {e}", out.display())))?;
-    if let Some(url) = store
-        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
-    {
-        return Err(Failure::input(format!(
-            "--store {url}: not a PostgreSQL URL (postgres://user:password@host:port/database)"
-        )));
+    if let Some(url) = store {
+        PgStore::check_url(url).map_err(|e| Failure::input(format!("--store: {e}")))?;
     }
     let mut cluster = Cluster::local(peers, host, base_port);
     cluster.store = store.map(str::to_owned);

@@ -55,7 +55,8 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
     let books = Books::from_flags(
         args.store.as_deref().or(cluster.store.as_deref()),
         data_dir.clone(),
-    );
+    )
+    .map_err(Failure::input)?;
     let store = books.open().map_err(Failure::input)?;
     let incarnation = begin_life(&data_dir, id).map_err(Failure::input)?;
     let seed = args.seed.unwrap_or(u64::from(args.id));

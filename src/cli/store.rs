@@ -9,15 +9,16 @@ use crate::{
 };
 
 /// The books the flags name (clap requires exactly one of them).
-fn books(args: &BooksArgs) -> Books {
+fn books(args: &BooksArgs) -> Result<Books, Failure> {
     Books::from_flags(
         args.store.as_deref(),
         args.data_dir.clone().unwrap_or_default(),
     )
+    .map_err(Failure::input)
 }
 
 pub(super) fn audit(args: &BooksArgs) -> Result<(), Failure> {
-    let (report, passed) = books(args).audit().map_err(Failure::input)?;
+    let (report, passed) = books(args)?.audit().map_err(Failure::input)?;
     println!("{report}");
     if passed {
         Ok(())
@@ -32,7 +33,7 @@ pub(super) fn ledger(args: &BooksArgs) -> Result<(), Failure> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failed = None;
-    books(args)
+    books(args)?
         .for_each_ledger_line(|line| match writeln!(out, "{line}") {
             Ok(()) => true,
             Err(e) => {

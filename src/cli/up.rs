@@ -59,7 +59,8 @@ pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
     let books = Books::from_flags(
         args.store.as_deref().or(cluster.store.as_deref()),
         data_dir.clone(),
-    );
+    )
+    .map_err(Failure::input)?;
     // The books first, as every other command does: a store that cannot
     // be opened is one line and exit 2, not six peers that each fail.
     books

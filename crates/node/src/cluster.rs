@@ -271,12 +271,8 @@ impl Cluster {
         if self.peers.is_empty() {
             return Err("no peers: add at least one [[peer]] table".into());
         }
-        if let Some(url) = &self.store
-            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
-        {
-            return Err(format!(
-                "store = {url:?}: the store is a PostgreSQL URL (postgres://user@host:port/database)"
-            ));
+        if let Some(url) = &self.store {
+            check_store(url)?;
         }
         let mut ids = BTreeSet::new();
         let mut addrs = BTreeMap::new();
@@ -389,6 +385,24 @@ fn describe(error: &toml::de::Error, text: &str) -> String {
             format!("line {line}, column {column}: {what}")
         }
         None => what.to_owned(),
+    }
+}
+
+/// Checks the cluster file's `store`: a PostgreSQL URL of one host or
+/// several, checked whole where the PostgreSQL store is built in.
+fn check_store(url: &str) -> Result<(), String> {
+    #[cfg(feature = "postgres")]
+    {
+        crate::store::PgStore::check_url(url).map_err(|e| format!("store: {e}"))
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        match url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            true => Ok(()),
+            false => Err(format!(
+                "store = {url:?}: the store is a PostgreSQL URL (postgres://user@host:port/database)"
+            )),
+        }
     }
 }
 

@@ -55,6 +55,21 @@ pub trait Backend: Send + 'static {
     /// [`StoreError::Io`] if the database cannot be reached.
     fn renew(&mut self, epoch: Epoch, lease_ms: u64) -> Result<bool, StoreError>;
 
+    /// Confirms that what this session last read of the term of `epoch`
+    /// is as durable as a commit, before a trader answers from it: a
+    /// database whose commits are durable when they return has nothing
+    /// to confirm; a PostgreSQL primary with synchronous standbys commits
+    /// a write after the read, which they must confirm (and with it every
+    /// earlier commit the read saw, even one whose wait for them was
+    /// cancelled). Returns false if the store has seen a newer term.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] if the database cannot be reached or the
+    /// confirmation does not come.
+    fn confirm(&mut self, _epoch: Epoch) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
     /// Settles the proof of presence ([`Tx::take_holder`]) taken by a
     /// claim of `epoch`: kept, and the previous one given back, if the
     /// claim `won`; given back if not.

@@ -205,7 +205,22 @@ impl<B: Backend> Store for DurableStore<B> {
                 .book
                 .clone();
             tx.finish()?;
-            Ok(book)
+            // Retries are answered from these books: only from what the
+            // database holds as it holds a commit.
+            match backend.confirm(epoch) {
+                Ok(true) => Ok(book),
+                Ok(false) => {
+                    *cache = None;
+                    Err(StoreError::Fenced {
+                        epoch,
+                        newest: newest(backend)?,
+                    })
+                }
+                Err(e) => {
+                    *cache = None;
+                    Err(e)
+                }
+            }
         })
     }
 

@@ -83,7 +83,10 @@ impl PgServer {
         Self::start_at(name, Some((ns.to_owned(), addr)))
     }
 
-    fn start_at(name: &str, place: Option<(String, std::net::Ipv4Addr)>) -> Option<Self> {
+    /// A server not yet made: its folder (owned by `postgres` when
+    /// root), place and binaries; `None` after one line if PostgreSQL is
+    /// missing and `CI` is not set.
+    fn unstarted(name: &str, place: Option<(String, std::net::Ipv4Addr)>) -> Option<Self> {
         let Some(bin) = bin_dir() else {
             let why =
                 "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin, no $BAZAAR_PG_BIN)";
@@ -106,11 +109,11 @@ impl PgServer {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("a temporary folder");
         let as_postgres = is_root();
-        let (host, netns) = match &place {
-            Some((ns, addr)) => (addr.to_string(), Some(ns.clone())),
+        let (host, netns) = match place {
+            Some((ns, addr)) => (addr.to_string(), Some(ns)),
             None => ("127.0.0.1".to_owned(), None),
         };
-        let mut server = Self {
+        let server = Self {
             bin,
             dir,
             port: 0,
@@ -127,6 +130,11 @@ impl PgServer {
                     .arg(&server.dir),
             );
         }
+        Some(server)
+    }
+
+    fn start_at(name: &str, place: Option<(String, std::net::Ipv4Addr)>) -> Option<Self> {
+        let mut server = Self::unstarted(name, place.clone())?;
         let data = server.data();
         let mut initdb = server.command("initdb");
         initdb
@@ -138,7 +146,8 @@ impl PgServer {
             let o = addr.octets();
             let hba = data.join("pg_hba.conf");
             let old = std::fs::read_to_string(&hba).expect("pg_hba.conf");
-            let rule = format!("host all all {}.{}.{}.0/24 trust\n", o[0], o[1], o[2]);
+            let net = format!("{}.{}.{}.0/24", o[0], o[1], o[2]);
+            let rule = format!("host all all {net} trust\nhost replication all {net} trust\n");
             std::fs::write(&hba, rule + &old).expect("pg_hba.conf written");
         }
         // The port is free when asked; another process may take it before
@@ -149,33 +158,13 @@ impl PgServer {
             } else {
                 free_port()
             };
-            let mut start = server.command("pg_ctl");
-            start
-                .arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(server.dir.join("server.log"))
-                .args(["-w", "-t", "60", "-o"])
-                .arg(format!(
-                    "-c listen_addresses={} -p {} -k {} -c fsync=on \
-                     -c max_connections=40",
-                    server.host,
-                    server.port,
-                    server.dir.display()
-                ))
-                .arg("start");
-            let out = start.output().expect("pg_ctl runs");
+            let out = server.launch();
             if out.status.success() {
                 server.pid = read_pid(&data);
                 return Some(server);
             }
             if attempt == 4 {
-                panic!(
-                    "{name}: PostgreSQL did not start: {}\n{}\nlog:\n{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr),
-                    std::fs::read_to_string(server.dir.join("server.log")).unwrap_or_default()
-                );
+                server.launch_failed(name, &out);
             }
         }
         unreachable!("the loop returns or panics")
@@ -183,6 +172,36 @@ impl PgServer {
 
     fn data(&self) -> PathBuf {
         self.dir.join("data")
+    }
+
+    /// `pg_ctl start` on the server's folder, address and port; waits
+    /// until it accepts connections (a standby: until it is consistent).
+    fn launch(&self) -> Output {
+        let mut start = self.command("pg_ctl");
+        start
+            .arg("-D")
+            .arg(self.data())
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .args(["-w", "-t", "60", "-o"])
+            .arg(format!(
+                "-c listen_addresses={} -p {} -k {} -c fsync=on \
+                 -c max_connections=40",
+                self.host,
+                self.port,
+                self.dir.display()
+            ))
+            .arg("start");
+        start.output().expect("pg_ctl runs")
+    }
+
+    fn launch_failed(&self, name: &str, out: &Output) -> ! {
+        panic!(
+            "{name}: PostgreSQL did not start: {}\n{}\nlog:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+        );
     }
 
     /// A command of PostgreSQL's, as the `postgres` user when root, in
@@ -274,6 +293,194 @@ impl PgServer {
         // The postmaster rereads the file on the signal; new logins see it.
         std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+/// Streaming replication: a primary that waits for a synchronous
+/// standby, the standby, and the failures a test inflicts on them.
+impl PgServer {
+    /// Makes this server a primary whose every commit waits until a
+    /// synchronous standby has it (`synchronous_standby_names = '*'`,
+    /// `synchronous_commit = on`), and reloads it.
+    pub fn require_sync_standby(&self) {
+        let mut admin = self.admin();
+        for sql in [
+            "ALTER SYSTEM SET synchronous_standby_names = '*'",
+            "ALTER SYSTEM SET synchronous_commit = 'on'",
+            "SELECT pg_reload_conf()",
+        ] {
+            admin
+                .batch_execute(sql)
+                .expect("synchronous replication set");
+        }
+    }
+
+    /// A streaming standby of `primary` for the test `name`, made with
+    /// `pg_basebackup -R` (it follows the primary from its first start),
+    /// started on a free loopback port, or in `place` (port 5432). Waits
+    /// until the primary names it a synchronous standby, if it has any.
+    ///
+    /// # Panics
+    /// If the copy or the start fails, or the standby never streams.
+    pub fn standby_of(
+        primary: &PgServer,
+        name: &str,
+        place: Option<(String, std::net::Ipv4Addr)>,
+    ) -> Self {
+        let mut standby = Self::unstarted(name, place).expect("PostgreSQL is installed");
+        let mut copy = standby.command("pg_basebackup");
+        copy.arg("-D")
+            .arg(standby.data())
+            .args(["-R", "-X", "stream", "-c", "fast", "-U", "bazaar", "-h"])
+            .arg(&primary.host)
+            .arg("-p")
+            .arg(primary.port.to_string());
+        standby.must("pg_basebackup", &mut copy);
+        standby.port = if standby.netns.is_some() {
+            5432
+        } else {
+            free_port()
+        };
+        let out = standby.launch();
+        if !out.status.success() {
+            standby.launch_failed(name, &out);
+        }
+        standby.pid = read_pid(&standby.data());
+        primary.wait_for_standby();
+        standby
+    }
+
+    /// Waits until a standby streams to this primary, synchronously if
+    /// the primary asks for synchronous standbys.
+    ///
+    /// # Panics
+    /// After 30 s.
+    pub fn wait_for_standby(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut admin = self.admin();
+        loop {
+            let row = admin
+                .query_one(
+                    "SELECT count(*) FILTER (WHERE state = 'streaming'), \
+                            count(*) FILTER (WHERE sync_state = 'sync'), \
+                            current_setting('synchronous_standby_names') <> '' \
+                     FROM pg_stat_replication",
+                    &[],
+                )
+                .expect("pg_stat_replication");
+            let (streaming, sync, wants_sync): (i64, i64, bool) =
+                (row.get(0), row.get(1), row.get(2));
+            if streaming > 0 && (sync > 0 || !wants_sync) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no standby streams to {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL to the postmaster and every process it started, at once:
+    /// the server's host dies. The folder stays, for [`PgServer::restart`].
+    pub fn kill(&mut self) {
+        if self.pid == 0 {
+            return;
+        }
+        let mut pids = children_of(self.pid);
+        pids.push(self.pid);
+        let words: Vec<String> = pids.iter().map(u32::to_string).collect();
+        let _ = Command::new("kill").arg("-KILL").args(&words).output();
+        let gone = Instant::now() + Duration::from_secs(20);
+        while pids.iter().any(|pid| alive(*pid)) {
+            assert!(
+                Instant::now() < gone,
+                "the server's processes outlived SIGKILL"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // As after the death of its host: the lock files name a process
+        // that is gone (here, perhaps a zombie not yet reaped, which
+        // `pg_ctl start` would take for a running server).
+        let _ = std::fs::remove_file(self.data().join("postmaster.pid"));
+        let socket = self.dir.join(format!(".s.PGSQL.{}", self.port));
+        let _ = std::fs::remove_file(socket.with_extension(format!("{}.lock", self.port)));
+        let _ = std::fs::remove_file(socket);
+        self.pid = 0;
+    }
+
+    /// Starts a killed server again, on its folder and port.
+    ///
+    /// # Panics
+    /// If it does not start.
+    pub fn restart(&mut self) {
+        assert_eq!(self.pid, 0, "restart a server that was killed");
+        let out = self.launch();
+        if !out.status.success() {
+            self.launch_failed("restart", &out);
+        }
+        self.pid = read_pid(&self.data());
+    }
+
+    /// `pg_ctl promote`: a standby becomes a primary, and waits for it.
+    ///
+    /// # Panics
+    /// If the promotion fails.
+    pub fn promote(&self) {
+        let mut promote = self.command("pg_ctl");
+        promote
+            .arg("-D")
+            .arg(self.data())
+            .args(["-w", "-t", "60", "promote"]);
+        self.must("pg_ctl promote", &mut promote);
+    }
+
+    /// The URL of database `db` on `servers`, in the order given, asking
+    /// for the writable one (libpq's multi-host form).
+    pub fn url_of_all(servers: &[&PgServer], db: &str) -> String {
+        let hosts: Vec<String> = servers
+            .iter()
+            .map(|s| format!("{}:{}", s.host, s.port))
+            .collect();
+        format!(
+            "postgres://bazaar@{}/{db}?target_session_attrs=read-write",
+            hosts.join(",")
+        )
+    }
+
+    /// Whether this server is a standby (in recovery).
+    pub fn is_standby(&self) -> bool {
+        self.admin()
+            .query_one("SELECT pg_is_in_recovery()", &[])
+            .expect("pg_is_in_recovery")
+            .get(0)
+    }
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let child: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
+            // pid (comm) state ppid ...: the command may hold spaces.
+            let after = &stat[stat.rfind(')')? + 2..];
+            let ppid: u32 = after.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == pid).then_some(child)
+        })
+        .collect()
+}
+
+/// Whether process `pid` still runs (a zombie counts as gone).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|i| stat.get(i + 2..i + 3))
+            .is_some_and(|state| state != "Z")
+    })
 }
 
 /// The postmaster's PID: the first line of `postmaster.pid`.

@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-use postgres::config::Host;
-
 use crate::store::StoreError;
 
 /// What the server or the client library said, as a store error naming
@@ -52,33 +50,4 @@ pub(super) fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     detail
-}
-
-/// How errors and reports name the database: its URL without the
-/// password.
-pub(super) fn name_of(config: &postgres::Config) -> String {
-    let user = config.get_user().unwrap_or("");
-    let host = match config.get_hosts().first() {
-        Some(Host::Tcp(host)) => host.clone(),
-        Some(Host::Unix(path)) => path.display().to_string(),
-        None => "localhost".into(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let db = config.get_dbname().unwrap_or(user);
-    format!("postgres://{user}@{host}:{port}/{db}")
-}
-
-/// A URL that did not parse, with anything between `://user:` and `@`
-/// (a password) blanked out.
-pub(super) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((login, host)) => match login.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
 }

@@ -17,6 +17,8 @@ mod schema;
 mod timeouts;
 mod tx;
 mod upgrade;
+mod url;
+mod warnings;
 
 use std::path::{Path, PathBuf};
 
@@ -25,8 +27,9 @@ use postgres::{Client, IsolationLevel, NoTls};
 
 pub use self::timeouts::PgTimeouts;
 use self::{
-    errors::{chain, error, int, name_of, redact},
+    errors::{error, int},
     tx::{PgTx, Prepared, advisory},
+    warnings::Warnings,
 };
 use super::{
     CheckpointPolicy, DurableStore, StoreError,
@@ -46,6 +49,8 @@ pub struct PgBackend {
     /// The URL without its password, for errors and reports.
     name: PathBuf,
     timeouts: PgTimeouts,
+    /// What the server warned of during the write in progress.
+    warnings: Warnings,
     /// The session, while it lasts.
     conn: Option<Conn>,
 }
@@ -73,8 +78,22 @@ struct Conn {
 }
 
 impl DurableStore<PgBackend> {
-    /// Connects to the database at `url` (`postgres://user:password@host:port/db`),
-    /// creating the bazaar's tables if it holds none of them, and
+    /// Checks a store URL without connecting: what every command does
+    /// first, so that a mistyped URL is one line, not a failure later.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] naming the URL (without its password) and what
+    /// is wrong with it: not PostgreSQL's form, no host, ports that do not
+    /// match the hosts, an unknown or read-only `target_session_attrs`.
+    pub fn check_url(url: &str) -> Result<(), StoreError> {
+        url::parse(url).map(drop)
+    }
+
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`,
+    /// or several hosts in libpq's form:
+    /// `postgres://user@h1:5432,h2:5432/db?target_session_attrs=read-write`,
+    /// the first writable one of which is used, and sought again after a
+    /// lost session), creating the bazaar's tables if it holds none of them, and
     /// upgrading a store of an older schema.
     ///
     /// # Errors
@@ -113,18 +132,15 @@ impl DurableStore<PgBackend> {
 
 impl PgBackend {
     fn start(url: &str, timeouts: PgTimeouts, create: bool) -> Result<Self, StoreError> {
-        let mut config: postgres::Config = url.parse().map_err(|e| StoreError::Io {
-            path: redact(url).into(),
-            detail: format!(
-                "not a PostgreSQL URL (postgres://user@host:port/database): {}",
-                chain(&e)
-            ),
-        })?;
+        let mut config = url::parse(url)?;
         timeouts.configure(&mut config);
+        let warnings = Warnings::default();
+        warnings.listen(&mut config);
         let mut backend = Self {
-            name: name_of(&config).into(),
+            name: url::name_of(&config).into(),
             config,
             timeouts,
+            warnings,
             conn: None,
         };
         backend.conn = Some(backend.session(create)?);
@@ -150,7 +166,7 @@ impl PgBackend {
             taking: false,
         };
         if schema::prepare(&mut conn.client, name, create)? < schema::VERSION {
-            upgrade::upgrade(&mut conn.client, &mut conn.statements, name)?;
+            upgrade::upgrade(&mut conn.client, &mut conn.statements, name, &self.warnings)?;
         }
         Ok(conn)
     }
@@ -170,7 +186,13 @@ impl PgBackend {
 
     fn begin(&mut self, write: bool) -> Result<Box<dyn Tx + '_>, StoreError> {
         self.conn()?;
-        let Self { conn, name, .. } = self;
+        self.warnings.clear();
+        let Self {
+            conn,
+            name,
+            warnings,
+            ..
+        } = self;
         let Conn {
             client,
             statements,
@@ -191,6 +213,7 @@ impl PgBackend {
             tx,
             statements,
             name,
+            warnings,
             write,
             held: *held,
             taking,
@@ -223,6 +246,25 @@ const APPEND_WITH_CHECKPOINT: &str = "WITH fence AS (SELECT epoch FROM meta WHER
      older AS (DELETE FROM checkpoints WHERE seq < $1 AND EXISTS (SELECT 1 FROM appended)) \
      SELECT committed_ms FROM appended";
 
+impl PgBackend {
+    /// After a lost session (a restarted or promoted server), the first
+    /// renewal of the term takes its proof of presence again: until then
+    /// the lease is void, as its holder may have died with its session.
+    fn hold_again(&mut self, epoch: Epoch) -> Result<(), StoreError> {
+        let name = self.name.clone();
+        let conn = self.conn()?;
+        if conn.held == Some(epoch) {
+            return Ok(());
+        }
+        if advisory(&mut conn.client, &name, "pg_try_advisory_lock", epoch)?
+            && let Some(previous) = conn.held.replace(epoch)
+        {
+            let _ = advisory(&mut conn.client, &name, "pg_advisory_unlock", previous);
+        }
+        Ok(())
+    }
+}
+
 impl Backend for PgBackend {
     fn name(&self) -> &Path {
         &self.name
@@ -240,6 +282,7 @@ impl Backend for PgBackend {
         let name = self.name.clone();
         let err = |e: postgres::Error| error(&name, &e);
         let epoch_param = int(&name, epoch.0, "epoch")?;
+        self.warnings.clear();
         let conn = self.conn()?;
         let sql = match append.checkpoint {
             Some(_) => APPEND_WITH_CHECKPOINT,
@@ -269,10 +312,13 @@ impl Backend for PgBackend {
         if let Some(book) = &append.checkpoint {
             params.push(book);
         }
-        conn.client
+        let committed = conn
+            .client
             .query_opt(&statement, &params)
             .and_then(|row| row.map(|row| row.try_get(0)).transpose())
-            .map_err(err)
+            .map_err(err)?;
+        self.warnings.confirm(&name)?;
+        Ok(committed)
     }
 
     fn renew(&mut self, epoch: Epoch, lease_ms: u64) -> Result<bool, StoreError> {
@@ -283,6 +329,7 @@ impl Backend for PgBackend {
         ];
         // One statement: the row lock it takes re-checks the epoch on the
         // newest row, so a renewal never outlives a newer open.
+        self.warnings.clear();
         let renewed = self
             .conn()?
             .client
@@ -294,7 +341,30 @@ impl Backend for PgBackend {
                 &[&params[0], &params[1]],
             )
             .map_err(|e| error(&name, &e))?;
+        self.warnings.confirm(&name)?;
+        if renewed == 1 {
+            self.hold_again(epoch)?;
+        }
         Ok(renewed == 1)
+    }
+
+    fn confirm(&mut self, epoch: Epoch) -> Result<bool, StoreError> {
+        let name = self.name.clone();
+        let epoch = int(&name, epoch.0, "epoch")?;
+        // A write of nothing new, committed after the read: its commit is
+        // confirmed only once the standbys hold the log up to it, and so
+        // every commit the read saw.
+        self.warnings.clear();
+        let touched = self
+            .conn()?
+            .client
+            .execute(
+                "UPDATE meta SET epoch = epoch WHERE id = 1 AND epoch = $1",
+                &[&epoch],
+            )
+            .map_err(|e| error(&name, &e))?;
+        self.warnings.confirm(&name)?;
+        Ok(touched == 1)
     }
 
     fn settle_claim(&mut self, epoch: Epoch, won: bool) {

@@ -17,6 +17,7 @@ use postgres::{
 use super::{
     errors::{error, int},
     schema::NOW_MS,
+    warnings::Warnings,
 };
 use crate::store::{
     Claim, StoreError,
@@ -33,6 +34,8 @@ pub(super) struct PgTx<'a> {
     pub(super) tx: Transaction<'a>,
     pub(super) statements: &'a mut Prepared,
     pub(super) name: &'a Path,
+    /// What the server warns of while the transaction commits.
+    pub(super) warnings: &'a Warnings,
     /// Whether the transaction may write: its `meta` read takes the
     /// fence's row lock.
     pub(super) write: bool,
@@ -273,7 +276,8 @@ impl Tx for PgTx<'_> {
     }
 
     fn finish(self: Box<Self>) -> Result<(), StoreError> {
-        let name = self.name;
-        self.tx.commit().map_err(|e| error(name, &e))
+        let (name, warnings) = (self.name, self.warnings);
+        self.tx.commit().map_err(|e| error(name, &e))?;
+        warnings.confirm(name)
     }
 }

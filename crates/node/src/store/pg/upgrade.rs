@@ -10,6 +10,7 @@ use super::{
     errors::{error, int},
     schema,
     tx::{PgTx, Prepared},
+    warnings::Warnings,
 };
 use crate::store::{StoreError, backend::Tx, facts, views};
 
@@ -25,6 +26,7 @@ pub(super) fn upgrade(
     client: &mut Client,
     statements: &mut Prepared,
     name: &Path,
+    warnings: &Warnings,
 ) -> Result<(), StoreError> {
     let sql = |e: postgres::Error| error(name, &e);
     let tx = client.transaction().map_err(sql)?;
@@ -33,6 +35,7 @@ pub(super) fn upgrade(
         tx,
         statements,
         name,
+        warnings,
         write: true,
         held: None,
         taking: &mut taking,
