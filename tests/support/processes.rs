@@ -31,6 +31,8 @@ pub struct Processes {
     tx: mpsc::Sender<(u32, String)>,
     /// The last lines read, shown when a wait times out.
     recent: std::cell::RefCell<std::collections::VecDeque<(u32, String)>>,
+    /// Every line read so far, in order.
+    seen: std::cell::RefCell<Vec<(u32, String)>>,
 }
 
 /// Writes a cluster file of `n` peers on free loopback ports (and metrics
@@ -85,6 +87,7 @@ impl Processes {
             node_args: node_args.iter().map(|a| (*a).to_owned()).collect(),
             tx,
             recent: Default::default(),
+            seen: Default::default(),
         };
         for id in 1..=n {
             procs.spawn(id);
@@ -131,6 +134,7 @@ impl Processes {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok((id, line)) => {
+                    self.seen.borrow_mut().push((id, line.clone()));
                     let mut recent = self.recent.borrow_mut();
                     recent.push_back((id, line.clone()));
                     if recent.len() > 60 {
@@ -159,7 +163,15 @@ impl Processes {
     /// Forgets every line logged so far, so that later waits see only new
     /// ones.
     pub fn drain(&self) {
-        while self.lines.try_recv().is_ok() {}
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.borrow_mut().push(line);
+        }
+    }
+
+    /// Every line read so far (by waits, drains and
+    /// [`Processes::terminate_all`]), in order.
+    pub fn seen(&self) -> Vec<(u32, String)> {
+        self.seen.borrow().clone()
     }
 
     /// SIGKILL: no goodbye, no flush.
@@ -190,7 +202,9 @@ impl Processes {
             }
         }
         thread::sleep(Duration::from_millis(100)); // let the readers drain
-        self.lines.try_iter().collect()
+        let rest: Vec<(u32, String)> = self.lines.try_iter().collect();
+        self.seen.borrow_mut().extend(rest.iter().cloned());
+        rest
     }
 
     /// Runs `bazaar <what> --data-dir DIR/data`; returns success and stdout.
@@ -237,6 +251,35 @@ pub fn ledger_units(ledger: &str) -> BTreeMap<(u32, String), u64> {
             let buyer: u32 = words[i - 1].parse().expect("a buyer id");
             let n: u64 = words[i + 1].parse().expect("a quantity");
             *units.entry((buyer, words[i + 2].to_owned())).or_default() += n;
+        }
+    }
+    units
+}
+
+/// Units per (buyer, product name) that buyers were told they got, in
+/// lines such as `peer 1 got 4 of 5 fish from peer 2 (3) and peer 4 (1), ...`.
+pub fn received_units(lines: &[(u32, String)]) -> BTreeMap<(u32, String), u64> {
+    let mut units = BTreeMap::new();
+    for (_, line) in lines {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(i) = words.iter().position(|w| *w == "got") else {
+            continue;
+        };
+        if i < 2 || words[i - 2] != "peer" {
+            continue;
+        }
+        let (Ok(buyer), Some(Ok(n))) = (
+            words[i - 1].parse::<u32>(),
+            words.get(i + 1).map(|w| w.parse::<u64>()),
+        ) else {
+            continue;
+        };
+        let product = match words.get(i + 2) {
+            Some(&"of") => words.get(i + 4),
+            other => other,
+        };
+        if let Some(product) = product {
+            *units.entry((buyer, (*product).to_owned())).or_default() += n;
         }
     }
     units
