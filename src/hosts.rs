@@ -26,6 +26,10 @@ const SUBNET: [u8; 3] = [10, 213, 0];
 /// The database host's last octet.
 pub const DB_HOST: u8 = 100;
 
+/// The last octet of a second database host, for a standby
+/// ([`Hosts::add_host`]).
+pub const STANDBY_HOST: u8 = 101;
+
 /// A line a peer logged, and when the test read it.
 pub type Line = (u32, Instant, String);
 
@@ -44,6 +48,8 @@ pub struct Hosts {
     pub lines: mpsc::Receiver<Line>,
     tx: mpsc::Sender<Line>,
     blackholes: Vec<(u32, Ipv4Addr)>,
+    /// The namespaces of hosts added after the first database host.
+    added: Vec<String>,
 }
 
 /// Why the hosts cannot be made here.
@@ -145,6 +151,7 @@ impl Hosts {
             lines,
             tx,
             blackholes: Vec::new(),
+            added: Vec::new(),
         };
         let switch = hosts.ns_named("sw");
         ip(&["netns", "add", &switch])?;
@@ -153,21 +160,7 @@ impl Hosts {
         let mut hosts_and_db: Vec<(String, u8)> = (1..=n).map(|i| (hosts.ns(i), i as u8)).collect();
         hosts_and_db.push((hosts.ns_named("db"), DB_HOST));
         for (ns, octet) in &hosts_and_db {
-            ip(&["netns", "add", ns])?;
-            ip(&["-n", ns, "link", "set", "lo", "up"])?;
-            let inside = format!("{}h{octet}", hosts.prefix);
-            let outside = format!("{}s{octet}", hosts.prefix);
-            ip(&[
-                "link", "add", &inside, "type", "veth", "peer", "name", &outside,
-            ])?;
-            ip(&["link", "set", &inside, "netns", ns])?;
-            ip(&["link", "set", &outside, "netns", &switch])?;
-            ip(&["-n", ns, "link", "set", &inside, "name", "eth0"])?;
-            let addr = format!("{}/24", Self::address(*octet));
-            ip(&["-n", ns, "addr", "add", &addr, "dev", "eth0"])?;
-            ip(&["-n", ns, "link", "set", "eth0", "up"])?;
-            ip(&["-n", &switch, "link", "set", &outside, "master", "br0"])?;
-            ip(&["-n", &switch, "link", "set", &outside, "up"])?;
+            hosts.plug(ns, *octet)?;
         }
         let mut cluster = bazaar_node::cluster::Cluster::local(n, "127.0.0.1".parse().unwrap(), 1);
         cluster.timing.think_ms = think_ms;
@@ -179,6 +172,49 @@ impl Hosts {
             detail: e.to_string(),
         })?;
         Ok(hosts)
+    }
+
+    /// Makes the namespace `ns`, a host whose address ends in `octet`,
+    /// plugged into the bridge.
+    fn plug(&self, ns: &str, octet: u8) -> Result<(), HostsError> {
+        let switch = self.ns_named("sw");
+        ip(&["netns", "add", ns])?;
+        ip(&["-n", ns, "link", "set", "lo", "up"])?;
+        let inside = format!("{}h{octet}", self.prefix);
+        let outside = format!("{}s{octet}", self.prefix);
+        ip(&[
+            "link", "add", &inside, "type", "veth", "peer", "name", &outside,
+        ])?;
+        ip(&["link", "set", &inside, "netns", ns])?;
+        ip(&["link", "set", &outside, "netns", &switch])?;
+        ip(&["-n", ns, "link", "set", &inside, "name", "eth0"])?;
+        let addr = format!("{}/24", Self::address(octet));
+        ip(&["-n", ns, "addr", "add", &addr, "dev", "eth0"])?;
+        ip(&["-n", ns, "link", "set", "eth0", "up"])?;
+        ip(&["-n", &switch, "link", "set", &outside, "master", "br0"])?;
+        ip(&["-n", &switch, "link", "set", &outside, "up"])
+    }
+
+    /// Adds a host named `what` (such as a database standby's) whose
+    /// address ends in `octet`; returns its namespace.
+    ///
+    /// # Errors
+    /// A [`HostsError`] naming the command that failed.
+    pub fn add_host(&mut self, what: &str, octet: u8) -> Result<String, HostsError> {
+        let ns = self.ns_named(what);
+        self.added.push(ns.clone());
+        self.plug(&ns, octet)?;
+        Ok(ns)
+    }
+
+    /// Takes the host named `what` (`"db"`, or one added) off the
+    /// network, or puts it back.
+    ///
+    /// # Errors
+    /// A [`HostsError`] if `ip` refuses.
+    pub fn link_named(&self, what: &str, up: bool) -> Result<(), HostsError> {
+        let state = if up { "up" } else { "down" };
+        ip(&["-n", &self.ns_named(what), "link", "set", "eth0", state])
     }
 
     /// The address of the host with this last octet.
@@ -432,6 +468,7 @@ impl Drop for Hosts {
         }
         let mut names: Vec<String> = (1..=self.n).map(|i| self.ns(i)).collect();
         names.push(self.ns_named("db"));
+        names.extend(std::mem::take(&mut self.added));
         names.push(self.ns_named("sw"));
         for ns in names {
             let _ = Command::new("ip").args(["netns", "del", &ns]).status();

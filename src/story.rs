@@ -153,12 +153,18 @@ pub fn line(report: &Report) -> (Loudness, String) {
             Loudness::Problem,
             format!("peer {peer}: refused a message from peer {from}: {reason}"),
         ),
-        Event::StoreUnavailable { epoch, down } => (
+        // Said once an outage: its first failure (the trader retries every
+        // heartbeat interval; the retries are detail).
+        Event::StoreUnavailable { epoch, down } if down.is_zero() => (
             Loudness::Problem,
             format!(
-                "peer {peer}: the store failed (epoch {epoch}, for {down:?}): dropped what the \
-                 last commit held, loading the books again"
+                "peer {peer}: the store failed (epoch {epoch}): dropped what the last commit \
+                 held, loading the books again until it answers"
             ),
+        ),
+        Event::StoreUnavailable { epoch, down } => (
+            Loudness::Detail,
+            format!("peer {peer}: the store still fails (epoch {epoch}, for {down:?})"),
         ),
         Event::CutOff { epoch, quiet } => (
             Loudness::Problem,
@@ -546,10 +552,18 @@ mod tests {
             (
                 Event::StoreUnavailable {
                     epoch,
-                    down: ms(40),
+                    down: Duration::ZERO,
                 },
                 Loudness::Problem,
-                "peer 1: the store failed (epoch 9, for 40ms): dropped what the last commit held, loading the books again",
+                "peer 1: the store failed (epoch 9): dropped what the last commit held, loading the books again until it answers",
+            ),
+            (
+                Event::StoreUnavailable {
+                    epoch,
+                    down: ms(40),
+                },
+                Loudness::Detail,
+                "peer 1: the store still fails (epoch 9, for 40ms)",
             ),
             (
                 Event::CutOff {

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use std::path::Path;
 
-use bazaar::hosts::{DB_HOST, Hosts, Line, unavailable};
-use support::processes::BAZAAR;
+use bazaar::hosts::{DB_HOST, Hosts, Line, STANDBY_HOST, unavailable};
+use support::processes::{BAZAAR, ledger_units, received_units};
 
 /// Lines of `peers` in `lines` containing `text`.
 fn count(lines: &[Line], peers: &[u32], text: &str) -> usize {
@@ -162,5 +162,88 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
         "every peer stopped cleanly"
     );
     let (passed, report) = hosts.bazaar_in(&hosts.ns(1), &["audit", "--store", &url]);
+    assert!(passed, "{report}");
+}
+
+#[test]
+fn six_hosts_trade_on_when_the_database_host_is_cut_off_and_its_standby_promoted() {
+    if let Some(why) = unavailable() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "hosts test cannot run under CI: {why}"
+        );
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let mut hosts = Hosts::create(Path::new(BAZAAR), "standby", 6, 20).expect("the hosts are made");
+    // The books on a primary (host "db") and its synchronous standby (host
+    // "db2"), each on a host of its own; the peers name both.
+    let db = hosts.ns_named("db");
+    let db2 = hosts
+        .add_host("db2", STANDBY_HOST)
+        .expect("the standby's host");
+    let Some(mut primary) = pg::PgServer::start_in("hosts-primary", &db, Hosts::address(DB_HOST))
+    else {
+        return;
+    };
+    let standby = pg::PgServer::standby_of(
+        &primary,
+        "hosts-standby",
+        Some((db2, Hosts::address(STANDBY_HOST))),
+    );
+    primary.require_sync_standby();
+    primary.wait_for_standby();
+    let url = pg::PgServer::url_of_all(&[&primary, &standby], "postgres");
+    hosts.node_flags(&["--store", &url]);
+    hosts.spawn_all();
+    let mut seen = Vec::new();
+    trades(&hosts, 6, &mut seen);
+    for _ in 0..10 {
+        hosts.wait_for(None, " bought ", &mut seen).expect("sales");
+    }
+
+    // The primary's host is cut off from the network (its server still
+    // runs there, unreachable); the standby is promoted on its host.
+    hosts.link_named("db", false).unwrap();
+    let cut = Instant::now();
+    // What was sold before the cut is read now: after it, nothing can be
+    // committed until the promotion (the primary waits for its standby).
+    hosts.collect(Duration::from_millis(500), &mut seen);
+    standby.promote();
+    let promoted = Instant::now();
+    let (seller, _, _) = hosts
+        .wait_for(None, " bought ", &mut seen)
+        .unwrap_or_else(|| panic!("no sale after the promotion; last lines: {:?}", tail(&seen)));
+    let resumed = Instant::now();
+    eprintln!(
+        "database host cut off: promoted after {:?}; peer {seller} sold {:?} after the \
+         promotion, {:?} after the cut",
+        promoted - cut,
+        resumed - promoted,
+        resumed - cut
+    );
+    for _ in 0..10 {
+        hosts
+            .wait_for(None, " bought ", &mut seen)
+            .expect("sales go on");
+    }
+    assert_eq!(
+        hosts.terminate_all(),
+        Vec::<u32>::new(),
+        "every peer stopped cleanly"
+    );
+    // The old primary never comes back: its host is fenced off for good,
+    // as an operator must (its server is stopped with the test).
+    primary.kill();
+    let promoted_url = standby.url();
+    let (ok, ledger) = hosts.bazaar_in(&hosts.ns(1), &["ledger", "--store", &promoted_url]);
+    assert!(ok, "{ledger}");
+    let stored = ledger_units(&ledger);
+    let told: Vec<(u32, String)> = seen.iter().map(|(id, _, l)| (*id, l.clone())).collect();
+    for (key, units) in received_units(&told) {
+        let kept = stored.get(&key).copied().unwrap_or(0);
+        assert!(kept >= units, "{key:?}: told {units}, kept {kept}");
+    }
+    let (passed, report) = hosts.bazaar_in(&hosts.ns(1), &["audit", "--store", &promoted_url]);
     assert!(passed, "{report}");
 }

@@ -268,9 +268,16 @@ impl PgServer {
         self.admin_of("postgres")
     }
 
-    /// A superuser session on database `db`.
+    /// A superuser session on database `db`, through the server's Unix
+    /// socket: it reaches a server in a network namespace too.
     pub fn admin_of(&self, db: &str) -> postgres::Client {
-        postgres::Client::connect(&self.url_of(db), postgres::NoTls).expect("an admin session")
+        postgres::Config::new()
+            .host_path(&self.dir)
+            .port(self.port)
+            .user("bazaar")
+            .dbname(db)
+            .connect(postgres::NoTls)
+            .expect("an admin session")
     }
 
     /// The folder holding the cluster (`data/`) and its log.

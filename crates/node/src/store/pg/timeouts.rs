@@ -40,8 +40,10 @@ impl PgTimeouts {
     /// before a waiting trader's 2 s lock timeout); no statement runs past
     /// 5 s; a peer on either end that stops answering is declared dead
     /// after about 1 + 3 × 1 s of silence, or 5 s of unacknowledged data.
+    /// A server that does not answer a connection is given up after 2 s:
+    /// with several hosts in the URL, the next is tried then.
     pub const TRADER: Self = Self {
-        connect: Duration::from_secs(5),
+        connect: Duration::from_secs(2),
         statement: Duration::from_secs(5),
         lock: Duration::from_secs(2),
         idle_in_transaction: Duration::from_secs(1),
