@@ -53,6 +53,8 @@ fn with_every_database_down_the_market_waits_and_trades_again_when_one_is_back()
         procs.wait_for(None, " bought ");
     }
 
+    procs.drain();
+    let from_the_kill = procs.seen().len();
     primary.kill();
     standby.kill();
     let down = Instant::now();
@@ -69,12 +71,17 @@ fn with_every_database_down_the_market_waits_and_trades_again_when_one_is_back()
         .map(|c| cpu_time(c.id()))
         .sum::<Duration>()
         .saturating_sub(cpu_before);
+    let outage_lines = procs.seen().split_off(from_the_kill);
     let during = procs.seen().split_off(mark);
     let count = |text: &str| during.iter().filter(|(_, l)| l.contains(text)).count();
-    let (failed, terms) = (count("the store failed"), count("I am the new coordinator"));
+    let failed = outage_lines
+        .iter()
+        .filter(|(_, l)| l.contains("the store failed"))
+        .count();
+    let terms = count("I am the new coordinator");
     let elections = count("ELECTION") + count("election");
     eprintln!(
-        "outage: {:?} with no server: {failed} 'store failed' warnings, {terms} terms \
+        "outage: {:?} with no server: {failed} 'store failed' warnings in all, {terms} terms \
          announced, {elections} election lines, {cpu:?} of CPU for six peers",
         outage
     );

@@ -767,3 +767,69 @@ fn a_failed_renewal_leaves_the_commit_in_flight_to_its_own_answer() {
         [Action::ReloadBooks { epoch }]
     );
 }
+
+/// When no peer reaches the store, the office is not passed around every
+/// lease: a peer that lost a term to the outage holds its next one twice
+/// as long, and says "the store failed" (a zero `down`) only once.
+#[test]
+fn a_term_lost_to_an_outage_makes_the_next_one_wait_twice_as_long() {
+    let (mut trader, epoch) = trader_with_fish();
+    let failure = StoreFailure::Unavailable;
+    trader.handle(ms(10), Input::StoreFailed { epoch, failure });
+    let resigned = trader.handle(ms(320), Input::StoreFailed { epoch, failure });
+    let silent = resigned.iter().find_map(|a| match a {
+        Action::SetTimer {
+            timer: PeerTimer::TraderSilent,
+            after,
+        } => Some(*after),
+        _ => None,
+    });
+    let after = silent.expect("it resigned, and waits for a successor");
+    let at = ms(320) + after;
+    let again = loads(&trader.handle(at, Input::Timer(PeerTimer::TraderSilent)))
+        .expect("nobody took over: it runs again");
+    // The books of the new term cannot be loaded either.
+    let first = trader.handle(
+        at + ms(1),
+        Input::StoreFailed {
+            epoch: again,
+            failure,
+        },
+    );
+    assert_eq!(
+        first[0],
+        Action::Event(Event::StoreUnavailable {
+            epoch: again,
+            down: at + ms(1) - ms(10)
+        }),
+        "the same outage: no new 'store failed'"
+    );
+    // A lease later it holds on; two leases later it gives up.
+    let held = trader.handle(
+        at + ms(301),
+        Input::StoreFailed {
+            epoch: again,
+            failure,
+        },
+    );
+    assert!(
+        !held
+            .iter()
+            .any(|a| matches!(a, Action::Event(Event::SteppedDown { .. }))),
+        "{held:?}"
+    );
+    let gone = trader.handle(
+        at + ms(601),
+        Input::StoreFailed {
+            epoch: again,
+            failure,
+        },
+    );
+    assert!(
+        gone.contains(&Action::Event(Event::SteppedDown {
+            epoch: again,
+            resigned: true
+        })),
+        "{gone:?}"
+    );
+}

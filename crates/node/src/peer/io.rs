@@ -382,7 +382,8 @@ pub enum Event {
     StoreUnavailable {
         /// The trader's epoch.
         epoch: Epoch,
-        /// How long the store has been failing.
+        /// How long the store has been failing, as this peer has seen it
+        /// across its terms: zero at the first failure of an outage.
         down: Duration,
     },
     /// The trader has heard from no other peer for a heartbeat timeout:

@@ -72,8 +72,12 @@ pub struct Peer {
     /// When any other peer was last heard from: a trader that hears from
     /// none is cut off, and gives up its term.
     heard_from_any: Duration,
-    /// Since when the store has been failing this trader's calls.
+    /// Since when the store has been failing this trader's calls, in
+    /// this term.
     store_down_since: Option<Duration>,
+    /// The store's outage as this peer has seen it across its terms,
+    /// until it sees books again (its own, or a trader's answers).
+    store_outage: Option<StoreOutage>,
     /// Whether it gave up a term cut off from every other peer: it stays
     /// out of elections until it hears from one again.
     cut_off: bool,
@@ -114,6 +118,7 @@ impl Peer {
             sent_to_trader: Duration::ZERO,
             heard_from_any: Duration::ZERO,
             store_down_since: None,
+            store_outage: None,
             cut_off: false,
             reached: BTreeSet::new(),
             outages: BTreeMap::new(),
@@ -279,9 +284,14 @@ impl Peer {
             Body::Following { .. } => {}
             Body::Offer(offer) => self.desk_takes(TraderInput::Offer { at, offer }),
             Body::Buy(buy) => self.desk_takes(TraderInput::Buy { at, buy }),
-            Body::Deposited(deposited) => self.seller_takes(SellerInput::Deposited(deposited)),
+            Body::Deposited(deposited) => {
+                self.store_outage = None;
+                self.seller_takes(SellerInput::Deposited(deposited));
+            }
             Body::Sale(notice) => self.seller_takes(SellerInput::Sale(notice)),
             Body::BuyReply(reply) => {
+                // A trader answers from books: the store is back.
+                self.store_outage = None;
                 if let Some(first_sent) = self.asked_at.remove(&reply.id) {
                     self.event(Event::Answered {
                         request: reply.id,
@@ -547,6 +557,7 @@ impl Peer {
         let reloaded = desk.was_open() || desk.carried_on();
         let answers = desk.open(book);
         self.store_down_since = None;
+        self.store_outage = None;
         // The lab's announcement waits for the books: a claim the store
         // refuses (a restarted peer's forgotten epoch) never trades, and
         // saying "I am the new coordinator" for it would mislead.
@@ -711,7 +722,10 @@ impl Peer {
     ///   every heartbeat interval, once no commit of the term is in flight
     ///   (after a failed renewal one may be, and land after books read
     ///   meanwhile); a store down for a whole lease ends the term, so that a
-    ///   peer that can reach it may take over.
+    ///   peer that can reach it may take over. A peer that already lost a
+    ///   term to the same outage holds the next one twice as long (up to
+    ///   16 leases): when no peer reaches the store, the office is not
+    ///   passed around every lease.
     /// - Corrupt: the books cannot be trusted; the desk closes.
     fn on_store_failed(&mut self, epoch: Epoch, failure: StoreFailure) {
         if self.desk.as_ref().is_none_or(|d| d.epoch() != epoch) {
@@ -750,9 +764,18 @@ impl Peer {
                     desk.reload();
                 }
                 let since = *self.store_down_since.get_or_insert(self.now);
-                let down = self.now.saturating_sub(since);
-                self.event(Event::StoreUnavailable { epoch, down });
-                if down >= self.config.timing.lease {
+                let outage = *self.store_outage.get_or_insert(StoreOutage {
+                    since: self.now,
+                    terms_lost: 0,
+                });
+                self.event(Event::StoreUnavailable {
+                    epoch,
+                    down: self.now.saturating_sub(outage.since),
+                });
+                if self.now.saturating_sub(since) >= outage.patience(self.config.timing.lease) {
+                    if let Some(outage) = self.store_outage.as_mut() {
+                        outage.terms_lost += 1;
+                    }
                     self.resign();
                 } else {
                     self.out.push(Action::SetTimer {
@@ -905,6 +928,24 @@ impl Peer {
 
     fn event(&mut self, event: Event) {
         self.out.push(Action::Event(event));
+    }
+}
+
+/// An outage of the store as one peer sees it, across its terms.
+#[derive(Debug, Clone, Copy)]
+struct StoreOutage {
+    /// When this peer first saw the store fail.
+    since: Duration,
+    /// How many of its terms the outage has ended.
+    terms_lost: u32,
+}
+
+impl StoreOutage {
+    /// How long a term waits on the store before it ends: a lease, then
+    /// twice as long for each term already lost to this outage, up to 16
+    /// leases.
+    fn patience(&self, lease: Duration) -> Duration {
+        lease * 2_u32.pow(self.terms_lost.min(4))
     }
 }
 
