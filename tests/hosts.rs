@@ -77,6 +77,7 @@ fn tail(seen: &[Line]) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs root, iproute2 and PostgreSQL: network namespaces; cargo test -- --ignored"]
 fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
     if let Some(why) = unavailable() {
         assert!(
@@ -166,6 +167,7 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
 }
 
 #[test]
+#[ignore = "needs root, iproute2 and PostgreSQL: network namespaces; cargo test -- --ignored"]
 fn six_hosts_trade_on_when_the_database_host_is_cut_off_and_its_standby_promoted() {
     if let Some(why) = unavailable() {
         assert!(

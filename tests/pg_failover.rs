@@ -36,6 +36,7 @@ fn books(what: &str, url: &str) -> (bool, String) {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_market_trades_on_through_the_promotion_of_its_standby() {
     let Some(mut primary) = PgServer::start("failover") else {
         return;
@@ -86,6 +87,7 @@ fn a_market_trades_on_through_the_promotion_of_its_standby() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_market_waits_for_its_killed_standby_and_trades_when_it_is_back() {
     let Some(primary) = PgServer::start("standby-killed") else {
         return;

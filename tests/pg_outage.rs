@@ -34,6 +34,7 @@ fn cpu_time(pid: u32) -> Duration {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn with_every_database_down_the_market_waits_and_trades_again_when_one_is_back() {
     let Some(mut primary) = PgServer::start("outage") else {
         return;

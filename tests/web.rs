@@ -147,6 +147,7 @@ fn wait_for_text(tab: &Tab, selector: &str, wanted: &str, within: Duration) -> D
 }
 
 #[test]
+#[ignore = "needs Chromium (apt-get install chromium): cargo test -- --ignored"]
 fn a_click_kills_trader_6_and_the_page_announces_trader_5() {
     let Some(chromium) = chromium() else { return };
     let demo = Demo::start(&["--web-control"]);

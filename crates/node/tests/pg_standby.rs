@@ -162,6 +162,7 @@ fn in_background<T: Send + 'static>(
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_commit_waits_for_a_killed_standby_and_lands_once_it_is_back() {
     let (primary, mut standby) = pair!("standby-back");
     let url = primary.url_of("books");
@@ -211,6 +212,7 @@ fn cancel_waits_for_the_standby(server: &PgServer) -> i64 {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_commit_whose_wait_for_the_standby_is_cancelled_is_not_acknowledged() {
     let (primary, mut standby) = pair!("standby-gone");
     let url = primary.url_of("books");
@@ -249,6 +251,7 @@ fn a_commit_whose_wait_for_the_standby_is_cancelled_is_not_acknowledged() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn after_a_promotion_the_trader_finds_the_new_primary_and_loses_nothing_acknowledged() {
     let (mut primary, standby) = pair!("promotion");
     let url = PgServer::url_of_all(&[&primary, &standby], "books");
@@ -297,6 +300,7 @@ fn after_a_promotion_the_trader_finds_the_new_primary_and_loses_nothing_acknowle
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn the_fence_and_a_lease_not_renewed_carry_over_a_promotion() {
     let (mut primary, standby) = pair!("fence-carried");
     let url = PgServer::url_of_all(&[&primary, &standby], "books");
@@ -340,6 +344,7 @@ fn the_fence_and_a_lease_not_renewed_carry_over_a_promotion() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn in_a_split_brain_only_the_promoted_server_acknowledges_a_sale() {
     let (mut primary, standby) = pair!("split-brain");
     // Both servers, the old primary first: while it runs, it is the

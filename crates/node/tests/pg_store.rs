@@ -129,6 +129,7 @@ impl Drop for TempDir {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_new_instance_loads_the_books_committed_by_another() {
     let server = server!("round_trip");
     let url = server.database("books");
@@ -160,6 +161,7 @@ fn a_new_instance_loads_the_books_committed_by_another() {
 /// The same batches, fed to both durable stores, with failovers to new
 /// instances: identical books, ledgers and audits (but for the name).
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn postgres_and_sqlite_load_identical_books_ledgers_and_audits() {
     let server = server!("same_as_sqlite");
     let url = server.database("same");
@@ -193,6 +195,7 @@ fn postgres_and_sqlite_load_identical_books_ledgers_and_audits() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_deposed_trader_on_another_connection_cannot_sell() {
     let server = server!("fence_two");
     let url = server.database("fence");
@@ -251,6 +254,7 @@ fn a_deposed_trader_on_another_connection_cannot_sell() {
 /// Two traders on two connections keep deposing each other while they
 /// sell: every batch the store accepted is in the books, none twice.
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn racing_traders_never_interleave_their_batches() {
     let server = server!("fence_race");
     let url = server.database("race");
@@ -307,6 +311,7 @@ fn racing_traders_never_interleave_their_batches() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_lease_is_void_once_its_holders_session_is_gone_and_only_then() {
     let server = server!("lease-gone");
     let url = server.database("lease_gone");
@@ -374,6 +379,7 @@ fn a_lease_is_void_once_its_holders_session_is_gone_and_only_then() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn the_lease_keeps_other_peers_out_until_it_runs_out() {
     let server = server!("lease");
     let url = server.database("lease");
@@ -438,6 +444,7 @@ fn the_lease_keeps_other_peers_out_until_it_runs_out() {
 /// damage to a batch before the checkpoint does not stop a trader (the
 /// audit, which reads the whole history, names it).
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn the_books_open_from_the_newest_checkpoint_and_the_batches_after_it() {
     let server = server!("checkpoint");
     let url = server.database("checkpoint");
@@ -683,11 +690,13 @@ fn a_connection_killed_mid_commit(trap: Trap) {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_connection_killed_before_the_commit_record_loses_the_batch_and_the_retry_is_served_once() {
     a_connection_killed_mid_commit(Trap::BeforeTheCommitRecord);
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_connection_killed_after_the_commit_record_keeps_the_batch_and_the_retry_is_answered_from_it() {
     a_connection_killed_mid_commit(Trap::AfterTheCommitRecord);
 }
@@ -695,6 +704,7 @@ fn a_connection_killed_after_the_commit_record_keeps_the_batch_and_the_retry_is_
 /// A session ended between two calls (a restarted server, a dropped
 /// link) is made again: at most the next call fails, with `Io`.
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_lost_session_is_made_again() {
     let server = server!("reconnect");
     let url = server.database("again");
@@ -728,6 +738,7 @@ fn a_lost_session_is_made_again() {
 
 /// Errors name the database (never its password) and say what is wrong.
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_bad_url_a_refused_connection_and_a_wrong_password_are_io_errors_naming_the_database() {
     let message = |r: Result<PgStore, StoreError>| match r {
         Err(e @ StoreError::Io { .. }) => e.to_string(),
@@ -773,6 +784,7 @@ fn a_bad_url_a_refused_connection_and_a_wrong_password_are_io_errors_naming_the_
 }
 
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_database_of_another_schema_version_or_program_is_corrupt() {
     let server = server!("schema");
     let url = server.database("newer");
@@ -819,6 +831,7 @@ fn a_database_of_another_schema_version_or_program_is_corrupt() {
 
 /// A batch that does not fit is rejected and nothing is written.
 #[test]
+#[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
 fn a_batch_that_does_not_fit_is_rejected_and_nothing_is_written() {
     let server = server!("rejected");
     let url = server.database("rejected");
