@@ -17,7 +17,6 @@ mod config;
 mod error;
 mod hello;
 mod inbox;
-mod incoming;
 mod shared;
 mod stats;
 mod transport;

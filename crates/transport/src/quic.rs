@@ -33,33 +33,35 @@
 use std::{
     collections::BTreeMap,
     net::{Ipv4Addr, SocketAddr},
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::Arc,
     time::Duration,
 };
 
 use async_trait::async_trait;
 use bazaar_protocol::PeerId;
 use bytes::Bytes;
-use quinn::{Connection, ConnectionError, Endpoint, Incoming as QuinnIncoming, VarInt};
-use rustls::pki_types::CertificateDer;
-use tokio::task::{JoinHandle, JoinSet};
-use tracing::{debug, warn};
+use quinn::{Endpoint, VarInt};
+use tokio::task::JoinHandle;
 
-use outgoing::{ACK, Dialer, Outgoing};
+use accept::{Accepting, accept_loop};
+use lives::Lives;
+use outgoing::{Dialer, Outgoing};
 
+mod accept;
+mod incoming;
+mod lives;
 mod outgoing;
 
 use crate::{
     Event, PeerIdentity, Stats, Transport, TransportConfig, TransportError,
     inbox::Inbox,
-    incoming::{Ended, Incoming},
     shared::{AcceptTask, Shared},
     stats::Counters,
     tls,
 };
 
 /// Application close code for a connection closed for bad input.
-const REFUSED: u32 = 1;
+pub(super) const REFUSED: u32 = 1;
 /// Application close code for a transport shutting down.
 const SHUTDOWN: u32 = 0;
 /// Keep-alives keep idle links open and notice a silent peer.
@@ -291,180 +293,4 @@ impl Transport for QuicTransport {
     fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
     }
-}
-
-/// What the accept side works with.
-struct Accepting {
-    shared: Arc<Shared>,
-    known: BTreeMap<PeerId, SocketAddr>,
-    lives: Lives,
-    /// Told when a peer dialled us: it is up, perhaps restarted.
-    outgoing: Arc<Outgoing>,
-}
-
-/// Accepts connections until the transport shuts down (the task is aborted,
-/// which drops every connection task with it).
-async fn accept_loop(endpoint: Endpoint, accepting: Arc<Accepting>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            incoming = endpoint.accept() => match incoming {
-                Some(incoming) => {
-                    connections.spawn(serve(incoming, Arc::clone(&accepting)));
-                }
-                None => return,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-}
-
-/// Serves one incoming connection: its hello stream, then its frames.
-async fn serve(incoming: QuinnIncoming, accepting: Arc<Accepting>) {
-    let shared = &accepting.shared;
-    let remote = incoming.remote_address();
-    let connection = match incoming.await {
-        Ok(connection) => connection,
-        Err(e) => {
-            Counters::add(&shared.counters.rejected, 1);
-            warn!(peer = %shared.local, %remote, "quic handshake refused: {e}");
-            return;
-        }
-    };
-    let mut from = None;
-    if let Ended::Rejected(reason) = serve_streams(&connection, &accepting, &mut from).await {
-        Counters::add(&shared.counters.rejected, 1);
-        warn!(peer = %shared.local, %remote, "closing quic connection: {reason}");
-        connection.close(VarInt::from_u32(REFUSED), reason.as_bytes());
-    }
-    if let Some(from) = from
-        && accepting.lives.ended(from, &connection)
-    {
-        debug!(peer = %shared.local, %from, "peer restarted: it reset its connection to us");
-        accepting.outgoing.peer_up(from, true);
-    }
-}
-
-/// Reads the streams a dialler opens, one after the other; `from` is the
-/// peer their hellos named.
-async fn serve_streams(
-    connection: &Connection,
-    accepting: &Accepting,
-    from: &mut Option<PeerId>,
-) -> Ended {
-    let shared = &*accepting.shared;
-    let Some(cert) = peer_certificate(connection) else {
-        return Ended::Rejected("no client certificate".into());
-    };
-    loop {
-        let Ok((mut send, recv)) = connection.accept_bi().await else {
-            return Ended::Closed;
-        };
-        let mut incoming = Incoming::new(recv, shared);
-        let peer = match incoming.hello(shared).await {
-            Ok(peer) => peer,
-            Err(ended) => return ended,
-        };
-        if !accepting.known.contains_key(&peer) {
-            return Ended::Rejected(format!(
-                "hello names peer {peer}, who is not in the peer list"
-            ));
-        }
-        if !tls::cert_names(&cert, peer) {
-            return Ended::Rejected(format!(
-                "hello claims peer {peer}, the certificate is not {}",
-                tls::peer_name(peer)
-            ));
-        }
-        *from = Some(peer);
-        if peer != shared.local {
-            let restarted = accepting.lives.dialled(peer, connection);
-            if restarted {
-                debug!(peer = %shared.local, from = %peer, "peer restarted: it dialled again while its connection to us was open");
-            }
-            accepting.outgoing.peer_up(peer, restarted);
-        }
-        if send.write_all(&[ACK]).await.is_err() {
-            return Ended::Closed;
-        }
-        match incoming.deliver(peer, shared).await {
-            Ended::Closed => {}
-            rejected => return rejected,
-        }
-    }
-}
-
-/// The latest connection each peer dialled us with, to tell a peer that
-/// dials again because it was restarted (it forgot its connections) from
-/// one that dials for the first time or after a loss.
-#[derive(Default)]
-struct Lives(Mutex<BTreeMap<PeerId, Life>>);
-
-/// A peer's latest connection to us.
-struct Life {
-    connection: Connection,
-    /// A restart was already told about this connection's end.
-    told: bool,
-}
-
-impl Lives {
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<PeerId, Life>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// `connection` from `from` said hello. Whether `from` was restarted:
-    /// its previous connection is still open to us (a live peer dials only
-    /// when it holds no connection, and closes one it gives up) or was reset
-    /// (the peer's endpoint did not know it), and no restart was told about
-    /// it. The previous connection is left to end by itself: a restarted
-    /// peer resets it at our next packet.
-    fn dialled(&self, from: PeerId, connection: &Connection) -> bool {
-        let mut lives = self.lock();
-        if lives
-            .get(&from)
-            .is_some_and(|life| life.connection.stable_id() == connection.stable_id())
-        {
-            return false;
-        }
-        let life = Life {
-            connection: connection.clone(),
-            told: false,
-        };
-        let Some(previous) = lives.insert(from, life) else {
-            return false;
-        };
-        drop(lives);
-        if previous.told {
-            return false;
-        }
-        matches!(
-            previous.connection.close_reason(),
-            None | Some(ConnectionError::Reset)
-        )
-    }
-
-    /// `connection` from `from` ended. Whether that says `from` was
-    /// restarted: it is the peer's latest connection, it was reset, and no
-    /// restart was told about it.
-    fn ended(&self, from: PeerId, connection: &Connection) -> bool {
-        let mut lives = self.lock();
-        match lives.get_mut(&from) {
-            Some(life)
-                if life.connection.stable_id() == connection.stable_id()
-                    && !life.told
-                    && matches!(connection.close_reason(), Some(ConnectionError::Reset)) =>
-            {
-                life.told = true;
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
-/// The end-entity certificate the dialler presented.
-fn peer_certificate(connection: &Connection) -> Option<CertificateDer<'static>> {
-    let identity = connection.peer_identity()?;
-    let chain = identity.downcast::<Vec<CertificateDer<'static>>>().ok()?;
-    chain.into_iter().next()
 }
