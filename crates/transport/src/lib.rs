@@ -14,9 +14,11 @@
 //! [`Transport`] contract.
 
 mod config;
+mod driver;
 mod error;
 mod hello;
 mod inbox;
+mod peers;
 mod shared;
 mod stats;
 mod transport;

@@ -29,44 +29,23 @@
 //! does exactly that.
 
 mod accept;
-mod remote;
+mod conn;
+mod dial;
 mod socket;
+mod wire;
 
-use std::{
-    collections::BTreeMap,
-    net::{Ipv4Addr, SocketAddr},
-    sync::Arc,
-};
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 
-use async_trait::async_trait;
 use bazaar_protocol::PeerId;
-use bytes::Bytes;
-use tokio::{net::TcpListener, task::JoinHandle};
-use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tokio::net::TcpListener;
 
 use crate::{
-    Event, PeerIdentity, Stats, Transport, TransportConfig, TransportError,
-    inbox::Inbox,
-    shared::{AcceptTask, Shared},
-    stats::Counters,
+    PeerIdentity, TransportConfig, TransportError,
+    driver::{Linked, linked_transport},
+    peers,
 };
 
-use remote::Remotes;
-
-/// Both halves of TLS for one transport: dialling and accepting.
-struct Tls {
-    connector: TlsConnector,
-    acceptor: TlsAcceptor,
-}
-
-impl Tls {
-    fn new(identity: &PeerIdentity) -> Result<Self, TransportError> {
-        Ok(Self {
-            connector: TlsConnector::from(Arc::new(identity.tcp_client_config()?)),
-            acceptor: TlsAcceptor::from(Arc::new(identity.tcp_server_config()?)),
-        })
-    }
-}
+use wire::{TcpWire, Tls};
 
 /// A bound TCP listener, not yet serving: learn its address, then start it.
 #[derive(Debug)]
@@ -90,7 +69,12 @@ impl TcpBinding {
         peers: BTreeMap<PeerId, SocketAddr>,
         config: TransportConfig,
     ) -> TcpTransport {
-        self.serve(local, peers, config, None)
+        let wire = TcpWire {
+            local,
+            max_frame_len: config.max_frame_len,
+            tls: None,
+        };
+        self.serve(&peers, wire, config)
     }
 
     /// Starts serving as the identity's peer of a cluster whose addresses
@@ -106,37 +90,25 @@ impl TcpBinding {
         peers: BTreeMap<PeerId, SocketAddr>,
         config: TransportConfig,
     ) -> Result<TcpTransport, TransportError> {
-        let tls = Arc::new(Tls::new(identity)?);
-        Ok(self.serve(identity.peer(), peers, config, Some(tls)))
+        let wire = TcpWire {
+            local: identity.peer(),
+            max_frame_len: config.max_frame_len,
+            tls: Some(Arc::new(Tls::new(identity)?)),
+        };
+        Ok(self.serve(&peers, wire, config))
     }
 
     fn serve(
         self,
-        local: PeerId,
-        peers: BTreeMap<PeerId, SocketAddr>,
+        peers: &BTreeMap<PeerId, SocketAddr>,
+        wire: TcpWire,
         config: TransportConfig,
-        tls: Option<Arc<Tls>>,
     ) -> TcpTransport {
-        let inbox = Inbox::new(config.inbox_len);
-        let shared = Arc::new(Shared {
-            local,
-            config,
-            counters: Counters::default(),
-            events: inbox.sender(),
-        });
-        let remotes = Arc::new(Remotes::start(Arc::clone(&shared), &peers, tls.as_ref()));
-        let accept = tokio::spawn(accept::accept_loop(
-            self.listener,
-            Arc::clone(&shared),
-            Arc::clone(&remotes),
-            tls,
-        ));
+        let linked = Linked::start(wire.local, config, wire, peers);
+        linked.accept(accept::accept_loop(self.listener, linked.links()));
         TcpTransport {
             addr: self.addr,
-            shared,
-            inbox,
-            remotes,
-            accept: AcceptTask::new(accept),
+            linked,
         }
     }
 }
@@ -144,10 +116,7 @@ impl TcpBinding {
 /// A peer's TCP transport. See the [module docs](self).
 pub struct TcpTransport {
     addr: SocketAddr,
-    shared: Arc<Shared>,
-    inbox: Inbox,
-    remotes: Arc<Remotes>,
-    accept: AcceptTask,
+    linked: Linked<TcpWire>,
 }
 
 impl TcpTransport {
@@ -175,10 +144,8 @@ impl TcpTransport {
         peers: BTreeMap<PeerId, SocketAddr>,
         config: TransportConfig,
     ) -> Result<Self, TransportError> {
-        let addr = *peers
-            .get(&local)
-            .ok_or(TransportError::UnknownPeer(local))?;
-        Ok(Self::bind(addr).await?.start(local, peers, config))
+        let binding = Self::bind(peers::own_addr(&peers, local)?).await?;
+        Ok(binding.start(local, peers, config))
     }
 
     /// Binds `peers[identity.peer()]` and starts serving as that peer,
@@ -193,11 +160,8 @@ impl TcpTransport {
         peers: BTreeMap<PeerId, SocketAddr>,
         config: TransportConfig,
     ) -> Result<Self, TransportError> {
-        let local = identity.peer();
-        let addr = *peers
-            .get(&local)
-            .ok_or(TransportError::UnknownPeer(local))?;
-        Self::bind(addr).await?.start_tls(identity, peers, config)
+        let binding = Self::bind(peers::own_addr(&peers, identity.peer())?).await?;
+        binding.start_tls(identity, peers, config)
     }
 
     /// A cluster of `ids` on free 127.0.0.1 ports, all started under TLS
@@ -211,23 +175,18 @@ impl TcpTransport {
         ids: &[PeerId],
         config: &TransportConfig,
     ) -> Result<BTreeMap<PeerId, Self>, TransportError> {
-        let mut bindings = BTreeMap::new();
-        for &id in ids {
-            let binding = Self::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-            bindings.insert(id, (binding, ca.issue(id)?));
-        }
-        let peers: BTreeMap<PeerId, SocketAddr> = bindings
-            .iter()
-            .map(|(&id, (binding, _))| (id, binding.local_addr()))
-            .collect();
-        let mut cluster = BTreeMap::new();
-        for (id, (binding, identity)) in bindings {
-            cluster.insert(
-                id,
-                binding.start_tls(&identity, peers.clone(), config.clone())?,
-            );
-        }
-        Ok(cluster)
+        let (bindings, peers) =
+            peers::bind_loopback(ids, |_, addr| Self::bind(addr), TcpBinding::local_addr).await?;
+        bindings
+            .into_iter()
+            .map(|(id, binding)| {
+                let identity = ca.issue(id)?;
+                Ok((
+                    id,
+                    binding.start_tls(&identity, peers.clone(), config.clone())?,
+                ))
+            })
+            .collect()
     }
 
     /// A cluster of `ids` on free 127.0.0.1 ports, all started, in one
@@ -239,17 +198,8 @@ impl TcpTransport {
         ids: &[PeerId],
         config: &TransportConfig,
     ) -> Result<BTreeMap<PeerId, Self>, TransportError> {
-        let mut bindings = BTreeMap::new();
-        for &id in ids {
-            bindings.insert(
-                id,
-                Self::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?,
-            );
-        }
-        let peers: BTreeMap<PeerId, SocketAddr> = bindings
-            .iter()
-            .map(|(&id, binding)| (id, binding.local_addr()))
-            .collect();
+        let (bindings, peers) =
+            peers::bind_loopback(ids, |_, addr| Self::bind(addr), TcpBinding::local_addr).await?;
         Ok(bindings
             .into_iter()
             .map(|(id, binding)| (id, binding.start(id, peers.clone(), config.clone())))
@@ -260,50 +210,6 @@ impl TcpTransport {
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
-
-    fn stop_tasks(&self) -> Option<JoinHandle<()>> {
-        self.inbox.close();
-        self.remotes.close();
-        self.accept.stop()
-    }
 }
 
-impl Drop for TcpTransport {
-    fn drop(&mut self) {
-        self.stop_tasks();
-    }
-}
-
-#[async_trait]
-impl Transport for TcpTransport {
-    fn local_id(&self) -> PeerId {
-        self.shared.local
-    }
-
-    async fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
-        self.remotes.send(to, frame)
-    }
-
-    async fn send_many(&self, to: PeerId, frames: Vec<Bytes>) -> Result<(), TransportError> {
-        self.remotes.send_many(to, frames)
-    }
-
-    async fn recv(&self) -> Option<Event> {
-        self.inbox.recv().await
-    }
-
-    fn try_recv(&self) -> Option<Event> {
-        self.inbox.try_recv()
-    }
-
-    async fn shutdown(&self) {
-        if let Some(accept) = self.stop_tasks() {
-            // Wait for the listener to be dropped so the port is free again.
-            let _ = accept.await;
-        }
-    }
-
-    fn stats(&self) -> Stats {
-        self.shared.counters.snapshot()
-    }
-}
+linked_transport!(TcpTransport);

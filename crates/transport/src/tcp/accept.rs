@@ -15,36 +15,25 @@ use tokio_util::codec::Decoder;
 use tracing::{debug, warn};
 
 use super::{
-    Tls,
-    remote::{Accepted, Remotes},
     socket::Socket,
+    wire::{TcpWire, Tls},
 };
-use crate::{hello, shared::Shared, stats::Counters, tls};
+use crate::{driver::Links, hello, stats::Counters, tls};
 
 /// Accepts connections until the transport shuts down (the task is aborted,
 /// which drops the listener and every handshake in progress with it).
-pub(super) async fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    remotes: Arc<Remotes>,
-    tls: Option<Arc<Tls>>,
-) {
+pub(super) async fn accept_loop(listener: TcpListener, links: Arc<Links<TcpWire>>) {
+    let local = links.shared().local;
     let mut handshakes = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
-                    handshakes.spawn(handshake(
-                        stream,
-                        remote,
-                        Arc::clone(&shared),
-                        Arc::clone(&remotes),
-                        tls.clone(),
-                    ));
+                    handshakes.spawn(handshake(stream, remote, Arc::clone(&links)));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait, do not spin.
-                    warn!(peer = %shared.local, "accept failed: {e}");
+                    warn!(peer = %local, "accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
@@ -57,13 +46,8 @@ pub(super) async fn accept_loop(
 /// handshake, and only if it names the peer of the certificate) and hands
 /// the connection to the task of the peer it names, which answers or
 /// refuses it.
-async fn handshake(
-    stream: TcpStream,
-    remote: SocketAddr,
-    shared: Arc<Shared>,
-    remotes: Arc<Remotes>,
-    tls: Option<Arc<Tls>>,
-) {
+async fn handshake(stream: TcpStream, remote: SocketAddr, links: Arc<Links<TcpWire>>) {
+    let shared = links.shared();
     if let Err(e) = stream.set_nodelay(true) {
         debug!(peer = %shared.local, %remote, "TCP_NODELAY: {e}");
     }
@@ -72,7 +56,7 @@ async fn handshake(
     // A refused connection is counted before it closes, so that whoever
     // sees it close also sees it counted: hold it (a duplicate of the
     // socket under TLS, whose handshake owns the stream) until then.
-    let (read, _held) = match tls {
+    let (read, _held) = match &links.wire().tls {
         None => {
             let mut stream = stream;
             let read = tokio::time::timeout(timeout, read_hello(&mut stream, max_frame_len))
@@ -84,7 +68,7 @@ async fn handshake(
             let Some((stream, held)) = duplicate(stream) else {
                 return;
             };
-            let read = tokio::time::timeout(timeout, accept_tls(stream, &tls, max_frame_len)).await;
+            let read = tokio::time::timeout(timeout, accept_tls(stream, tls, max_frame_len)).await;
             (read, Some(held))
         }
     };
@@ -94,8 +78,8 @@ async fn handshake(
         Ok(Err(None)) => return,
         Ok(Err(Some(reason))) => reason,
         Ok(Ok((from, stream))) => {
-            if from != shared.local && remotes.knows(from) {
-                remotes.accepted(from, Accepted { stream });
+            if from != shared.local && links.knows(from) {
+                links.offer(from, stream);
                 return;
             }
             // Closed after it is counted, below.
