@@ -24,7 +24,9 @@
 //!
 //! Over tcp the task of a peer reads and writes the one connection of the
 //! pair, and is offered the connections that peer dials
-//! ([`Links::offer`]).
+//! ([`Links::offer`]). Over quic it only writes: each side dials for its
+//! own frames, the accept side reads the peer's, and tells the link when
+//! the peer dialled ([`Links::peer_up`]).
 //!
 //! # What the task asks of a connection
 //!

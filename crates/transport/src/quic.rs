@@ -30,40 +30,27 @@
 //! foreign certificate, a hello naming another peer, garbage or an oversize
 //! length prefix is closed with a warning; everyone else is served on.
 
-use std::{
-    collections::BTreeMap,
-    net::{Ipv4Addr, SocketAddr},
-    sync::Arc,
-    time::Duration,
-};
-
-use async_trait::async_trait;
-use bazaar_protocol::PeerId;
-use bytes::Bytes;
-use quinn::{Endpoint, VarInt};
-use tokio::task::JoinHandle;
-
-use accept::{Accepting, accept_loop};
-use lives::Lives;
-use outgoing::{Dialer, Outgoing};
-
 mod accept;
+mod conn;
 mod incoming;
 mod lives;
-mod outgoing;
+mod wire;
+
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+
+use bazaar_protocol::PeerId;
+use quinn::Endpoint;
 
 use crate::{
-    Event, PeerIdentity, Stats, Transport, TransportConfig, TransportError,
-    inbox::Inbox,
-    shared::{AcceptTask, Shared},
-    stats::Counters,
-    tls,
+    PeerIdentity, TransportConfig, TransportError,
+    driver::{Linked, linked_transport},
+    peers, tls,
 };
+
+use wire::QuicWire;
 
 /// Application close code for a connection closed for bad input.
 pub(super) const REFUSED: u32 = 1;
-/// Application close code for a transport shutting down.
-const SHUTDOWN: u32 = 0;
 /// Keep-alives keep idle links open and notice a silent peer.
 const KEEP_ALIVE: Duration = Duration::from_secs(1);
 /// A link with no sign of life for this long is dead.
@@ -118,35 +105,17 @@ impl QuicBinding {
         let local = self.identity.peer();
         let mut client = self.identity.quic_client_config()?;
         client.transport_config(transport_config());
-        let inbox = Inbox::new(config.inbox_len);
-        let shared = Arc::new(Shared {
-            local,
-            config,
-            counters: Counters::default(),
-            events: inbox.sender(),
-        });
-        let dialer = Dialer {
+        let wire = QuicWire {
             local,
             endpoint: self.endpoint.clone(),
             client,
+            max_frame_len: config.max_frame_len,
         };
-        let outgoing = Arc::new(Outgoing::start(dialer, Arc::clone(&shared), &peers));
-        let accept = tokio::spawn(accept_loop(
-            self.endpoint.clone(),
-            Arc::new(Accepting {
-                shared: Arc::clone(&shared),
-                known: peers,
-                lives: Lives::default(),
-                outgoing: Arc::clone(&outgoing),
-            }),
-        ));
+        let linked = Linked::start(local, config, wire, &peers);
+        linked.accept(accept::accept_loop(self.endpoint.clone(), linked.links()));
         Ok(QuicTransport {
             addr: self.addr,
-            endpoint: self.endpoint,
-            shared,
-            inbox,
-            outgoing,
-            accept: AcceptTask::new(accept),
+            linked,
         })
     }
 }
@@ -154,11 +123,7 @@ impl QuicBinding {
 /// A peer's quic transport. See the [module docs](self).
 pub struct QuicTransport {
     addr: SocketAddr,
-    endpoint: Endpoint,
-    shared: Arc<Shared>,
-    inbox: Inbox,
-    outgoing: Arc<Outgoing>,
-    accept: AcceptTask,
+    linked: Linked<QuicWire>,
 }
 
 /// Transport parameters shared by both sides.
@@ -212,10 +177,7 @@ impl QuicTransport {
         peers: BTreeMap<PeerId, SocketAddr>,
         config: TransportConfig,
     ) -> Result<Self, TransportError> {
-        let local = identity.peer();
-        let addr = *peers
-            .get(&local)
-            .ok_or(TransportError::UnknownPeer(local))?;
+        let addr = peers::own_addr(&peers, identity.peer())?;
         Self::bind(addr, identity).await?.start(peers, config)
     }
 
@@ -230,15 +192,8 @@ impl QuicTransport {
         ids: &[PeerId],
         config: &TransportConfig,
     ) -> Result<BTreeMap<PeerId, Self>, TransportError> {
-        let mut bindings = BTreeMap::new();
-        for &id in ids {
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-            bindings.insert(id, Self::bind(addr, ca.issue(id)?).await?);
-        }
-        let peers: BTreeMap<PeerId, SocketAddr> = bindings
-            .iter()
-            .map(|(&id, binding)| (id, binding.local_addr()))
-            .collect();
+        let bind = |id, addr| async move { Self::bind(addr, ca.issue(id)?).await };
+        let (bindings, peers) = peers::bind_loopback(ids, bind, QuicBinding::local_addr).await?;
         bindings
             .into_iter()
             .map(|(id, binding)| Ok((id, binding.start(peers.clone(), config.clone())?)))
@@ -249,48 +204,6 @@ impl QuicTransport {
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
-
-    fn stop_tasks(&self) -> Option<JoinHandle<()>> {
-        self.inbox.close();
-        self.outgoing.close();
-        self.endpoint.close(VarInt::from_u32(SHUTDOWN), b"shutdown");
-        self.accept.stop()
-    }
 }
 
-impl Drop for QuicTransport {
-    fn drop(&mut self) {
-        self.stop_tasks();
-    }
-}
-
-#[async_trait]
-impl Transport for QuicTransport {
-    fn local_id(&self) -> PeerId {
-        self.shared.local
-    }
-
-    async fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
-        self.outgoing.send(to, frame)
-    }
-
-    async fn recv(&self) -> Option<Event> {
-        self.inbox.recv().await
-    }
-
-    fn try_recv(&self) -> Option<Event> {
-        self.inbox.try_recv()
-    }
-
-    async fn shutdown(&self) {
-        if let Some(accept) = self.stop_tasks() {
-            let _ = accept.await;
-        }
-        // Let the peers hear the close; bounded, a gone peer never answers.
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
-    }
-
-    fn stats(&self) -> Stats {
-        self.shared.counters.snapshot()
-    }
-}
+linked_transport!(QuicTransport);

@@ -161,6 +161,17 @@ impl<W: Wire> Links<W> {
         }
     }
 
+    /// Tells `peer`'s link that the peer dialled us for its own frames, so
+    /// it is up (see [`Input::PeerUp`]).
+    pub(crate) fn peer_up(&self, peer: PeerId, restarted: bool) {
+        if !self.open.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(remote) = self.by_peer.get(&peer) {
+            remote.handle(Input::PeerUp { restarted }, &self.shared.counters);
+        }
+    }
+
     /// Stops every task and closes every connection; queued frames are
     /// dropped.
     pub(crate) fn close(&self) {

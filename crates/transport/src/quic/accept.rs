@@ -3,7 +3,7 @@
 //! frames to the inbox. A hello tells the peer's link that the peer is up
 //! (perhaps restarted, see [`Lives`]).
 
-use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use bazaar_protocol::PeerId;
 use quinn::{Connection, Endpoint, Incoming as QuinnIncoming, VarInt};
@@ -15,22 +15,24 @@ use super::{
     REFUSED,
     incoming::{Ended, Incoming},
     lives::Lives,
-    outgoing::{ACK, Outgoing},
+    wire::{ACK, QuicWire},
 };
-use crate::{shared::Shared, stats::Counters, tls};
+use crate::{driver::Links, stats::Counters, tls};
 
 /// What the accept side works with.
-pub(super) struct Accepting {
-    pub(super) shared: Arc<Shared>,
-    pub(super) known: BTreeMap<PeerId, SocketAddr>,
-    pub(super) lives: Lives,
+struct Accepting {
+    lives: Lives,
     /// Told when a peer dialled us: it is up, perhaps restarted.
-    pub(super) outgoing: Arc<Outgoing>,
+    links: Arc<Links<QuicWire>>,
 }
 
 /// Accepts connections until the transport shuts down (the task is aborted,
 /// which drops every connection task with it).
-pub(super) async fn accept_loop(endpoint: Endpoint, accepting: Arc<Accepting>) {
+pub(super) async fn accept_loop(endpoint: Endpoint, links: Arc<Links<QuicWire>>) {
+    let accepting = Arc::new(Accepting {
+        lives: Lives::default(),
+        links,
+    });
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -47,7 +49,7 @@ pub(super) async fn accept_loop(endpoint: Endpoint, accepting: Arc<Accepting>) {
 
 /// Serves one incoming connection: its hello stream, then its frames.
 async fn serve(incoming: QuinnIncoming, accepting: Arc<Accepting>) {
-    let shared = &accepting.shared;
+    let shared = accepting.links.shared();
     let remote = incoming.remote_address();
     let connection = match incoming.await {
         Ok(connection) => connection,
@@ -67,7 +69,7 @@ async fn serve(incoming: QuinnIncoming, accepting: Arc<Accepting>) {
         && accepting.lives.ended(from, &connection)
     {
         debug!(peer = %shared.local, %from, "peer restarted: it reset its connection to us");
-        accepting.outgoing.peer_up(from, true);
+        accepting.links.peer_up(from, true);
     }
 }
 
@@ -78,7 +80,7 @@ async fn serve_streams(
     accepting: &Accepting,
     from: &mut Option<PeerId>,
 ) -> Ended {
-    let shared = &*accepting.shared;
+    let shared = &**accepting.links.shared();
     let Some(cert) = peer_certificate(connection) else {
         return Ended::Rejected("no client certificate".into());
     };
@@ -91,7 +93,7 @@ async fn serve_streams(
             Ok(peer) => peer,
             Err(ended) => return ended,
         };
-        if !accepting.known.contains_key(&peer) {
+        if !accepting.links.knows(peer) {
             return Ended::Rejected(format!(
                 "hello names peer {peer}, who is not in the peer list"
             ));
@@ -108,7 +110,7 @@ async fn serve_streams(
             if restarted {
                 debug!(peer = %shared.local, from = %peer, "peer restarted: it dialled again while its connection to us was open");
             }
-            accepting.outgoing.peer_up(peer, restarted);
+            accepting.links.peer_up(peer, restarted);
         }
         if send.write_all(&[ACK]).await.is_err() {
             return Ended::Closed;
