@@ -9,15 +9,16 @@
 //! block on a dead or slow peer: each peer has a bounded queue, connections
 //! are made lazily and remade with backoff, and a peer that cannot be reached
 //! is reported as [`Event::Unreachable`] so that the node can react. That
-//! policy is one machine with no I/O, [`link::Link`], which tcp and quic
-//! both drive; what happens to frames sent during an outage is part of the
-//! [`Transport`] contract.
+//! policy is one machine with no I/O, [`link::Link`], which one driver runs
+//! for tcp and quic alike; what happens to frames sent during an outage is
+//! part of the [`Transport`] contract.
 
 mod config;
+mod driver;
 mod error;
 mod hello;
 mod inbox;
-mod incoming;
+mod peers;
 mod shared;
 mod stats;
 mod transport;

@@ -3,10 +3,10 @@
 //!
 //! A [`Link`] decides when to dial, which connection to keep, when to give
 //! up on queued frames and when to tell the node that the peer cannot be
-//! reached. It never touches a socket, a task or the clock: a driver (the
-//! tcp and the quic transport each have one) feeds it [`Input`]s with the
-//! current time, drains the [`Action`]s it queued with
-//! [`Link::poll_action`] and performs them, in order.
+//! reached. It never touches a socket, a task or the clock: a driver (tcp
+//! and quic share one) feeds it [`Input`]s with the current time, drains
+//! the [`Action`]s it queued with [`Link::poll_action`] and performs them,
+//! in order.
 //!
 //! # The policy
 //!

@@ -30,38 +30,27 @@
 //! foreign certificate, a hello naming another peer, garbage or an oversize
 //! length prefix is closed with a warning; everyone else is served on.
 
-use std::{
-    collections::BTreeMap,
-    net::{Ipv4Addr, SocketAddr},
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
-    time::Duration,
-};
+mod accept;
+mod conn;
+mod incoming;
+mod lives;
+mod wire;
 
-use async_trait::async_trait;
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+
 use bazaar_protocol::PeerId;
-use bytes::Bytes;
-use quinn::{Connection, ConnectionError, Endpoint, Incoming as QuinnIncoming, VarInt};
-use rustls::pki_types::CertificateDer;
-use tokio::task::{JoinHandle, JoinSet};
-use tracing::{debug, warn};
-
-use outgoing::{ACK, Dialer, Outgoing};
-
-mod outgoing;
+use quinn::Endpoint;
 
 use crate::{
-    Event, PeerIdentity, Stats, Transport, TransportConfig, TransportError,
-    inbox::Inbox,
-    incoming::{Ended, Incoming},
-    shared::{AcceptTask, Shared},
-    stats::Counters,
-    tls,
+    PeerIdentity, TransportConfig, TransportError,
+    driver::{Linked, linked_transport},
+    peers, tls,
 };
 
+use wire::QuicWire;
+
 /// Application close code for a connection closed for bad input.
-const REFUSED: u32 = 1;
-/// Application close code for a transport shutting down.
-const SHUTDOWN: u32 = 0;
+pub(super) const REFUSED: u32 = 1;
 /// Keep-alives keep idle links open and notice a silent peer.
 const KEEP_ALIVE: Duration = Duration::from_secs(1);
 /// A link with no sign of life for this long is dead.
@@ -116,35 +105,17 @@ impl QuicBinding {
         let local = self.identity.peer();
         let mut client = self.identity.quic_client_config()?;
         client.transport_config(transport_config());
-        let inbox = Inbox::new(config.inbox_len);
-        let shared = Arc::new(Shared {
-            local,
-            config,
-            counters: Counters::default(),
-            events: inbox.sender(),
-        });
-        let dialer = Dialer {
+        let wire = QuicWire {
             local,
             endpoint: self.endpoint.clone(),
             client,
+            max_frame_len: config.max_frame_len,
         };
-        let outgoing = Arc::new(Outgoing::start(dialer, Arc::clone(&shared), &peers));
-        let accept = tokio::spawn(accept_loop(
-            self.endpoint.clone(),
-            Arc::new(Accepting {
-                shared: Arc::clone(&shared),
-                known: peers,
-                lives: Lives::default(),
-                outgoing: Arc::clone(&outgoing),
-            }),
-        ));
+        let linked = Linked::start(local, config, wire, &peers);
+        linked.accept(accept::accept_loop(self.endpoint.clone(), linked.links()));
         Ok(QuicTransport {
             addr: self.addr,
-            endpoint: self.endpoint,
-            shared,
-            inbox,
-            outgoing,
-            accept: AcceptTask::new(accept),
+            linked,
         })
     }
 }
@@ -152,11 +123,7 @@ impl QuicBinding {
 /// A peer's quic transport. See the [module docs](self).
 pub struct QuicTransport {
     addr: SocketAddr,
-    endpoint: Endpoint,
-    shared: Arc<Shared>,
-    inbox: Inbox,
-    outgoing: Arc<Outgoing>,
-    accept: AcceptTask,
+    linked: Linked<QuicWire>,
 }
 
 /// Transport parameters shared by both sides.
@@ -210,10 +177,7 @@ impl QuicTransport {
         peers: BTreeMap<PeerId, SocketAddr>,
         config: TransportConfig,
     ) -> Result<Self, TransportError> {
-        let local = identity.peer();
-        let addr = *peers
-            .get(&local)
-            .ok_or(TransportError::UnknownPeer(local))?;
+        let addr = peers::own_addr(&peers, identity.peer())?;
         Self::bind(addr, identity).await?.start(peers, config)
     }
 
@@ -228,15 +192,8 @@ impl QuicTransport {
         ids: &[PeerId],
         config: &TransportConfig,
     ) -> Result<BTreeMap<PeerId, Self>, TransportError> {
-        let mut bindings = BTreeMap::new();
-        for &id in ids {
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-            bindings.insert(id, Self::bind(addr, ca.issue(id)?).await?);
-        }
-        let peers: BTreeMap<PeerId, SocketAddr> = bindings
-            .iter()
-            .map(|(&id, binding)| (id, binding.local_addr()))
-            .collect();
+        let bind = |id, addr| async move { Self::bind(addr, ca.issue(id)?).await };
+        let (bindings, peers) = peers::bind_loopback(ids, bind, QuicBinding::local_addr).await?;
         bindings
             .into_iter()
             .map(|(id, binding)| Ok((id, binding.start(peers.clone(), config.clone())?)))
@@ -247,224 +204,6 @@ impl QuicTransport {
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
-
-    fn stop_tasks(&self) -> Option<JoinHandle<()>> {
-        self.inbox.close();
-        self.outgoing.close();
-        self.endpoint.close(VarInt::from_u32(SHUTDOWN), b"shutdown");
-        self.accept.stop()
-    }
 }
 
-impl Drop for QuicTransport {
-    fn drop(&mut self) {
-        self.stop_tasks();
-    }
-}
-
-#[async_trait]
-impl Transport for QuicTransport {
-    fn local_id(&self) -> PeerId {
-        self.shared.local
-    }
-
-    async fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
-        self.outgoing.send(to, frame)
-    }
-
-    async fn recv(&self) -> Option<Event> {
-        self.inbox.recv().await
-    }
-
-    fn try_recv(&self) -> Option<Event> {
-        self.inbox.try_recv()
-    }
-
-    async fn shutdown(&self) {
-        if let Some(accept) = self.stop_tasks() {
-            let _ = accept.await;
-        }
-        // Let the peers hear the close; bounded, a gone peer never answers.
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
-    }
-
-    fn stats(&self) -> Stats {
-        self.shared.counters.snapshot()
-    }
-}
-
-/// What the accept side works with.
-struct Accepting {
-    shared: Arc<Shared>,
-    known: BTreeMap<PeerId, SocketAddr>,
-    lives: Lives,
-    /// Told when a peer dialled us: it is up, perhaps restarted.
-    outgoing: Arc<Outgoing>,
-}
-
-/// Accepts connections until the transport shuts down (the task is aborted,
-/// which drops every connection task with it).
-async fn accept_loop(endpoint: Endpoint, accepting: Arc<Accepting>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            incoming = endpoint.accept() => match incoming {
-                Some(incoming) => {
-                    connections.spawn(serve(incoming, Arc::clone(&accepting)));
-                }
-                None => return,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-}
-
-/// Serves one incoming connection: its hello stream, then its frames.
-async fn serve(incoming: QuinnIncoming, accepting: Arc<Accepting>) {
-    let shared = &accepting.shared;
-    let remote = incoming.remote_address();
-    let connection = match incoming.await {
-        Ok(connection) => connection,
-        Err(e) => {
-            Counters::add(&shared.counters.rejected, 1);
-            warn!(peer = %shared.local, %remote, "quic handshake refused: {e}");
-            return;
-        }
-    };
-    let mut from = None;
-    if let Ended::Rejected(reason) = serve_streams(&connection, &accepting, &mut from).await {
-        Counters::add(&shared.counters.rejected, 1);
-        warn!(peer = %shared.local, %remote, "closing quic connection: {reason}");
-        connection.close(VarInt::from_u32(REFUSED), reason.as_bytes());
-    }
-    if let Some(from) = from
-        && accepting.lives.ended(from, &connection)
-    {
-        debug!(peer = %shared.local, %from, "peer restarted: it reset its connection to us");
-        accepting.outgoing.peer_up(from, true);
-    }
-}
-
-/// Reads the streams a dialler opens, one after the other; `from` is the
-/// peer their hellos named.
-async fn serve_streams(
-    connection: &Connection,
-    accepting: &Accepting,
-    from: &mut Option<PeerId>,
-) -> Ended {
-    let shared = &*accepting.shared;
-    let Some(cert) = peer_certificate(connection) else {
-        return Ended::Rejected("no client certificate".into());
-    };
-    loop {
-        let Ok((mut send, recv)) = connection.accept_bi().await else {
-            return Ended::Closed;
-        };
-        let mut incoming = Incoming::new(recv, shared);
-        let peer = match incoming.hello(shared).await {
-            Ok(peer) => peer,
-            Err(ended) => return ended,
-        };
-        if !accepting.known.contains_key(&peer) {
-            return Ended::Rejected(format!(
-                "hello names peer {peer}, who is not in the peer list"
-            ));
-        }
-        if !tls::cert_names(&cert, peer) {
-            return Ended::Rejected(format!(
-                "hello claims peer {peer}, the certificate is not {}",
-                tls::peer_name(peer)
-            ));
-        }
-        *from = Some(peer);
-        if peer != shared.local {
-            let restarted = accepting.lives.dialled(peer, connection);
-            if restarted {
-                debug!(peer = %shared.local, from = %peer, "peer restarted: it dialled again while its connection to us was open");
-            }
-            accepting.outgoing.peer_up(peer, restarted);
-        }
-        if send.write_all(&[ACK]).await.is_err() {
-            return Ended::Closed;
-        }
-        match incoming.deliver(peer, shared).await {
-            Ended::Closed => {}
-            rejected => return rejected,
-        }
-    }
-}
-
-/// The latest connection each peer dialled us with, to tell a peer that
-/// dials again because it was restarted (it forgot its connections) from
-/// one that dials for the first time or after a loss.
-#[derive(Default)]
-struct Lives(Mutex<BTreeMap<PeerId, Life>>);
-
-/// A peer's latest connection to us.
-struct Life {
-    connection: Connection,
-    /// A restart was already told about this connection's end.
-    told: bool,
-}
-
-impl Lives {
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<PeerId, Life>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// `connection` from `from` said hello. Whether `from` was restarted:
-    /// its previous connection is still open to us (a live peer dials only
-    /// when it holds no connection, and closes one it gives up) or was reset
-    /// (the peer's endpoint did not know it), and no restart was told about
-    /// it. The previous connection is left to end by itself: a restarted
-    /// peer resets it at our next packet.
-    fn dialled(&self, from: PeerId, connection: &Connection) -> bool {
-        let mut lives = self.lock();
-        if lives
-            .get(&from)
-            .is_some_and(|life| life.connection.stable_id() == connection.stable_id())
-        {
-            return false;
-        }
-        let life = Life {
-            connection: connection.clone(),
-            told: false,
-        };
-        let Some(previous) = lives.insert(from, life) else {
-            return false;
-        };
-        drop(lives);
-        if previous.told {
-            return false;
-        }
-        matches!(
-            previous.connection.close_reason(),
-            None | Some(ConnectionError::Reset)
-        )
-    }
-
-    /// `connection` from `from` ended. Whether that says `from` was
-    /// restarted: it is the peer's latest connection, it was reset, and no
-    /// restart was told about it.
-    fn ended(&self, from: PeerId, connection: &Connection) -> bool {
-        let mut lives = self.lock();
-        match lives.get_mut(&from) {
-            Some(life)
-                if life.connection.stable_id() == connection.stable_id()
-                    && !life.told
-                    && matches!(connection.close_reason(), Some(ConnectionError::Reset)) =>
-            {
-                life.told = true;
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
-/// The end-entity certificate the dialler presented.
-fn peer_certificate(connection: &Connection) -> Option<CertificateDer<'static>> {
-    let identity = connection.peer_identity()?;
-    let chain = identity.downcast::<Vec<CertificateDer<'static>>>().ok()?;
-    chain.into_iter().next()
-}
+linked_transport!(QuicTransport);

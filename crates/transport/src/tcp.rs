@@ -28,53 +28,24 @@
 //! peer list, then [`TcpBinding::start`] each; [`TcpTransport::loopback_cluster`]
 //! does exactly that.
 
-mod remote;
+mod accept;
+mod conn;
+mod dial;
 mod socket;
+mod wire;
 
-use std::{
-    collections::BTreeMap,
-    net::{Ipv4Addr, SocketAddr},
-    sync::Arc,
-    time::Duration,
-};
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 
-use async_trait::async_trait;
 use bazaar_protocol::PeerId;
-use bytes::{Bytes, BytesMut};
-use tokio::{
-    io::{AsyncRead, AsyncReadExt},
-    net::{TcpListener, TcpStream},
-    task::{JoinHandle, JoinSet},
-};
-use tokio_rustls::{TlsAcceptor, TlsConnector};
-use tokio_util::codec::Decoder;
-use tracing::{debug, warn};
+use tokio::net::TcpListener;
 
 use crate::{
-    Event, PeerIdentity, Stats, Transport, TransportConfig, TransportError, hello,
-    inbox::Inbox,
-    shared::{AcceptTask, Shared},
-    stats::Counters,
-    tls,
+    PeerIdentity, TransportConfig, TransportError,
+    driver::{Linked, linked_transport},
+    peers,
 };
 
-use remote::{Accepted, Remotes};
-use socket::Socket;
-
-/// Both halves of TLS for one transport: dialling and accepting.
-struct Tls {
-    connector: TlsConnector,
-    acceptor: TlsAcceptor,
-}
-
-impl Tls {
-    fn new(identity: &PeerIdentity) -> Result<Self, TransportError> {
-        Ok(Self {
-            connector: TlsConnector::from(Arc::new(identity.tcp_client_config()?)),
-            acceptor: TlsAcceptor::from(Arc::new(identity.tcp_server_config()?)),
-        })
-    }
-}
+use wire::{TcpWire, Tls};
 
 /// A bound TCP listener, not yet serving: learn its address, then start it.
 #[derive(Debug)]
@@ -98,7 +69,12 @@ impl TcpBinding {
         peers: BTreeMap<PeerId, SocketAddr>,
         config: TransportConfig,
     ) -> TcpTransport {
-        self.serve(local, peers, config, None)
+        let wire = TcpWire {
+            local,
+            max_frame_len: config.max_frame_len,
+            tls: None,
+        };
+        self.serve(&peers, wire, config)
     }
 
     /// Starts serving as the identity's peer of a cluster whose addresses
@@ -114,37 +90,25 @@ impl TcpBinding {
         peers: BTreeMap<PeerId, SocketAddr>,
         config: TransportConfig,
     ) -> Result<TcpTransport, TransportError> {
-        let tls = Arc::new(Tls::new(identity)?);
-        Ok(self.serve(identity.peer(), peers, config, Some(tls)))
+        let wire = TcpWire {
+            local: identity.peer(),
+            max_frame_len: config.max_frame_len,
+            tls: Some(Arc::new(Tls::new(identity)?)),
+        };
+        Ok(self.serve(&peers, wire, config))
     }
 
     fn serve(
         self,
-        local: PeerId,
-        peers: BTreeMap<PeerId, SocketAddr>,
+        peers: &BTreeMap<PeerId, SocketAddr>,
+        wire: TcpWire,
         config: TransportConfig,
-        tls: Option<Arc<Tls>>,
     ) -> TcpTransport {
-        let inbox = Inbox::new(config.inbox_len);
-        let shared = Arc::new(Shared {
-            local,
-            config,
-            counters: Counters::default(),
-            events: inbox.sender(),
-        });
-        let remotes = Arc::new(Remotes::start(Arc::clone(&shared), &peers, tls.as_ref()));
-        let accept = tokio::spawn(accept_loop(
-            self.listener,
-            Arc::clone(&shared),
-            Arc::clone(&remotes),
-            tls,
-        ));
+        let linked = Linked::start(wire.local, config, wire, peers);
+        linked.accept(accept::accept_loop(self.listener, linked.links()));
         TcpTransport {
             addr: self.addr,
-            shared,
-            inbox,
-            remotes,
-            accept: AcceptTask::new(accept),
+            linked,
         }
     }
 }
@@ -152,10 +116,7 @@ impl TcpBinding {
 /// A peer's TCP transport. See the [module docs](self).
 pub struct TcpTransport {
     addr: SocketAddr,
-    shared: Arc<Shared>,
-    inbox: Inbox,
-    remotes: Arc<Remotes>,
-    accept: AcceptTask,
+    linked: Linked<TcpWire>,
 }
 
 impl TcpTransport {
@@ -183,10 +144,8 @@ impl TcpTransport {
         peers: BTreeMap<PeerId, SocketAddr>,
         config: TransportConfig,
     ) -> Result<Self, TransportError> {
-        let addr = *peers
-            .get(&local)
-            .ok_or(TransportError::UnknownPeer(local))?;
-        Ok(Self::bind(addr).await?.start(local, peers, config))
+        let binding = Self::bind(peers::own_addr(&peers, local)?).await?;
+        Ok(binding.start(local, peers, config))
     }
 
     /// Binds `peers[identity.peer()]` and starts serving as that peer,
@@ -201,11 +160,8 @@ impl TcpTransport {
         peers: BTreeMap<PeerId, SocketAddr>,
         config: TransportConfig,
     ) -> Result<Self, TransportError> {
-        let local = identity.peer();
-        let addr = *peers
-            .get(&local)
-            .ok_or(TransportError::UnknownPeer(local))?;
-        Self::bind(addr).await?.start_tls(identity, peers, config)
+        let binding = Self::bind(peers::own_addr(&peers, identity.peer())?).await?;
+        binding.start_tls(identity, peers, config)
     }
 
     /// A cluster of `ids` on free 127.0.0.1 ports, all started under TLS
@@ -219,23 +175,18 @@ impl TcpTransport {
         ids: &[PeerId],
         config: &TransportConfig,
     ) -> Result<BTreeMap<PeerId, Self>, TransportError> {
-        let mut bindings = BTreeMap::new();
-        for &id in ids {
-            let binding = Self::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-            bindings.insert(id, (binding, ca.issue(id)?));
-        }
-        let peers: BTreeMap<PeerId, SocketAddr> = bindings
-            .iter()
-            .map(|(&id, (binding, _))| (id, binding.local_addr()))
-            .collect();
-        let mut cluster = BTreeMap::new();
-        for (id, (binding, identity)) in bindings {
-            cluster.insert(
-                id,
-                binding.start_tls(&identity, peers.clone(), config.clone())?,
-            );
-        }
-        Ok(cluster)
+        let (bindings, peers) =
+            peers::bind_loopback(ids, |_, addr| Self::bind(addr), TcpBinding::local_addr).await?;
+        bindings
+            .into_iter()
+            .map(|(id, binding)| {
+                let identity = ca.issue(id)?;
+                Ok((
+                    id,
+                    binding.start_tls(&identity, peers.clone(), config.clone())?,
+                ))
+            })
+            .collect()
     }
 
     /// A cluster of `ids` on free 127.0.0.1 ports, all started, in one
@@ -247,17 +198,8 @@ impl TcpTransport {
         ids: &[PeerId],
         config: &TransportConfig,
     ) -> Result<BTreeMap<PeerId, Self>, TransportError> {
-        let mut bindings = BTreeMap::new();
-        for &id in ids {
-            bindings.insert(
-                id,
-                Self::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?,
-            );
-        }
-        let peers: BTreeMap<PeerId, SocketAddr> = bindings
-            .iter()
-            .map(|(&id, binding)| (id, binding.local_addr()))
-            .collect();
+        let (bindings, peers) =
+            peers::bind_loopback(ids, |_, addr| Self::bind(addr), TcpBinding::local_addr).await?;
         Ok(bindings
             .into_iter()
             .map(|(id, binding)| (id, binding.start(id, peers.clone(), config.clone())))
@@ -268,216 +210,6 @@ impl TcpTransport {
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
-
-    fn stop_tasks(&self) -> Option<JoinHandle<()>> {
-        self.inbox.close();
-        self.remotes.close();
-        self.accept.stop()
-    }
 }
 
-impl Drop for TcpTransport {
-    fn drop(&mut self) {
-        self.stop_tasks();
-    }
-}
-
-#[async_trait]
-impl Transport for TcpTransport {
-    fn local_id(&self) -> PeerId {
-        self.shared.local
-    }
-
-    async fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
-        self.remotes.send(to, frame)
-    }
-
-    async fn send_many(&self, to: PeerId, frames: Vec<Bytes>) -> Result<(), TransportError> {
-        self.remotes.send_many(to, frames)
-    }
-
-    async fn recv(&self) -> Option<Event> {
-        self.inbox.recv().await
-    }
-
-    fn try_recv(&self) -> Option<Event> {
-        self.inbox.try_recv()
-    }
-
-    async fn shutdown(&self) {
-        if let Some(accept) = self.stop_tasks() {
-            // Wait for the listener to be dropped so the port is free again.
-            let _ = accept.await;
-        }
-    }
-
-    fn stats(&self) -> Stats {
-        self.shared.counters.snapshot()
-    }
-}
-
-/// Accepts connections until the transport shuts down (the task is aborted,
-/// which drops the listener and every handshake in progress with it).
-async fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    remotes: Arc<Remotes>,
-    tls: Option<Arc<Tls>>,
-) {
-    let mut handshakes = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, remote)) => {
-                    handshakes.spawn(handshake(
-                        stream,
-                        remote,
-                        Arc::clone(&shared),
-                        Arc::clone(&remotes),
-                        tls.clone(),
-                    ));
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: wait, do not spin.
-                    warn!(peer = %shared.local, "accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = handshakes.join_next(), if !handshakes.is_empty() => {}
-        }
-    }
-}
-
-/// Reads the hello of an incoming connection (under TLS, after the
-/// handshake, and only if it names the peer of the certificate) and hands
-/// the connection to the task of the peer it names, which answers or
-/// refuses it.
-async fn handshake(
-    stream: TcpStream,
-    remote: SocketAddr,
-    shared: Arc<Shared>,
-    remotes: Arc<Remotes>,
-    tls: Option<Arc<Tls>>,
-) {
-    if let Err(e) = stream.set_nodelay(true) {
-        debug!(peer = %shared.local, %remote, "TCP_NODELAY: {e}");
-    }
-    let timeout = shared.config.hello_timeout;
-    let max_frame_len = shared.config.max_frame_len;
-    // A refused connection is counted before it closes, so that whoever
-    // sees it close also sees it counted: hold it (a duplicate of the
-    // socket under TLS, whose handshake owns the stream) until then.
-    let (read, _held) = match tls {
-        None => {
-            let mut stream = stream;
-            let read = tokio::time::timeout(timeout, read_hello(&mut stream, max_frame_len))
-                .await
-                .map(|read| read.map(|from| (from, Socket::plain(stream))));
-            (read, None)
-        }
-        Some(tls) => {
-            let Some((stream, held)) = duplicate(stream) else {
-                return;
-            };
-            let read = tokio::time::timeout(timeout, accept_tls(stream, &tls, max_frame_len)).await;
-            (read, Some(held))
-        }
-    };
-    let mut refused = None;
-    let rejected = match read {
-        Err(_) => format!("no hello within {timeout:?}"),
-        Ok(Err(None)) => return,
-        Ok(Err(Some(reason))) => reason,
-        Ok(Ok((from, stream))) => {
-            if from != shared.local && remotes.knows(from) {
-                remotes.accepted(from, Accepted { stream });
-                return;
-            }
-            // Closed after it is counted, below.
-            refused = Some(stream);
-            format!("hello names peer {from}, who is not in the peer list")
-        }
-    };
-    Counters::add(&shared.counters.rejected, 1);
-    warn!(peer = %shared.local, %remote, "closing tcp connection: {rejected}");
-    drop(refused);
-}
-
-/// The stream, and a duplicate of its socket that keeps the connection
-/// open after the stream is dropped; `None` if the socket is broken.
-fn duplicate(stream: TcpStream) -> Option<(TcpStream, std::net::TcpStream)> {
-    let stream = stream.into_std().ok()?;
-    let held = stream.try_clone().ok()?;
-    Some((TcpStream::from_std(stream).ok()?, held))
-}
-
-/// The TLS handshake of an incoming connection, then its hello, which
-/// must name the peer of the client certificate.
-async fn accept_tls(
-    stream: TcpStream,
-    tls: &Tls,
-    max_frame_len: usize,
-) -> Result<(PeerId, Socket), Option<String>> {
-    let mut stream = tls
-        .acceptor
-        .accept(stream)
-        .await
-        .map_err(|e| Some(format!("tls handshake refused: {e}")))?;
-    let from = read_hello(&mut stream, max_frame_len).await?;
-    let cert = stream
-        .get_ref()
-        .1
-        .peer_certificates()
-        .and_then(|chain| chain.first())
-        .cloned()
-        .ok_or_else(|| Some("no client certificate".to_owned()))?;
-    if !tls::cert_names(&cert, from) {
-        return Err(Some(format!(
-            "hello claims peer {from}, the certificate is not {}",
-            tls::peer_name(from)
-        )));
-    }
-    let (stream, connection) = stream.into_inner();
-    let mut early = BytesMut::new();
-    let socket = Socket::tls(stream, connection.into(), &mut early)
-        .map_err(|e| Some(format!("tls: {e}")))?;
-    if !early.is_empty() {
-        return Err(Some(format!(
-            "{} bytes after the hello of peer {from}, before it was answered",
-            early.len()
-        )));
-    }
-    Ok((from, socket))
-}
-
-/// The peer an incoming connection's hello names, once nothing was read
-/// after the hello; `Err(None)` if it closed first, `Err(Some(why))` if it
-/// sent something else.
-async fn read_hello<S: AsyncRead + Unpin>(
-    stream: &mut S,
-    max_frame_len: usize,
-) -> Result<PeerId, Option<String>> {
-    let mut codec = hello::codec(max_frame_len);
-    let mut rbuf = BytesMut::with_capacity(1024);
-    loop {
-        match codec.decode(&mut rbuf) {
-            Ok(Some(frame)) => {
-                let from = hello::decode(&frame).map_err(Some)?;
-                // A dialler waits for our answer before it writes frames.
-                if !rbuf.is_empty() {
-                    return Err(Some(format!(
-                        "{} bytes after the hello of peer {from}, before it was answered",
-                        rbuf.len()
-                    )));
-                }
-                return Ok(from);
-            }
-            Ok(None) => {}
-            Err(e) => return Err(Some(format!("bad hello: {e}"))),
-        }
-        match stream.read_buf(&mut rbuf).await {
-            Ok(0) | Err(_) => return Err(None),
-            Ok(_) => {}
-        }
-    }
-}
+linked_transport!(TcpTransport);

@@ -67,7 +67,8 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Queues `frames` for a peer, in order, as [`Transport::send`] does
     /// one by one; a transport that can puts them on the wire together
-    /// (tcp: one write on an idle connection instead of one per frame).
+    /// (tcp and quic: one write on an idle connection instead of one per
+    /// frame).
     ///
     /// # Errors
     /// As [`Transport::send`], for the first frame refused; the frames

@@ -202,18 +202,7 @@ impl Hub {
             Counters::add(&sender.counters.dropped_fault, 1);
             return Ok(());
         }
-        let hold = match state.delay {
-            Delay::None => None,
-            Delay::Fixed(hold) => Some(hold),
-            Delay::Uniform { min, max } => {
-                let (lo, hi) = (min.min(max), min.max(max));
-                let nanos = state.rng.random_range(lo.as_nanos()..=hi.as_nanos());
-                Some(Duration::from_nanos(
-                    u64::try_from(nanos).unwrap_or(u64::MAX),
-                ))
-            }
-        };
-        let Some(hold) = hold else {
+        let Some(hold) = draw_delay(&state.delay, &mut state.rng) else {
             match dest.events.try_send(Event::Frame { from, frame }) {
                 Ok(()) => {
                     Counters::add(&sender.counters.sent, 1);
@@ -269,6 +258,22 @@ impl Hub {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How long the next frame is held, drawn from `rng` as `delay` says;
+/// `None` for no delay at all.
+fn draw_delay(delay: &Delay, rng: &mut ChaCha8Rng) -> Option<Duration> {
+    match *delay {
+        Delay::None => None,
+        Delay::Fixed(hold) => Some(hold),
+        Delay::Uniform { min, max } => {
+            let (lo, hi) = (min.min(max), min.max(max));
+            let nanos = rng.random_range(lo.as_nanos()..=hi.as_nanos());
+            Some(Duration::from_nanos(
+                u64::try_from(nanos).unwrap_or(u64::MAX),
+            ))
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 //! encrypts into its own buffer and is flushed to the socket as far as it
 //! takes. What it could not flush ([`Socket::wants_flush`]) waits for the
 //! socket to be writable, as a short write does. The TLS handshake and the
-//! hellos are done before (tokio-rustls, in `tcp.rs` and `remote.rs`); a
+//! hellos are done before (tokio-rustls, in `accept.rs` and `dial.rs`); a
 //! socket starts after them.
 
 use std::{

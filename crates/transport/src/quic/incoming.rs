@@ -1,4 +1,4 @@
-//! Incoming connections: read the hello, then frames until the end.
+//! A stream a peer opened to us: read the hello, then frames until the end.
 
 use std::io;
 
@@ -10,7 +10,7 @@ use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
 use crate::{Event, hello, shared::Shared, stats::Counters};
 
 /// Why an incoming connection ended.
-pub(crate) enum Ended {
+pub(super) enum Ended {
     /// The sender closed it, or the transport is going away.
     Closed,
     /// The sender broke the rules; the connection must be dropped and the
@@ -19,13 +19,13 @@ pub(crate) enum Ended {
 }
 
 /// Frames from one incoming connection.
-pub(crate) struct Incoming<R> {
+pub(super) struct Incoming<R> {
     frames: FramedRead<R, LengthDelimitedCodec>,
 }
 
 impl<R: AsyncRead + Unpin> Incoming<R> {
     /// Reads `reader` with the frame limit of `shared`.
-    pub(crate) fn new(reader: R, shared: &Shared) -> Self {
+    pub(super) fn new(reader: R, shared: &Shared) -> Self {
         Self {
             frames: FramedRead::new(reader, hello::codec(shared.config.max_frame_len)),
         }
@@ -33,7 +33,7 @@ impl<R: AsyncRead + Unpin> Incoming<R> {
 
     /// Reads the hello frame within the configured time and returns the
     /// peer it names.
-    pub(crate) async fn hello(&mut self, shared: &Shared) -> Result<PeerId, Ended> {
+    pub(super) async fn hello(&mut self, shared: &Shared) -> Result<PeerId, Ended> {
         let first = tokio::time::timeout(shared.config.hello_timeout, self.frames.next()).await;
         match first {
             Err(_) => Err(Ended::Rejected(format!(
@@ -48,7 +48,7 @@ impl<R: AsyncRead + Unpin> Incoming<R> {
 
     /// Hands every frame to the transport's events as coming from `from`,
     /// until the connection ends.
-    pub(crate) async fn deliver(mut self, from: PeerId, shared: &Shared) -> Ended {
+    pub(super) async fn deliver(mut self, from: PeerId, shared: &Shared) -> Ended {
         while let Some(frame) = self.frames.next().await {
             match frame {
                 Ok(frame) => {
