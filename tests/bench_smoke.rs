@@ -6,9 +6,12 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use bazaar::bench::{
-    self, BenchOptions, BenchResults, Disruption, Group, LatencyScenario, LoadScenario, Plan,
-    ProcessesPlan, StoreKind,
+use bazaar::{
+    bench::{
+        self, BenchOptions, BenchResults, Disruption, Group, LatencyScenario, LoadScenario, Plan,
+        ProcessesPlan,
+    },
+    books::BooksKind,
 };
 use bazaar_node::net::TransportKind;
 use serde_json::Value;
@@ -27,7 +30,7 @@ fn latency(name: &str, group: Group, disruption: Disruption, requests: u64) -> L
         name: name.into(),
         group,
         transport: TransportKind::Mem,
-        store: StoreKind::Mem,
+        store: BooksKind::Mem,
         peers: 4,
         buyers: 2,
         stocked: true,
@@ -38,9 +41,9 @@ fn latency(name: &str, group: Group, disruption: Disruption, requests: u64) -> L
 }
 
 fn tiny_plan(postgres: bool) -> Plan {
-    let mut stores = vec![StoreKind::Mem, StoreKind::Sqlite];
+    let mut stores = vec![BooksKind::Mem, BooksKind::Sqlite];
     if postgres {
-        stores.push(StoreKind::Postgres);
+        stores.push(BooksKind::Postgres);
     }
     Plan {
         quick: true,
@@ -55,7 +58,7 @@ fn tiny_plan(postgres: bool) -> Plan {
             },
             LatencyScenario {
                 transport: TransportKind::Tcp,
-                store: StoreKind::Sqlite,
+                store: BooksKind::Sqlite,
                 ..latency("4 peers, tcp, sqlite", Group::Durable, Disruption::None, 20)
             },
             latency("4 peers, mem", Group::Peers, Disruption::None, 20),
@@ -66,6 +69,7 @@ fn tiny_plan(postgres: bool) -> Plan {
                 30,
             ),
         ],
+        latency_limit: Duration::from_secs(20),
         load: stores
             .into_iter()
             .map(|store| LoadScenario {

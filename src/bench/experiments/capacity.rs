@@ -16,6 +16,7 @@ use std::{
 
 use bazaar_protocol::PeerId;
 use bytes::Bytes;
+use serde::Serialize;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -25,10 +26,74 @@ use tokio::{
 
 use bazaar_node::net::{self, LocalNet, TransportKind};
 
-use super::echo::{EchoError, FRAME, echo_socket, reflect, round_trip};
+use super::{
+    ExperimentError, Setup,
+    floors::{
+        RAW_TCP,
+        echo::{EchoError, FRAME, echo_socket, reflect, round_trip},
+    },
+};
+use crate::workers::on_workers;
 
 /// How long the clients run before round trips are counted.
 const WARMUP: Duration = Duration::from_millis(200);
+
+/// One point of the load curve's floor: what a transport's connections
+/// carry as plain request/reply with nothing of the market on them.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityResult {
+    /// `mem`, `tcp`, `quic`, `tcp+tls`, or [`RAW_TCP`] for tokio sockets
+    /// with one echo task per connection.
+    pub transport: String,
+    /// Closed-loop clients, each on its own connection.
+    pub connections: u32,
+    /// Round trips per second, all clients together.
+    pub round_trips_per_s: f64,
+}
+
+/// The load curve's floors: each transport's request/reply capacity with
+/// as many connections as each step has buyers, then raw tokio tcp's.
+///
+/// # Errors
+/// An [`ExperimentError`] if a transport fails.
+pub async fn run(setup: &Setup<'_>) -> Result<Vec<CapacityResult>, ExperimentError> {
+    let (plan, bar) = (setup.plan, setup.bar);
+    let window = plan.capacity_window;
+    let mut floors = Vec::new();
+    let mut last = None;
+    for (kind, connections) in plan.capacity_floors() {
+        if last.replace(kind).is_some_and(|k| k != kind) {
+            bar.inc(1);
+        }
+        bar.set_message(format!(
+            "capacity floor over {kind}, {connections} connections"
+        ));
+        let rate = on_workers(transport(kind, connections, window, setup.seed)).await?;
+        floors.push(CapacityResult {
+            transport: kind.name().into(),
+            connections,
+            round_trips_per_s: rate,
+        });
+    }
+    if last.is_some() {
+        bar.inc(1);
+    }
+    let raw = plan.raw_capacity_floors();
+    for &connections in &raw {
+        bar.set_message(format!(
+            "capacity floor over raw tcp, {connections} connections"
+        ));
+        floors.push(CapacityResult {
+            transport: RAW_TCP.into(),
+            connections,
+            round_trips_per_s: on_workers(raw_tcp(connections, window)).await?,
+        });
+    }
+    if !raw.is_empty() {
+        bar.inc(1);
+    }
+    Ok(floors)
+}
 
 /// Round trips per second of `connections` closed-loop clients against one
 /// echo peer over `kind`, counted for `window`.

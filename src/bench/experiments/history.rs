@@ -14,6 +14,8 @@ use bazaar_node::store::{Claim, SqliteStore, Store, StoreError};
 use bazaar_protocol::{Buy, Epoch, Offer, OfferId, PeerId, Product, RequestId, Timestamp};
 use serde::Serialize;
 
+use super::{ExperimentError, Setup, tasks};
+
 /// Buyers and sellers of the written histories: the live state's size
 /// depends on them, not on the history.
 const BUYERS: u32 = 16;
@@ -32,8 +34,8 @@ pub struct HistoryResult {
     pub batches: u64,
     /// Seconds it took to write the history.
     pub build_s: f64,
-    /// Size of the database file, bytes.
-    pub file_bytes: u64,
+    /// Size of the database file, bytes, where the system tells it.
+    pub file_bytes: Option<u64>,
     /// A peer's process starting: connecting to the store (with its
     /// integrity check on small files), in milliseconds.
     pub connect_ms: f64,
@@ -41,7 +43,28 @@ pub struct HistoryResult {
     /// checkpoint, the batches after it), in milliseconds.
     pub open_ms: f64,
     /// The live state the trader then holds, postcard-encoded, in bytes.
-    pub book_bytes: u64,
+    pub book_bytes: Option<u64>,
+}
+
+/// Every history of the plan, shortest first, each written in the output
+/// folder and removed after.
+///
+/// # Errors
+/// [`ExperimentError::Store`] if a store cannot be written or read.
+pub async fn run(setup: &Setup<'_>) -> Result<Vec<HistoryResult>, ExperimentError> {
+    let mut results = Vec::new();
+    for &sales in &setup.plan.history {
+        let name = format!("history of {sales} sales");
+        setup.bar.set_message(name.clone());
+        let dir = setup.out.join(format!("store-history-{sales}"));
+        let measured = tasks::blocking(&name, move || measure(&dir, sales)).await?;
+        results.push(measured.map_err(|source| ExperimentError::Store {
+            scenario: name,
+            source,
+        })?);
+        setup.bar.inc(1);
+    }
+    Ok(results)
 }
 
 /// Writes a history of `sales` sales into a new store in `dir`, then
@@ -57,7 +80,9 @@ pub fn measure(dir: &Path, sales: u64) -> Result<HistoryResult, StoreError> {
         write(&store, sales)?
     };
     let build_s = started.elapsed().as_secs_f64();
-    let file_bytes = std::fs::metadata(dir.join("bazaar.db")).map_or(0, |m| m.len());
+    let file_bytes = std::fs::metadata(dir.join("bazaar.db"))
+        .ok()
+        .map(|m| m.len());
 
     let connecting = Instant::now();
     let store = SqliteStore::open(dir)?;
@@ -66,7 +91,7 @@ pub fn measure(dir: &Path, sales: u64) -> Result<HistoryResult, StoreError> {
     let book = store.open(Claim::unleased(Epoch(2)), &Pricing::default())?;
     let open_ms = ms(opening.elapsed());
     assert_eq!(book.totals().sales, sales, "the books hold the history");
-    let book_bytes = postcard::to_stdvec(&book).map_or(0, |b| b.len() as u64);
+    let book_bytes = postcard::to_stdvec(&book).ok().map(|b| b.len() as u64);
     drop(store);
     let _ = std::fs::remove_dir_all(dir);
     Ok(HistoryResult {

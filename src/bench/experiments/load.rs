@@ -10,47 +10,87 @@ use std::{
 };
 
 use bazaar_protocol::PeerId;
-
+use serde::Serialize;
 use tokio::sync::mpsc;
 
-use bazaar_node::market::LocalMarket;
+use bazaar_node::{Event, market::LocalMarket, runtime::Report};
 
 use super::{
-    BenchError,
-    results::{LoadResult, Summary},
-    scenarios::LoadScenario,
+    ExperimentError, Setup, Summary, peers,
     stock::StockedStore,
+    stores::{self, Fresh},
 };
-use bazaar_node::{Event, runtime::Report};
-
-use crate::stats::Latencies;
+use crate::{bench::plan::LoadScenario, stats::Latencies, workers::on_workers};
 
 /// How long the buyers may take to be answered once before the window
 /// counts anyway (and shows how few buys came).
 const PATIENCE: Duration = Duration::from_secs(30);
 
+/// The outcome of one throughput experiment.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadResult {
+    /// What was run.
+    pub scenario: LoadScenario,
+    /// Buys answered per second in the window.
+    pub buys_per_s: f64,
+    /// Buys answered with at least one unit, per second.
+    pub filled_per_s: f64,
+    /// Response times of the window's buys.
+    pub latency: Summary,
+    /// Frames sent per buy in the window, all peers; `None` if no buy
+    /// was answered.
+    pub frames_per_buy: Option<f64>,
+    /// Batches the trader committed per second (store on: fsyncs/s).
+    pub commits_per_s: f64,
+    /// Whether every buyer had been answered once before the window (the
+    /// election over, every connection up) within the bench's patience.
+    pub settled: bool,
+}
+
+/// Every point of the plan's load curves, in order, each with a fresh
+/// store of its kind in the output folder.
+///
+/// # Errors
+/// An [`ExperimentError`] if a point's transports or store cannot start.
+pub async fn run(setup: &Setup<'_>) -> Result<Vec<LoadResult>, ExperimentError> {
+    let mut results = Vec::new();
+    for (i, scenario) in setup.plan.load.iter().enumerate() {
+        setup.bar.set_message(scenario.name.clone());
+        let dir = setup.out.join(format!("store-load-{i}"));
+        let fresh = Fresh {
+            scenario: &scenario.name,
+            kind: scenario.store,
+            dir: &dir,
+            sellers: &scenario.seller_ids(),
+        };
+        let store = stores::open(setup, &fresh)?;
+        let (s, seed) = (scenario.clone(), setup.seed);
+        let result = on_workers(async move { measure(&s, store, seed).await }).await;
+        stores::remove_dir(&dir);
+        results.push(result?);
+        setup.bar.inc(1);
+    }
+    Ok(results)
+}
+
 /// Runs one throughput experiment: warm-up, then the counted window.
 ///
 /// # Errors
-/// A [`BenchError`] if the transports cannot start.
-pub async fn run(
+/// An [`ExperimentError`] if the transports cannot start.
+pub async fn measure(
     scenario: &LoadScenario,
     store: Arc<StockedStore>,
     seed: u64,
-) -> Result<LoadResult, BenchError> {
+) -> Result<LoadResult, ExperimentError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let market = LocalMarket::start_with(
-        scenario.transport,
-        scenario.configs(seed),
-        Arc::clone(&store) as _,
-        seed,
-        tx,
-    )
-    .await
-    .map_err(|source| BenchError::Transport {
-        scenario: scenario.name.clone(),
-        source,
-    })?;
+    let configs = peers::load(scenario, seed);
+    let books = Arc::clone(&store) as _;
+    let market = LocalMarket::start_with(scenario.transport, configs, books, seed, tx)
+        .await
+        .map_err(|source| ExperimentError::Transport {
+            scenario: scenario.name.clone(),
+            source,
+        })?;
     // Warm: every buyer answered once (the election over, every
     // connection up, which takes long with many quic peers), then the
     // warm-up on top.
@@ -98,7 +138,7 @@ pub async fn run(
         buys_per_s: buys as f64 / secs,
         filled_per_s: filled as f64 / secs,
         latency: Summary::from(&latencies),
-        frames_per_buy: frames as f64 / (buys.max(1) as f64),
+        frames_per_buy: (buys > 0).then(|| frames as f64 / buys as f64),
         commits_per_s: commits as f64 / secs,
         settled,
     })

@@ -13,7 +13,7 @@ use std::{
 
 use serde::Serialize;
 
-use super::results::Summary;
+use super::{ExperimentError, Setup, Summary, tasks};
 use crate::{
     hosts::{Hosts, HostsError},
     node::summary::NodeSummary,
@@ -32,22 +32,54 @@ pub struct RemoteResult {
     pub failover_ms: Option<f64>,
 }
 
-/// Runs the experiment at each of `delays`, trading for `trade` at each
-/// before the kill; `flags` go to every `bazaar node` (such as `--store`).
-/// Returns what was measured, and why the rest was not (a kernel without
-/// `sch_netem` can make the hosts but cannot delay them).
+/// The experiment, when the plan has delays and this machine can make
+/// network namespaces: what each delay measured, and why the rest was not
+/// (or why none was).
+///
+/// # Errors
+/// [`ExperimentError::Binary`] if the running binary cannot be found, or
+/// [`ExperimentError::Panicked`].
+pub async fn run(
+    setup: &Setup<'_>,
+) -> Result<(Vec<RemoteResult>, Option<String>), ExperimentError> {
+    let (plan, bar) = (setup.plan, setup.bar);
+    if plan.remote.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    if let Some(why) = crate::hosts::unavailable() {
+        bar.inc(1);
+        return Ok((Vec::new(), Some(why)));
+    }
+    bar.set_message("local against remote: hosts in network namespaces");
+    let bazaar = std::env::current_exe().map_err(ExperimentError::Binary)?;
+    let delays: Vec<Duration> = plan
+        .remote
+        .iter()
+        .map(|&us| Duration::from_micros(us))
+        .collect();
+    let trade = plan.remote_trade;
+    let ran = tasks::blocking("local against remote", move || {
+        measure(&bazaar, &delays, trade)
+    });
+    let ran = ran.await?;
+    bar.inc(1);
+    Ok(ran.unwrap_or_else(|e| (Vec::new(), Some(e.to_string()))))
+}
+
+/// Measures at each of `delays`, trading for `trade` at each before the
+/// kill. Returns what was measured, and why the rest was not (a kernel
+/// without `sch_netem` can make the hosts but cannot delay them).
 ///
 /// # Errors
 /// A [`HostsError`] if the hosts cannot be made at all.
-pub fn run(
+pub fn measure(
     bazaar: &Path,
     delays: &[Duration],
     trade: Duration,
-    flags: &[&str],
 ) -> Result<(Vec<RemoteResult>, Option<String>), HostsError> {
     let mut results = Vec::new();
     for &delay in delays {
-        match one(bazaar, delay, trade, flags) {
+        match one(bazaar, delay, trade) {
             Ok(result) => results.push(result),
             Err(e) if !results.is_empty() => {
                 return Ok((results, Some(format!("delays of {delay:?} and more: {e}"))));
@@ -58,15 +90,10 @@ pub fn run(
     Ok((results, None))
 }
 
-fn one(
-    bazaar: &Path,
-    delay: Duration,
-    trade: Duration,
-    flags: &[&str],
-) -> Result<RemoteResult, HostsError> {
+/// One delay: the buyers' response times, then the failover.
+fn one(bazaar: &Path, delay: Duration, trade: Duration) -> Result<RemoteResult, HostsError> {
     let mut hosts = Hosts::create(bazaar, "remote", 6, 20)?;
     hosts.delay(delay)?;
-    hosts.node_flags(flags);
     let mut seen = Vec::new();
     for id in 1..=5 {
         hosts.spawn(id);

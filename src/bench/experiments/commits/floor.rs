@@ -9,8 +9,7 @@ use std::time::Instant;
 use bazaar_node::store::PgTimeouts;
 use postgres::{Client, NoTls};
 
-use super::results::Summary;
-use crate::stats::Latencies;
+use crate::{bench::experiments::Summary, stats::Latencies};
 
 /// The scratch table: a real one, since a `TEMP` table skips the WAL and
 /// so the very flush the floor is about. Dropped at the end.

@@ -2,7 +2,9 @@
 //! restocking deposit and 16 one-unit buys from distinct buyers, as a busy
 //! trader serves them) to SQLite in the output folder and, when given, to
 //! PostgreSQL; only `commit` is timed. PostgreSQL's floor beside it is in
-//! `floor_commit`.
+//! `floor`.
+
+mod floor;
 
 use std::time::Instant;
 
@@ -11,8 +13,12 @@ use bazaar_node::store::{Claim, Store, StoreError};
 use bazaar_protocol::{Buy, Epoch, Offer, OfferId, PeerId, Product, RequestId, Timestamp};
 use serde::Serialize;
 
-use super::results::Summary;
-use crate::stats::Latencies;
+use super::{
+    ExperimentError, Setup, Summary,
+    stores::{self, Fresh},
+    tasks,
+};
+use crate::{books::BooksKind, stats::Latencies};
 
 /// Buys per committed batch.
 pub const BUYS_PER_BATCH: u32 = 16;
@@ -20,8 +26,8 @@ pub const BUYS_PER_BATCH: u32 = 16;
 /// What one store's commits measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommitResult {
-    /// `sqlite` or `postgres`.
-    pub store: String,
+    /// SQLite or PostgreSQL.
+    pub store: BooksKind,
     /// Buys in each batch.
     pub buys_per_batch: u32,
     /// The commits' latencies.
@@ -31,15 +37,60 @@ pub struct CommitResult {
     /// The store's floor measured beside it, as many rounds on the same
     /// server: for PostgreSQL a single-row `INSERT` in its own
     /// transaction, in a session with the store's settings; `None` for
-    /// SQLite (its floor is the disk's, [`FSYNC`](super::FSYNC)).
+    /// SQLite (its floor is the disk's,
+    /// [`FSYNC`](super::floors::FSYNC)).
     pub floor: Option<Summary>,
+}
+
+/// The durable stores' commits, SQLite's and (with `--postgres`)
+/// PostgreSQL's, each beside its floor: for PostgreSQL a single-row
+/// `INSERT` in its own transaction, as many rounds, on the same server.
+///
+/// # Errors
+/// An [`ExperimentError`] if a store or the floor commit fails.
+pub async fn run(setup: &Setup<'_>) -> Result<Vec<CommitResult>, ExperimentError> {
+    let (bar, rounds) = (setup.bar, setup.plan.commits);
+    let mut commits = Vec::new();
+    for kind in setup.plan.commit_stores() {
+        let name = format!("{kind} commits");
+        bar.set_message(name.clone());
+        let dir = setup.out.join("store-commits");
+        let fresh = Fresh {
+            scenario: &name,
+            kind,
+            dir: &dir,
+            sellers: &[],
+        };
+        let store = stores::open(setup, &fresh)?;
+        let measured = tasks::blocking(&name, move || measure(kind, store.as_ref(), rounds));
+        let mut result = measured.await?.map_err(|source| ExperimentError::Store {
+            scenario: name,
+            source,
+        })?;
+        stores::remove_dir(&dir);
+        if kind == BooksKind::Postgres {
+            bar.set_message("postgres floor commits");
+            let url = setup.postgres.unwrap_or_default().to_owned();
+            let floor = tasks::blocking("postgres floor commits", move || {
+                floor::measure(&url, rounds)
+            });
+            result.floor = Some(floor.await?.map_err(ExperimentError::FloorCommit)?);
+        }
+        commits.push(result);
+        bar.inc(1);
+    }
+    Ok(commits)
 }
 
 /// Commits `rounds` batches to `store` (opened at epoch 1) and times each.
 ///
 /// # Errors
 /// The store's error, if a commit or the open fails.
-pub fn measure(name: &str, store: &dyn Store, rounds: u32) -> Result<CommitResult, StoreError> {
+pub fn measure(
+    kind: BooksKind,
+    store: &dyn Store,
+    rounds: u32,
+) -> Result<CommitResult, StoreError> {
     let mut book = store.open(Claim::unleased(Epoch(1)), &Pricing::default())?;
     let mut latencies = Latencies::default();
     let started = Instant::now();
@@ -51,7 +102,7 @@ pub fn measure(name: &str, store: &dyn Store, rounds: u32) -> Result<CommitResul
     }
     let secs = started.elapsed().as_secs_f64();
     Ok(CommitResult {
-        store: name.into(),
+        store: kind,
         buys_per_batch: BUYS_PER_BATCH,
         commit: Summary::from(&latencies),
         buys_per_s: f64::from(rounds) * f64::from(BUYS_PER_BATCH) / secs.max(1e-9),

@@ -10,6 +10,9 @@ use std::{
 
 use crate::stats::Latencies;
 
+/// The scratch file's name in the folder.
+pub const SCRATCH: &str = "fsync-floor.tmp";
+
 /// `rounds` writes of 4 KiB at the start of a scratch file in `dir`, each
 /// followed by `fdatasync` and then a pause of `pace` (zero: back to back;
 /// a disk that has idled syncs slower, so a paced buy's floor is a paced
@@ -18,7 +21,7 @@ use crate::stats::Latencies;
 /// # Errors
 /// The I/O error, if the file cannot be written or synced.
 pub fn fsync(dir: &Path, rounds: u32, pace: Duration) -> std::io::Result<Latencies> {
-    let path = dir.join("fsync-floor.tmp");
+    let path = dir.join(SCRATCH);
     let mut file = OpenOptions::new()
         .create(true)
         .truncate(true)

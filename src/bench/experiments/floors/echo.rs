@@ -28,6 +28,16 @@ pub const FRAME: usize = 32;
 /// Round trips before the measured ones: connections up, caches warm.
 const WARMUP: u32 = 200;
 
+/// How many round trips an echo times, after its warm-up, and the pause
+/// after each reply (zero: hot, back to back).
+#[derive(Debug, Clone, Copy)]
+pub struct Rounds {
+    /// Round trips timed.
+    pub count: u32,
+    /// The pause after each reply, as a buyer thinks between requests.
+    pub think: Duration,
+}
+
 /// Why a floor could not be measured.
 #[derive(Debug, thiserror::Error)]
 pub enum EchoError {
@@ -47,15 +57,13 @@ pub enum EchoError {
     Io(#[from] std::io::Error),
 }
 
-/// `round_trips` echoes between peers 1 and 2 over `kind`, with `pace`
-/// slept after each reply (zero: hot).
+/// The `rounds` of echo between peers 1 and 2 over `kind`.
 ///
 /// # Errors
 /// An [`EchoError`] if the transport fails.
 pub async fn transport(
     kind: TransportKind,
-    round_trips: u32,
-    pace: Duration,
+    rounds: Rounds,
     seed: u64,
 ) -> Result<Latencies, EchoError> {
     let wrap = |source| EchoError::Transport { kind, source };
@@ -67,29 +75,27 @@ pub async fn transport(
         unreachable!("LocalNet starts a transport for every id it is given");
     };
     let echo = tokio::spawn(reflect(Arc::clone(&b)));
-    let latencies = paced_round_trips(kind, a.as_ref(), two, round_trips, pace).await?;
+    let latencies = paced_round_trips(kind, a.as_ref(), two, rounds).await?;
     a.shutdown().await;
     b.shutdown().await;
     let _ = echo.await;
     Ok(latencies)
 }
 
-/// `round_trips` echoes from `from` to peer `to` (which must reflect them)
-/// after a warm-up, pausing `think` after each reply as a buyer thinks
-/// between requests (none if zero).
+/// The `rounds` of echo from `from` to peer `to` (which must reflect
+/// them) over `kind`, after a warm-up.
 ///
 /// # Errors
 /// An [`EchoError`] if the transport fails or closes.
-pub(super) async fn paced_round_trips(
+pub(in crate::bench::experiments) async fn paced_round_trips(
     kind: TransportKind,
     from: &dyn Transport,
     to: PeerId,
-    round_trips: u32,
-    think: Duration,
+    rounds: Rounds,
 ) -> Result<Latencies, EchoError> {
     let frame = Bytes::from_static(&[0x5a; FRAME]);
     let mut latencies = Latencies::default();
-    for i in 0..WARMUP + round_trips {
+    for i in 0..WARMUP + rounds.count {
         let sent = Instant::now();
         let echoed = round_trip(from, to, frame.clone())
             .await
@@ -100,8 +106,8 @@ pub(super) async fn paced_round_trips(
         if i >= WARMUP {
             latencies.record(sent.elapsed());
         }
-        if !think.is_zero() {
-            tokio::time::sleep(think).await;
+        if !rounds.think.is_zero() {
+            tokio::time::sleep(rounds.think).await;
         }
     }
     Ok(latencies)
@@ -109,7 +115,7 @@ pub(super) async fn paced_round_trips(
 
 /// Sends `frame` to `to` and waits for a frame back, passing over reports
 /// of unreachable peers; `false` if the transport closed first.
-pub(super) async fn round_trip(
+pub(in crate::bench::experiments) async fn round_trip(
     from: &dyn Transport,
     to: PeerId,
     frame: Bytes,
@@ -125,7 +131,7 @@ pub(super) async fn round_trip(
 }
 
 /// Sends every frame back to its sender until the transport closes.
-pub(super) async fn reflect(t: Arc<dyn Transport>) {
+pub(in crate::bench::experiments) async fn reflect(t: Arc<dyn Transport>) {
     while let Some(event) = t.recv().await {
         if let Event::Frame { from, frame } = event
             && t.send(from, frame).await.is_err()
@@ -168,7 +174,9 @@ pub async fn raw_tcp(round_trips: u32) -> Result<Latencies, EchoError> {
 }
 
 /// Sends every frame of `socket` back until its client hangs up.
-pub(super) async fn echo_socket(mut socket: TcpStream) -> std::io::Result<()> {
+pub(in crate::bench::experiments) async fn echo_socket(
+    mut socket: TcpStream,
+) -> std::io::Result<()> {
     socket.set_nodelay(true)?;
     let mut buf = [0u8; FRAME];
     loop {

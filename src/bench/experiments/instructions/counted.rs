@@ -7,7 +7,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use serde::Serialize;
 use tokio::sync::mpsc;
 
 use bazaar_node::{
@@ -18,9 +17,12 @@ use bazaar_node::{
 };
 use bazaar_transport::TransportError;
 
-use super::{
-    scenarios::{LoadScenario, StoreKind},
-    stock::StockedStore,
+use crate::{
+    bench::{
+        experiments::{peers, stock::StockedStore},
+        plan::{CountingMarket, LoadScenario},
+    },
+    books::BooksKind,
 };
 
 /// How much longer than the defaults every timeout of a counted market
@@ -29,14 +31,10 @@ use super::{
 /// run was.
 const STRETCH: u32 = 10_000;
 
-/// The shape of the counted market.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct CountingMarket {
-    /// Buyers, with no think time, each with one request out at a time.
-    pub buyers: u32,
-    /// Sellers; the highest of them is the trader.
-    pub sellers: u32,
-}
+/// How long a counted run may take before it gives up: far longer than
+/// any run under callgrind should, so that it never fires in one that
+/// works.
+const PATIENCE: Duration = Duration::from_secs(600);
 
 /// Why a counted run did not reach its buys.
 #[derive(Debug, thiserror::Error)]
@@ -56,82 +54,70 @@ pub enum CountingError {
     },
 }
 
-/// How long a counted run may take before it gives up: far longer than
-/// any run under callgrind should, so that it never fires in one that
-/// works.
-const PATIENCE: Duration = Duration::from_secs(600);
-
-impl CountingMarket {
-    /// Every peer's configuration: buyers first, the sellers after, as in
-    /// the throughput experiments, with every timeout stretched.
-    pub fn configs(self, seed: u64) -> Vec<PeerConfig> {
-        self.as_load()
-            .configs(seed)
-            .into_iter()
-            .map(|config| PeerConfig {
-                timing: patient_timing(),
-                ..config
-            })
-            .collect()
-    }
-
-    /// The books: in memory, stocked in the sellers' names.
-    pub fn store(self) -> Arc<dyn Store> {
-        let sellers = self.as_load().seller_ids();
-        Arc::new(StockedStore::new(Arc::new(MemStore::new()), &sellers))
-    }
-
-    /// Runs the market until `buys` buys are answered (all buyers
-    /// together), then stops every peer. Returns the buys answered, which
-    /// may pass `buys` by the replies already on their way.
-    ///
-    /// # Errors
-    /// A [`CountingError`] if the transports cannot start or the market
-    /// stalls.
-    pub async fn run(self, buys: u64, seed: u64) -> Result<u64, CountingError> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let market = LocalMarket::start_with(
-            TransportKind::Mem,
-            self.configs(seed),
-            self.store(),
-            seed,
-            tx,
-        )
-        .await?;
-        let mut answered = 0;
-        let counted = tokio::time::timeout(PATIENCE, async {
-            while answered < buys {
-                match rx.recv().await {
-                    Some(report) if matches!(report.event, Event::Answered { .. }) => {
-                        answered += 1;
-                    }
-                    Some(_) => {}
-                    None => break,
+/// Runs `market` until `buys` buys are answered (all buyers together),
+/// then stops every peer. Returns the buys answered, which may pass
+/// `buys` by the replies already on their way.
+///
+/// # Errors
+/// A [`CountingError`] if the transports cannot start or the market
+/// stalls.
+pub async fn run(market: CountingMarket, buys: u64, seed: u64) -> Result<u64, CountingError> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let configs = configs(market, seed);
+    let running =
+        LocalMarket::start_with(TransportKind::Mem, configs, store(market), seed, tx).await?;
+    let mut answered = 0;
+    let counted = tokio::time::timeout(PATIENCE, async {
+        while answered < buys {
+            match rx.recv().await {
+                Some(report) if matches!(report.event, Event::Answered { .. }) => {
+                    answered += 1;
                 }
+                Some(_) => {}
+                None => break,
             }
-        })
-        .await;
-        market.stop().await;
-        match counted {
-            Ok(()) if answered >= buys => Ok(answered),
-            _ => Err(CountingError::Stalled {
-                answered,
-                wanted: buys,
-                patience: PATIENCE,
-            }),
         }
+    })
+    .await;
+    running.stop().await;
+    match counted {
+        Ok(()) if answered >= buys => Ok(answered),
+        _ => Err(CountingError::Stalled {
+            answered,
+            wanted: buys,
+            patience: PATIENCE,
+        }),
     }
+}
 
-    fn as_load(self) -> LoadScenario {
-        LoadScenario {
-            name: "counted".into(),
-            transport: TransportKind::Mem,
-            store: StoreKind::Mem,
-            buyers: self.buyers,
-            sellers: self.sellers,
-            warmup: Duration::ZERO,
-            window: Duration::ZERO,
-        }
+/// Every peer's configuration: buyers first, the sellers after, as in
+/// the throughput experiments, with every timeout stretched.
+fn configs(market: CountingMarket, seed: u64) -> Vec<PeerConfig> {
+    peers::load(&as_load(market), seed)
+        .into_iter()
+        .map(|config| PeerConfig {
+            timing: patient_timing(),
+            ..config
+        })
+        .collect()
+}
+
+/// The books: in memory, stocked in the sellers' names.
+fn store(market: CountingMarket) -> Arc<dyn Store> {
+    let sellers = as_load(market).seller_ids();
+    Arc::new(StockedStore::new(Arc::new(MemStore::new()), &sellers))
+}
+
+/// The counted market as a point of the load curve, over mem.
+fn as_load(market: CountingMarket) -> LoadScenario {
+    LoadScenario {
+        name: "counted".into(),
+        transport: TransportKind::Mem,
+        store: BooksKind::Mem,
+        buyers: market.buyers,
+        sellers: market.sellers,
+        warmup: Duration::ZERO,
+        window: Duration::ZERO,
     }
 }
 

@@ -5,26 +5,17 @@
 //! is taken a few times, to show how exactly it repeats. Needs valgrind;
 //! the bench says why when it skips it.
 
+pub mod counted;
+
 use std::{
     path::{Path, PathBuf},
     process::Command,
 };
 
-use indicatif::ProgressBar;
 use serde::Serialize;
 
-use super::{BenchOptions, counting::CountingMarket};
-
-/// What the experiment runs.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct InstructionsPlan {
-    /// The counted market.
-    pub market: CountingMarket,
-    /// N: the shorter run's answered buys; the longer one makes 2N.
-    pub buys: u64,
-    /// How many times each count is taken.
-    pub repeats: u32,
-}
+use super::Setup;
+use crate::bench::plan::{CountingMarket, InstructionsPlan};
 
 /// What the experiment measured.
 #[derive(Debug, Clone, Serialize)]
@@ -42,8 +33,9 @@ pub struct InstructionsResult {
     /// Every count at 2N, in the order taken.
     pub runs_2n: Vec<u64>,
     /// The largest minus the smallest of the repeats' instructions per
-    /// buy (each from its own pair of runs), as a fraction of `per_buy`.
-    pub spread: f64,
+    /// buy (each from its own pair of runs), as a fraction of `per_buy`;
+    /// `None` if a buy cost nothing to divide by.
+    pub spread: Option<f64>,
     /// The callgrind profile of the last run at 2N, kept for
     /// `callgrind_annotate`.
     pub profile: PathBuf,
@@ -71,19 +63,17 @@ pub enum InstructionsError {
 /// The experiment as the bench runs it, when the plan has it: its
 /// result, or why it was skipped (valgrind missing, or a run failed). The
 /// binary counted is the one running the bench.
-pub(super) async fn experiment(
-    options: &BenchOptions,
-    bar: &ProgressBar,
-) -> (Option<InstructionsResult>, Option<String>) {
-    let Some(plan) = options.plan.instructions else {
+pub async fn run(setup: &Setup<'_>) -> (Option<InstructionsResult>, Option<String>) {
+    let Some(plan) = setup.plan.instructions else {
         return (None, None);
     };
+    let bar = setup.bar;
     bar.set_message("instructions per buy, under callgrind");
     let ran = match (unavailable(), std::env::current_exe()) {
         (Some(why), _) => Err(why),
         (None, Err(e)) => Err(format!("cannot find the bazaar binary: {e}")),
         (None, Ok(bazaar)) => {
-            let (seed, dir) = (options.seed, options.out.clone());
+            let (seed, dir) = (setup.seed, setup.out.to_owned());
             tokio::task::spawn_blocking(move || measure(&bazaar, plan, seed, &dir))
                 .await
                 .map_err(|e| e.to_string())
@@ -125,15 +115,20 @@ pub fn measure(
     let mut runs_n = Vec::new();
     let mut runs_2n = Vec::new();
     let mut profile = PathBuf::new();
+    let counted = Counted {
+        bazaar,
+        market: plan.market,
+        seed,
+    };
     for repeat in 0..plan.repeats.max(1) {
         let short = dir.join(format!("callgrind.out.{n}.{repeat}"));
-        runs_n.push(count(bazaar, plan.market, n, seed, &short)?);
+        runs_n.push(counted.count(n, &short)?);
         let _ = std::fs::remove_file(&short);
         profile = dir.join("callgrind.out");
-        runs_2n.push(count(bazaar, plan.market, 2 * n, seed, &profile)?);
+        runs_2n.push(counted.count(2 * n, &profile)?);
     }
-    let counted = |runs: &[u64]| median(runs).expect("at least one run: repeats.max(1)");
-    let (instructions_n, instructions_2n) = (counted(&runs_n), counted(&runs_2n));
+    let middle = |runs: &[u64]| median(runs).expect("at least one run: repeats.max(1)");
+    let (instructions_n, instructions_2n) = (middle(&runs_n), middle(&runs_2n));
     let per_buy = instructions_2n.saturating_sub(instructions_n) as f64 / n as f64;
     let pairs: Vec<f64> = runs_n
         .iter()
@@ -150,53 +145,53 @@ pub fn measure(
         per_buy,
         runs_n,
         runs_2n,
-        spread: if per_buy > 0.0 {
-            (high - low) / per_buy
-        } else {
-            0.0
-        },
+        spread: (per_buy > 0.0).then(|| (high - low) / per_buy),
         profile,
     })
 }
 
-/// The instructions of one `bazaar count-buys` to `buys`, its profile
-/// written to `out`.
-fn count(
-    bazaar: &Path,
+/// The counted runs: `bazaar count-buys` (the binary at `bazaar`) of
+/// `market`, seeded with `seed`.
+struct Counted<'a> {
+    bazaar: &'a Path,
     market: CountingMarket,
-    buys: u64,
     seed: u64,
-    out: &Path,
-) -> Result<u64, InstructionsError> {
-    let mut command = Command::new("valgrind");
-    command
-        .arg("--tool=callgrind")
-        .arg("--quiet")
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(bazaar)
-        .args(count_args(market, buys, seed));
-    let output = command.output().map_err(InstructionsError::Spawn)?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
-        return Err(InstructionsError::Failed {
-            command: format!("{command:?}"),
-            stderr: tail.into_iter().rev().collect::<Vec<_>>().join(" / "),
-        });
-    }
-    let text = std::fs::read_to_string(out).unwrap_or_default();
-    total(&text).ok_or_else(|| InstructionsError::NoTotal(out.to_owned()))
 }
 
-/// The arguments of `bazaar` for one counted run.
-pub fn count_args(market: CountingMarket, buys: u64, seed: u64) -> Vec<String> {
-    vec![
-        "count-buys".into(),
-        buys.to_string(),
-        format!("--buyers={}", market.buyers),
-        format!("--sellers={}", market.sellers),
-        format!("--seed={seed}"),
-    ]
+impl Counted<'_> {
+    /// The instructions of a run to `buys` answered buys under
+    /// callgrind, its profile written to `out`.
+    fn count(&self, buys: u64, out: &Path) -> Result<u64, InstructionsError> {
+        let mut command = Command::new("valgrind");
+        command
+            .arg("--tool=callgrind")
+            .arg("--quiet")
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg(self.bazaar)
+            .args(self.args(buys));
+        let output = command.output().map_err(InstructionsError::Spawn)?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+            return Err(InstructionsError::Failed {
+                command: format!("{command:?}"),
+                stderr: tail.into_iter().rev().collect::<Vec<_>>().join(" / "),
+            });
+        }
+        let text = std::fs::read_to_string(out).unwrap_or_default();
+        total(&text).ok_or_else(|| InstructionsError::NoTotal(out.to_owned()))
+    }
+
+    /// The arguments of `bazaar` for a run to `buys`.
+    fn args(&self, buys: u64) -> Vec<String> {
+        vec![
+            "count-buys".into(),
+            buys.to_string(),
+            format!("--buyers={}", self.market.buyers),
+            format!("--sellers={}", self.market.sellers),
+            format!("--seed={}", self.seed),
+        ]
+    }
 }
 
 /// The instruction total of a callgrind profile: its `totals:` line, or

@@ -2,89 +2,166 @@
 //! trader serves, is killed, or resigns; every reply's response time, and
 //! what each election cost the buyers.
 
-use std::{
-    collections::BTreeMap,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+mod watch;
 
-use bazaar_protocol::PeerId;
+use std::{sync::Arc, time::Duration};
+
+use serde::Serialize;
 use tokio::sync::mpsc;
 
 use bazaar_node::market::LocalMarket;
 
 use super::{
-    BenchError,
-    results::{Election, LatencyResult, Sample, Summary},
-    scenarios::{Disruption, LatencyScenario},
+    ExperimentError, Setup, Summary, peers,
     stock::StockedStore,
+    stores::{self, Fresh},
 };
-use bazaar_node::{Event, runtime::Report};
+use crate::{bench::plan::LatencyScenario, workers::on_workers};
+use watch::{Move, Watch};
 
-use crate::stats::Latencies;
-
-/// An election under way: what started it and when.
-struct Pending {
-    cause: &'static str,
-    old: PeerId,
-    at: Instant,
-    elected: Option<(Instant, PeerId)>,
+/// One buyer's reply, for the latency-over-time plot.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Sample {
+    /// When the reply arrived, seconds from the market's start.
+    pub at_s: f64,
+    /// The request's response time, in microseconds.
+    pub latency_us: f64,
 }
 
-/// What the experiment has seen so far.
-struct Watch {
-    started: Instant,
-    requests: u64,
-    answered: BTreeMap<PeerId, u64>,
-    latencies: Latencies,
-    samples: Vec<Sample>,
-    filled: u64,
-    trader: Option<PeerId>,
-    pending: Option<Pending>,
-    elections: Vec<Election>,
-    since_kill: u64,
+/// What started an election.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cause {
+    /// The trader was crashed.
+    Killed,
+    /// The trader stepped down after its sales.
+    Resigned,
+    /// A crashed trader came back and, as the highest id, took over.
+    Returned,
+    /// Nobody asked for it: a timeout somewhere.
+    Unplanned,
 }
 
-/// What the loop must do to the market after a report.
-enum Move {
-    Nothing,
-    /// Crash the trader.
-    Crash(PeerId),
-    /// Bring the crashed trader back.
-    Restart(PeerId),
+impl Cause {
+    /// Every cause, in the order the plots mark them.
+    pub const ALL: [Self; 4] = [
+        Self::Killed,
+        Self::Resigned,
+        Self::Returned,
+        Self::Unplanned,
+    ];
+
+    /// How the report and the JSON name it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Killed => "killed",
+            Self::Resigned => "resigned",
+            Self::Returned => "returned",
+            Self::Unplanned => "unplanned",
+        }
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What an election did to the buyers: from the trader's death (or its
+/// resignation, or a crashed trader's return) to the first reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct Election {
+    /// What caused it.
+    pub cause: Cause,
+    /// The trader before.
+    pub old: u32,
+    /// The trader after.
+    pub new: u32,
+    /// When it began, seconds from the market's start.
+    pub at_s: f64,
+    /// Until the new trader announced itself, in milliseconds.
+    pub elected_ms: f64,
+    /// Until a buyer got its first reply from the new trader, in
+    /// milliseconds: the failover time.
+    pub first_reply_ms: f64,
+}
+
+/// The outcome of one latency experiment.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyResult {
+    /// What was run.
+    pub scenario: LatencyScenario,
+    /// Every buyer's response times together.
+    pub latency: Summary,
+    /// Requests answered with at least one unit.
+    pub filled: u64,
+    /// Whether every buyer made all its requests before the time limit.
+    pub complete: bool,
+    /// Wall time, seconds.
+    pub elapsed_s: f64,
+    /// Frames sent by all peers.
+    pub frames: u64,
+    /// The elections after the first.
+    pub elections: Vec<Election>,
+    /// Every reply in order, kept only where the report plots them.
+    #[serde(skip)]
+    pub samples: Vec<Sample>,
+}
+
+/// Every latency experiment of the plan, in order, each with a fresh
+/// store of its kind in the output folder.
+///
+/// # Errors
+/// An [`ExperimentError`] if an experiment's transports or store cannot
+/// start.
+pub async fn run(setup: &Setup<'_>) -> Result<Vec<LatencyResult>, ExperimentError> {
+    let mut results = Vec::new();
+    for (i, scenario) in setup.plan.latency.iter().enumerate() {
+        setup.bar.set_message(scenario.name.clone());
+        let sellers = if scenario.stocked {
+            scenario.seller_ids()
+        } else {
+            Vec::new()
+        };
+        let dir = setup.out.join(format!("store-latency-{i}"));
+        let fresh = Fresh {
+            scenario: &scenario.name,
+            kind: scenario.store,
+            dir: &dir,
+            sellers: &sellers,
+        };
+        let store = stores::open(setup, &fresh)?;
+        let (s, seed, limit) = (scenario.clone(), setup.seed, setup.plan.latency_limit);
+        let result = on_workers(async move { measure(&s, store, seed, limit).await }).await;
+        stores::remove_dir(&dir);
+        results.push(result?);
+        setup.bar.inc(1);
+    }
+    Ok(results)
 }
 
 /// Runs one latency experiment to the end (every buyer made its
 /// requests) or to `limit`.
 ///
 /// # Errors
-/// A [`BenchError`] if the transports or the store cannot start.
-pub async fn run(
+/// An [`ExperimentError`] if the transports cannot start.
+pub async fn measure(
     scenario: &LatencyScenario,
     store: Arc<StockedStore>,
     seed: u64,
     limit: Duration,
-) -> Result<LatencyResult, BenchError> {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut market =
-        LocalMarket::start_with(scenario.transport, scenario.configs(seed), store, seed, tx)
-            .await
-            .map_err(|source| BenchError::Transport {
-                scenario: scenario.name.clone(),
-                source,
-            })?;
-    let mut watch = Watch {
-        started: Instant::now(),
-        requests: scenario.requests,
-        answered: scenario.buyer_ids().into_iter().map(|b| (b, 0)).collect(),
-        latencies: Latencies::default(),
-        samples: Vec::new(),
-        filled: 0,
-        trader: None,
-        pending: None,
-        elections: Vec::new(),
-        since_kill: 0,
+) -> Result<LatencyResult, ExperimentError> {
+    let failed = |source| ExperimentError::Transport {
+        scenario: scenario.name.clone(),
+        source,
     };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let configs = peers::latency(scenario, seed);
+    let mut market = LocalMarket::start_with(scenario.transport, configs, store, seed, tx)
+        .await
+        .map_err(failed)?;
+    let mut watch = Watch::new(scenario);
     let deadline = tokio::time::Instant::now() + limit;
     let complete = loop {
         if watch.done() {
@@ -95,23 +172,12 @@ pub async fn run(
             () = tokio::time::sleep_until(deadline) => break false,
         };
         let Some(report) = report else { break false };
-        match watch.observe(&report, scenario.disruption) {
+        match watch.observe(&report) {
             Move::Nothing => {}
             Move::Crash(id) => market.crash(id).await,
             Move::Restart(id) => {
-                market
-                    .restart(id)
-                    .await
-                    .map_err(|source| BenchError::Transport {
-                        scenario: scenario.name.clone(),
-                        source,
-                    })?;
-                watch.pending = Some(Pending {
-                    cause: "returned",
-                    old: watch.trader.unwrap_or(id),
-                    at: Instant::now(),
-                    elected: None,
-                });
+                market.restart(id).await.map_err(failed)?;
+                watch.returned(id);
             }
         }
     };
@@ -128,101 +194,4 @@ pub async fn run(
         elections: watch.elections,
         samples: watch.samples,
     })
-}
-
-impl Watch {
-    fn done(&self) -> bool {
-        self.answered.values().all(|&n| n >= self.requests)
-    }
-
-    fn observe(&mut self, report: &Report, disruption: Disruption) -> Move {
-        let now = Instant::now();
-        match &report.event {
-            Event::Coordinator { id, .. } => {
-                let previous = self.trader.replace(*id);
-                match &mut self.pending {
-                    Some(p) if p.elected.is_none() && *id != p.old => {
-                        p.elected = Some((now, *id));
-                    }
-                    None if previous.is_some_and(|p| p != *id) => {
-                        // Nobody asked for this one: a timeout somewhere.
-                        self.pending = Some(Pending {
-                            cause: "unplanned",
-                            old: previous.unwrap_or(*id),
-                            at: now,
-                            elected: Some((now, *id)),
-                        });
-                    }
-                    _ => {}
-                }
-                Move::Nothing
-            }
-            Event::SteppedDown { resigned: true, .. } if self.pending.is_none() => {
-                self.pending = Some(Pending {
-                    cause: "resigned",
-                    old: report.peer,
-                    at: now,
-                    elected: None,
-                });
-                Move::Nothing
-            }
-            Event::Answered {
-                filled, latency, ..
-            } => self.on_answer(report.peer, *filled > 0, *latency, now, disruption),
-            _ => Move::Nothing,
-        }
-    }
-
-    fn on_answer(
-        &mut self,
-        buyer: PeerId,
-        filled: bool,
-        latency: Duration,
-        now: Instant,
-        disruption: Disruption,
-    ) -> Move {
-        let Some(count) = self.answered.get_mut(&buyer) else {
-            return Move::Nothing;
-        };
-        *count += 1;
-        if *count <= self.requests {
-            self.latencies.record(latency);
-            self.filled += u64::from(filled);
-            self.samples.push(Sample {
-                at_s: now.duration_since(self.started).as_secs_f64(),
-                latency_us: latency.as_secs_f64() * 1e6,
-            });
-        }
-        if let Some(p) = self.pending.take_if(|p| p.elected.is_some()) {
-            let (elected_at, new) = p.elected.expect("taken only once elected");
-            let ms = |t: Instant| t.duration_since(p.at).as_secs_f64() * 1e3;
-            self.elections.push(Election {
-                cause: p.cause.into(),
-                old: p.old.0,
-                new: new.0,
-                at_s: p.at.duration_since(self.started).as_secs_f64(),
-                elected_ms: ms(elected_at),
-                first_reply_ms: ms(now),
-            });
-            if p.cause == "killed" {
-                return Move::Restart(p.old);
-            }
-        }
-        self.since_kill += 1;
-        match (disruption, self.trader) {
-            (Disruption::Kill { every }, Some(trader))
-                if self.pending.is_none() && self.since_kill >= every && !self.done() =>
-            {
-                self.since_kill = 0;
-                self.pending = Some(Pending {
-                    cause: "killed",
-                    old: trader,
-                    at: now,
-                    elected: None,
-                });
-                Move::Crash(trader)
-            }
-            _ => Move::Nothing,
-        }
-    }
 }

@@ -3,7 +3,7 @@
 //! `Transport` trait, as the node processes talk, paced as their buyers
 //! are: the sender waits the buyers' think time after each reply.
 
-use std::{future::Future, path::Path, time::Duration};
+use std::{future::Future, path::Path};
 
 use bazaar_node::{
     Role,
@@ -14,7 +14,7 @@ use bazaar_protocol::PeerId;
 
 use super::{ProcessesError, cluster, fleet::Fleet};
 use crate::{
-    bench::echo::{EchoError, paced_round_trips, reflect},
+    bench::experiments::floors::echo::{EchoError, Rounds, paced_round_trips, reflect},
     stats::{Latencies, LatencyCounts},
     up::NodeCommand,
 };
@@ -29,16 +29,15 @@ pub const REFLECTOR: PeerId = PeerId(2);
 const READY: &str = "echo: listening";
 
 /// Runs the echo in two child processes of `bazaar` (the binary at
-/// `program`): the reflector first, then the sender, whose `round_trips`
-/// round trips (paced by `think`) come back as its one line of JSON.
+/// `program`), their cluster file in `dir`: the reflector first, then the
+/// sender, whose `rounds` come back as its one line of JSON.
 ///
 /// # Errors
 /// A [`ProcessesError`] if a process cannot start or says nothing in time.
 pub async fn measure(
     program: &Path,
     dir: &Path,
-    round_trips: u32,
-    think: Duration,
+    rounds: Rounds,
 ) -> Result<Latencies, ProcessesError> {
     let path = dir.join("echo.toml");
     cluster::write(&path, &[Role::Idle, Role::Idle], 0)?;
@@ -46,9 +45,9 @@ pub async fn measure(
         "--cluster".to_owned(),
         path.display().to_string(),
         "--round-trips".to_owned(),
-        round_trips.to_string(),
+        rounds.count.to_string(),
         "--think".to_owned(),
-        humantime::format_duration(think).to_string(),
+        humantime::format_duration(rounds.think).to_string(),
     ];
     let mut fleet = Fleet::new(
         "echo",
@@ -75,17 +74,16 @@ pub async fn measure(
 
 /// One side of the echo, in this process (`bazaar echo`): peer `id` of the
 /// two-peer `cluster`. The reflector prints [`READY`] once it listens and
-/// sends every frame back; the sender makes `round_trips` round trips after
-/// a warm-up, pausing `think` after each, and prints them as one line of
-/// JSON ([`LatencyCounts`]). Either stops early when `stop` returns.
+/// sends every frame back; the sender makes its `rounds` after a warm-up
+/// and prints them as one line of JSON ([`LatencyCounts`]). Either stops
+/// early when `stop` returns.
 ///
 /// # Errors
 /// An [`EchoError`] if the transport fails.
 pub async fn side(
     cluster: &Cluster,
     id: PeerId,
-    round_trips: u32,
-    think: Duration,
+    rounds: Rounds,
     stop: impl Future<Output = &'static str>,
 ) -> Result<(), EchoError> {
     let kind = TransportKind::Tcp;
@@ -104,8 +102,7 @@ pub async fn side(
             reflect(std::sync::Arc::clone(&transport)).await;
             return Ok(());
         }
-        let latencies =
-            paced_round_trips(kind, transport.as_ref(), REFLECTOR, round_trips, think).await?;
+        let latencies = paced_round_trips(kind, transport.as_ref(), REFLECTOR, rounds).await?;
         let json = serde_json::to_string(&LatencyCounts::from(&latencies))
             .expect("counts always serialize");
         println!("{json}");

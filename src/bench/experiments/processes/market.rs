@@ -31,6 +31,24 @@ pub const BUYERS: std::ops::RangeInclusive<u32> = 1..=3;
 /// The first trader: the highest id.
 pub const FIRST_TRADER: u32 = ROLES.len() as u32;
 
+/// How a market's processes start: the `bazaar` at `program` with the
+/// cluster file `cluster`, keeping their lives and summaries in
+/// `data_dir`, the books there too unless `postgres` names a database;
+/// logging only the lab's lines if `quiet`.
+#[derive(Clone, Copy)]
+pub struct Launch<'a> {
+    /// The `bazaar` binary.
+    pub program: &'a Path,
+    /// The cluster file.
+    pub cluster: &'a Path,
+    /// The peers' data directory.
+    pub data_dir: &'a Path,
+    /// The books' PostgreSQL database, if not SQLite in `data_dir`.
+    pub postgres: Option<&'a str>,
+    /// Whether the peers log only the lab's lines.
+    pub quiet: bool,
+}
+
 /// Six running node processes.
 pub struct Market {
     /// The processes and their lines.
@@ -39,45 +57,36 @@ pub struct Market {
 }
 
 impl Market {
-    /// Starts every peer of the cluster file `cluster` (the `bazaar` at
-    /// `program`), keeping their lives and summaries in `data_dir`, the
-    /// books there too unless `store` names a PostgreSQL database; peers
-    /// log only the lab's lines if `quiet`. Returns once the first trader
-    /// has sold.
+    /// Starts every peer of the market `launch` describes. Returns once
+    /// the first trader has sold.
     ///
     /// # Errors
     /// A [`ProcessesError`] if a peer cannot start or no sale comes.
-    pub async fn start(
-        program: &Path,
-        cluster: &Path,
-        data_dir: &Path,
-        store: Option<&str>,
-        quiet: bool,
-    ) -> Result<Self, ProcessesError> {
+    pub async fn start(launch: &Launch<'_>) -> Result<Self, ProcessesError> {
         let mut args: Vec<String> = [
             "--cluster",
-            &cluster.display().to_string(),
+            &launch.cluster.display().to_string(),
             "--transport",
             "tcp",
             "--insecure-plaintext",
             "--data-dir",
-            &data_dir.display().to_string(),
+            &launch.data_dir.display().to_string(),
         ]
         .map(str::to_owned)
         .into();
-        if let Some(url) = store {
+        if let Some(url) = launch.postgres {
             args.extend(["--store".to_owned(), url.to_owned()]);
         }
-        if quiet {
+        if launch.quiet {
             args.push("--quiet".to_owned());
         }
         let command = NodeCommand {
-            program: program.to_owned(),
+            program: launch.program.to_owned(),
             args,
         };
         let mut market = Self {
             fleet: Fleet::new("node", command),
-            data_dir: data_dir.to_owned(),
+            data_dir: launch.data_dir.to_owned(),
         };
         for id in 1..=FIRST_TRADER {
             market.fleet.spawn(id)?;

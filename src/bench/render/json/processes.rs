@@ -5,28 +5,38 @@
 
 use serde_json::{Value, json};
 
-use super::{FailoverRun, ProcessesResult};
+use crate::{
+    bench::{
+        analysis::{
+            processes::{mean_ms, times_ms, worst_ms},
+            ratio,
+        },
+        experiments::processes::ProcessesResult,
+    },
+    books::BooksKind,
+};
 
 /// The experiment's figures; `null` if it did not run.
 pub fn figures(result: Option<&ProcessesResult>) -> Value {
     let Some(p) = result else {
         return Value::Null;
     };
-    let sqlite = p.failover("sqlite");
+    let sqlite = p.failover(BooksKind::Sqlite);
+    let (buy, echo) = (p.buy.measured(), p.echo.measured());
     json!({
         "think_us": p.think_us,
-        "buy_p50_us": p.buy.p50_us,
-        "buy_p99_us": p.buy.p99_us,
-        "echo_p50_us": p.echo.p50_us,
-        "echo_p99_us": p.echo.p99_us,
-        "buy_p50_over_echo": p.buy.p50_us / p.echo.p50_us,
-        "failover_ms": sqlite.and_then(FailoverRun::worst_ms),
-        "failover_mean_ms": sqlite.and_then(FailoverRun::mean_ms),
-        "failovers_ms": sqlite.map(FailoverRun::times_ms),
-        "postgres": p.failover("postgres").map(|pg| json!({
-            "failover_ms": pg.worst_ms(),
-            "failover_mean_ms": pg.mean_ms(),
-            "failovers_ms": pg.times_ms(),
+        "buy_p50_us": buy.map(|s| s.p50_us),
+        "buy_p99_us": buy.map(|s| s.p99_us),
+        "echo_p50_us": echo.map(|s| s.p50_us),
+        "echo_p99_us": echo.map(|s| s.p99_us),
+        "buy_p50_over_echo": ratio(buy.map(|s| s.p50_us), echo.map(|s| s.p50_us)),
+        "failover_ms": sqlite.and_then(worst_ms),
+        "failover_mean_ms": sqlite.and_then(mean_ms),
+        "failovers_ms": sqlite.map(times_ms),
+        "postgres": p.failover(BooksKind::Postgres).map(|pg| json!({
+            "failover_ms": worst_ms(pg),
+            "failover_mean_ms": mean_ms(pg),
+            "failovers_ms": times_ms(pg),
         })),
         "runs": p,
     })

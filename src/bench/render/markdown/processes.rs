@@ -3,13 +3,29 @@
 
 use std::fmt::Write;
 
-use super::ProcessesResult;
-use crate::bench::report::{ratio, us};
+use super::cells::{ms, times, us, us_or_missing};
+use crate::bench::{
+    analysis::{
+        processes::{mean_elected_ms, mean_ms, worst_ms},
+        ratio,
+    },
+    experiments::{floors::echo::FRAME, processes::ProcessesResult},
+};
 
 /// Appends the section to `md`, if the experiment ran.
 pub fn section(md: &mut String, result: Option<&ProcessesResult>) {
     let Some(p) = result else { return };
+    buys(md, p);
+    failovers(md, p);
+    md.push('\n');
+}
+
+/// The buys against the two-process echo.
+fn buys(md: &mut String, p: &ProcessesResult) {
     let think = us(p.think_us as f64);
+    let (buy, echo) = (p.buy.measured(), p.echo.measured());
+    let p50 = (buy.map(|s| s.p50_us), echo.map(|s| s.p50_us));
+    let p99 = (buy.map(|s| s.p99_us), echo.map(|s| s.p99_us));
     let _ = writeln!(
         md,
         "## Real processes\n\nSix `bazaar node` processes on loopback, as `bazaar up` \
@@ -21,16 +37,20 @@ pub fn section(md: &mut String, result: Option<&ProcessesResult>) {
          | buys | buy p50 | buy p99 | echo p50 | echo p99 | p50 ÷ echo | p99 ÷ echo |\n\
          |---:|---:|---:|---:|---:|---:|---:|\n\
          | {} | {} | {} | {} | {} | {} | {} |\n",
-        crate::bench::echo::FRAME,
+        FRAME,
         p.echo.count,
         p.buy.count,
-        us(p.buy.p50_us),
-        us(p.buy.p99_us),
-        us(p.echo.p50_us),
-        us(p.echo.p99_us),
-        ratio(p.buy.p50_us, Some(p.echo.p50_us)),
-        ratio(p.buy.p99_us, Some(p.echo.p99_us)),
+        us_or_missing(p50.0),
+        us_or_missing(p99.0),
+        us_or_missing(p50.1),
+        us_or_missing(p99.1),
+        times(ratio(p50.0, p50.1)),
+        times(ratio(p99.0, p99.1)),
     );
+}
+
+/// Each store's failovers, and why any stopped early.
+fn failovers(md: &mut String, p: &ProcessesResult) {
     let _ = writeln!(
         md,
         "Failover: SIGKILL of the trader's process (6), then, by the peers' own log \
@@ -43,20 +63,18 @@ pub fn section(md: &mut String, result: Option<&ProcessesResult>) {
          |---|---:|---:|---:|---:|---:|---:|---:|"
     );
     for run in &p.failovers {
-        let ms = |v: Option<f64>| v.map_or_else(|| "–".into(), |v| format!("{v:.0} ms"));
-        let elected = (!run.kills.is_empty())
-            .then(|| run.kills.iter().map(|k| k.elected_ms).sum::<f64>() / run.kills.len() as f64);
+        let buy = run.buy.measured();
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             run.store,
             run.kills.len(),
-            ms(elected),
-            ms(run.mean_ms()),
-            ms(run.worst_ms()),
+            ms(mean_elected_ms(run)),
+            ms(mean_ms(run)),
+            ms(worst_ms(run)),
             run.buy.count,
-            us(run.buy.p50_us),
-            us(run.buy.p99_us),
+            us_or_missing(buy.map(|s| s.p50_us)),
+            us_or_missing(buy.map(|s| s.p99_us)),
         );
     }
     for run in &p.failovers {
@@ -68,5 +86,4 @@ pub fn section(md: &mut String, result: Option<&ProcessesResult>) {
             );
         }
     }
-    md.push('\n');
 }
