@@ -18,9 +18,9 @@ use bazaar_node::{Event, market::LocalMarket, runtime::Report};
 use super::{
     ExperimentError, Setup, Summary, peers,
     stock::StockedStore,
-    stores::{self, Fresh},
+    stores::{self, InProcess},
 };
-use crate::{bench::plan::LoadScenario, stats::Latencies, workers::on_workers};
+use crate::{bench::plan::LoadScenario, books::BooksKind, stats::Latencies};
 
 /// How long the buyers may take to be answered once before the window
 /// counts anyway (and shows how few buys came).
@@ -53,24 +53,19 @@ pub struct LoadResult {
 /// # Errors
 /// An [`ExperimentError`] if a point's transports or store cannot start.
 pub async fn run(setup: &Setup<'_>) -> Result<Vec<LoadResult>, ExperimentError> {
-    let mut results = Vec::new();
-    for (i, scenario) in setup.plan.load.iter().enumerate() {
-        setup.bar.set_message(scenario.name.clone());
-        let dir = setup.out.join(format!("store-load-{i}"));
-        let fresh = Fresh {
-            scenario: &scenario.name,
-            kind: scenario.store,
-            dir: &dir,
-            sellers: &scenario.seller_ids(),
-        };
-        let store = stores::open(setup, &fresh)?;
-        let (s, seed) = (scenario.clone(), setup.seed);
-        let result = on_workers(async move { measure(&s, store, seed).await }).await;
-        stores::remove_dir(&dir);
-        results.push(result?);
-        setup.bar.inc(1);
+    let seed = setup.seed;
+    stores::each(setup, "load", &setup.plan.load, |s, store| async move {
+        measure(&s, store, seed).await
+    })
+    .await
+}
+
+impl InProcess for LoadScenario {
+    /// Always stocked: buyers under load are filled, not told "out of
+    /// stock".
+    fn books(&self) -> (&str, BooksKind, Vec<PeerId>) {
+        (&self.name, self.store, self.seller_ids())
     }
-    Ok(results)
 }
 
 /// Runs one throughput experiment: warm-up, then the counted window.

@@ -1,13 +1,13 @@
 //! The books of an in-process experiment: a fresh store of the kind its
 //! scenario names, stocked in its sellers' names, and emptied again.
 
-use std::{path::Path, sync::Arc};
+use std::{future::Future, path::Path, sync::Arc};
 
 use bazaar_node::store::{MemStore, PgStore, SqliteStore, Store, StoreError};
 use bazaar_protocol::PeerId;
 
 use super::{ExperimentError, Setup, stock::StockedStore};
-use crate::books::BooksKind;
+use crate::{books::BooksKind, workers::on_workers};
 
 /// Which store an experiment opens, and for whom.
 pub struct Fresh<'a> {
@@ -55,6 +55,51 @@ pub fn open(setup: &Setup<'_>, fresh: &Fresh<'_>) -> Result<Arc<StockedStore>, E
         }
     };
     Ok(Arc::new(StockedStore::new(inner, fresh.sellers)))
+}
+
+/// A scenario of an in-process experiment: a market whose books are in
+/// a fresh store of their own.
+pub trait InProcess: Clone + Send + 'static {
+    /// Its name, the kind of its store, and the sellers the store is
+    /// stocked for (none: unstocked); no folder yet.
+    fn books(&self) -> (&str, BooksKind, Vec<PeerId>);
+}
+
+/// Measures each of `scenarios` in order, on the async workers, each with
+/// a fresh store in `store-{folder}-{i}` of the output folder (removed
+/// after, whatever the outcome), naming it on the progress bar and
+/// counting it done.
+///
+/// # Errors
+/// The first store's or measurement's that fails.
+pub async fn each<S, T, F>(
+    setup: &Setup<'_>,
+    folder: &str,
+    scenarios: &[S],
+    measure: impl Fn(S, Arc<StockedStore>) -> F,
+) -> Result<Vec<T>, ExperimentError>
+where
+    S: InProcess,
+    T: Send + 'static,
+    F: Future<Output = Result<T, ExperimentError>> + Send + 'static,
+{
+    let mut results = Vec::new();
+    for (i, scenario) in scenarios.iter().enumerate() {
+        let (name, kind, sellers) = scenario.books();
+        setup.bar.set_message(name.to_owned());
+        let fresh = Fresh {
+            scenario: name,
+            kind,
+            dir: &setup.out.join(format!("store-{folder}-{i}")),
+            sellers: &sellers,
+        };
+        let store = open(setup, &fresh)?;
+        let result = on_workers(measure(scenario.clone(), store)).await;
+        remove_dir(fresh.dir);
+        results.push(result?);
+        setup.bar.inc(1);
+    }
+    Ok(results)
 }
 
 /// Drops the bazaar's tables (and views) in the bench's database, so that

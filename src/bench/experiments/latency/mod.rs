@@ -11,12 +11,14 @@ use tokio::sync::mpsc;
 
 use bazaar_node::market::LocalMarket;
 
+use bazaar_protocol::PeerId;
+
 use super::{
     ExperimentError, Setup, Summary, peers,
     stock::StockedStore,
-    stores::{self, Fresh},
+    stores::{self, InProcess},
 };
-use crate::{bench::plan::LatencyScenario, workers::on_workers};
+use crate::{bench::plan::LatencyScenario, books::BooksKind};
 use watch::{Move, Watch};
 
 /// One buyer's reply, for the latency-over-time plot.
@@ -116,29 +118,25 @@ pub struct LatencyResult {
 /// An [`ExperimentError`] if an experiment's transports or store cannot
 /// start.
 pub async fn run(setup: &Setup<'_>) -> Result<Vec<LatencyResult>, ExperimentError> {
-    let mut results = Vec::new();
-    for (i, scenario) in setup.plan.latency.iter().enumerate() {
-        setup.bar.set_message(scenario.name.clone());
-        let sellers = if scenario.stocked {
-            scenario.seller_ids()
+    let (seed, limit) = (setup.seed, setup.plan.latency_limit);
+    stores::each(
+        setup,
+        "latency",
+        &setup.plan.latency,
+        |s, store| async move { measure(&s, store, seed, limit).await },
+    )
+    .await
+}
+
+impl InProcess for LatencyScenario {
+    fn books(&self) -> (&str, BooksKind, Vec<PeerId>) {
+        let sellers = if self.stocked {
+            self.seller_ids()
         } else {
             Vec::new()
         };
-        let dir = setup.out.join(format!("store-latency-{i}"));
-        let fresh = Fresh {
-            scenario: &scenario.name,
-            kind: scenario.store,
-            dir: &dir,
-            sellers: &sellers,
-        };
-        let store = stores::open(setup, &fresh)?;
-        let (s, seed, limit) = (scenario.clone(), setup.seed, setup.plan.latency_limit);
-        let result = on_workers(async move { measure(&s, store, seed, limit).await }).await;
-        stores::remove_dir(&dir);
-        results.push(result?);
-        setup.bar.inc(1);
+        (&self.name, self.store, sellers)
     }
-    Ok(results)
 }
 
 /// Runs one latency experiment to the end (every buyer made its

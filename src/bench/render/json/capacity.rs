@@ -6,7 +6,7 @@
 //! (`capacity.tcp.floor_round_trips_per_s`), and every point.
 
 use bazaar_node::net::TransportKind;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::{
     bench::{
@@ -15,7 +15,6 @@ use crate::{
             ratio,
         },
         experiments::{BenchResults, floors::RAW_TCP},
-        plan::TRANSPORTS,
     },
     books::BooksKind,
 };
@@ -24,11 +23,7 @@ use crate::{
 /// its curve was not run; a knee is also `null` where no point of the
 /// curve kept its p99 under the knee's bound.
 pub fn capacity(results: &BenchResults) -> Value {
-    TRANSPORTS
-        .into_iter()
-        .map(|kind| (kind.name().to_owned(), transport(results, kind)))
-        .collect::<Map<String, Value>>()
-        .into()
+    super::per_transport(|kind| transport(results, kind))
 }
 
 /// One transport's curves, store off, on and in PostgreSQL, and the

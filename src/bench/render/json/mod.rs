@@ -11,7 +11,8 @@ mod remote;
 mod stores;
 mod transports;
 
-use serde_json::{Value, json};
+use bazaar_node::net::TransportKind;
+use serde_json::{Map, Value, json};
 
 use crate::bench::{
     analysis::{
@@ -20,6 +21,7 @@ use crate::bench::{
         mean, worst,
     },
     experiments::BenchResults,
+    plan::TRANSPORTS,
 };
 
 /// The whole run as one JSON value.
@@ -50,4 +52,22 @@ pub fn to_json(results: &BenchResults) -> Value {
         "latency": results.latency,
         "load": results.load,
     })
+}
+
+/// An object of `figures` of every transport, by the transport's name.
+fn per_transport(figures: impl Fn(TransportKind) -> Value) -> Value {
+    TRANSPORTS
+        .into_iter()
+        .map(|kind| (kind.name().to_owned(), figures(kind)))
+        .collect::<Map<String, Value>>()
+        .into()
+}
+
+/// An object of each item's figure, by its key (`history.open_ms.<sales>`).
+fn keyed<T>(items: &[T], key: impl Fn(&T) -> String, figure: impl Fn(&T) -> Value) -> Value {
+    items
+        .iter()
+        .map(|item| (key(item), figure(item)))
+        .collect::<Map<String, Value>>()
+        .into()
 }

@@ -13,18 +13,14 @@ use crate::{
             ratio,
         },
         experiments::BenchResults,
-        plan::{Group, TRANSPORTS},
+        plan::Group,
     },
     books::BooksKind,
 };
 
 /// Every transport's headline figures, by its name.
 pub fn transports(results: &BenchResults) -> Value {
-    TRANSPORTS
-        .into_iter()
-        .map(|kind| (kind.name().to_owned(), transport(results, kind)))
-        .collect::<Map<String, Value>>()
-        .into()
+    super::per_transport(|kind| transport(results, kind))
 }
 
 /// The headline figures of one transport; `null` where not measured.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::chart::{Drawn, FONT, SIZE, decades};
+use super::chart::{Drawn, FONT, SIZE, decades, finish};
 use crate::bench::experiments::history::HistoryResult;
 
 /// Open time and live state against sales, both axes logarithmic.
@@ -53,12 +53,9 @@ pub fn draw(path: &Path, rows: &[HistoryResult]) -> Drawn {
         .label("live state")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     chart.draw_secondary_series(size.into_iter().map(|p| Circle::new(p, 4, RED.filled())))?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    root.present()?;
-    Ok(())
+    finish(
+        &root,
+        chart.configure_series_labels(),
+        SeriesLabelPosition::UpperLeft,
+    )
 }

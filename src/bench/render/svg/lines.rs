@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::chart::{Drawn, LogMicros, decades, lines_over_log_micros};
+use super::chart::{Drawn, LogMicros, Series, lines_over_log_micros};
 use crate::{
     bench::{
         analysis::load::curve,
@@ -17,33 +17,40 @@ use crate::{
 
 /// Buy response time (p50, mean, p99, max) against the number of peers.
 pub fn latency_vs_peers(path: &Path, rows: &[&LatencyResult]) -> Drawn {
-    let max_peers = rows.iter().map(|r| r.scenario.peers).max().unwrap_or(6);
-    let measured = || {
-        rows.iter().filter_map(|r| {
+    let points: Vec<(f64, &Summary)> = rows
+        .iter()
+        .filter_map(|r| {
             r.latency
                 .measured()
                 .map(|s| (f64::from(r.scenario.peers), s))
         })
+        .collect();
+    let axes = LogMicros {
+        caption: "Buy response time against peers (tcp, store off)",
+        x_desc: "peers (half buyers)",
     };
-    let y = decades(measured().flat_map(|(_, s)| [s.p50_us, s.max_us]));
-    let line = |value: fn(&Summary) -> f64| -> Vec<(f64, f64)> {
-        measured().map(|(peers, s)| (peers, value(s))).collect()
-    };
-    lines_over_log_micros(
-        path,
-        LogMicros {
-            caption: "Buy response time against peers (tcp, store off)",
-            x_desc: "peers (half buyers)",
-            x_end: f64::from(max_peers) * 1.05,
-            y,
-        },
-        vec![
-            ("p50", BLUE, line(|s| s.p50_us)),
-            ("mean", GREEN, line(|s| s.mean_us)),
-            ("p99", RED, line(|s| s.p99_us)),
-            ("max", BLACK, line(|s| s.max_us)),
-        ],
-    )
+    let figures: [SummaryLine; 4] = [
+        ("p50", BLUE, |s| s.p50_us),
+        ("mean", GREEN, |s| s.mean_us),
+        ("p99", RED, |s| s.p99_us),
+        ("max", BLACK, |s| s.max_us),
+    ];
+    lines_over_log_micros(path, axes, summary_lines(&points, &figures))
+}
+
+/// A figure of a distribution drawn as a line: its label, its colour, and
+/// how to read it.
+type SummaryLine = (&'static str, RGBColor, fn(&Summary) -> f64);
+
+/// A line per figure of `figures`, through the distributions at `points`.
+fn summary_lines(points: &[(f64, &Summary)], figures: &[SummaryLine]) -> Vec<Series<'static>> {
+    figures
+        .iter()
+        .map(|&(label, colour, figure)| {
+            let line = points.iter().map(|&(x, s)| (x, figure(s))).collect();
+            (label, colour, line)
+        })
+        .collect()
 }
 
 /// The load curves: p99 response time against throughput, a line per
@@ -74,49 +81,27 @@ pub fn load_curves(path: &Path, results: &BenchResults) -> Drawn {
             curves.push((label, colour, points));
         }
     }
-    let x_end = curves
+    let axes = LogMicros {
+        caption: "Load curve: p99 response time against buys per second",
+        x_desc: "buys/s (a point per number of closed-loop buyers)",
+    };
+    let lines = curves
         .iter()
-        .flat_map(|c| c.2.iter().map(|p| p.0))
-        .fold(1.0, f64::max)
-        * 1.05;
-    let y = decades(curves.iter().flat_map(|c| c.2.iter().map(|p| p.1)));
-    lines_over_log_micros(
-        path,
-        LogMicros {
-            caption: "Load curve: p99 response time against buys per second",
-            x_desc: "buys/s (a point per number of closed-loop buyers)",
-            x_end,
-            y,
-        },
-        curves
-            .iter()
-            .map(|(label, colour, points)| (label.as_str(), *colour, points.clone()))
-            .collect(),
-    )
+        .map(|(label, colour, points)| (label.as_str(), *colour, points.clone()))
+        .collect();
+    lines_over_log_micros(path, axes, lines)
 }
 
 /// Buy response time (p50, p99) against the delay each way between hosts.
 pub fn remote(path: &Path, rows: &[RemoteResult]) -> Drawn {
-    let max_delay = rows.iter().map(|r| r.delay_us).max().unwrap_or(1) as f64;
-    let measured = || {
-        rows.iter()
-            .filter_map(|r| r.buy.measured().map(|s| (r.delay_us as f64, s)))
+    let points: Vec<(f64, &Summary)> = rows
+        .iter()
+        .filter_map(|r| r.buy.measured().map(|s| (r.delay_us as f64, s)))
+        .collect();
+    let axes = LogMicros {
+        caption: "Buy response time against the delay between hosts",
+        x_desc: "delay each way, µs",
     };
-    let y = decades(measured().flat_map(|(_, s)| [s.p50_us, s.p99_us]));
-    let line = |value: fn(&Summary) -> f64| -> Vec<(f64, f64)> {
-        measured().map(|(delay, s)| (delay, value(s))).collect()
-    };
-    lines_over_log_micros(
-        path,
-        LogMicros {
-            caption: "Buy response time against the delay between hosts",
-            x_desc: "delay each way, µs",
-            x_end: max_delay.max(1.0) * 1.05,
-            y,
-        },
-        vec![
-            ("p50", BLUE, line(|s| s.p50_us)),
-            ("p99", RED, line(|s| s.p99_us)),
-        ],
-    )
+    let figures: [SummaryLine; 2] = [("p50", BLUE, |s| s.p50_us), ("p99", RED, |s| s.p99_us)];
+    lines_over_log_micros(path, axes, summary_lines(&points, &figures))
 }

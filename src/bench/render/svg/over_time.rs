@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::chart::{Drawn, SIZE, decades};
+use super::chart::{Drawn, SIZE, decades, finish};
 use crate::bench::experiments::latency::{Cause, LatencyResult};
 
 /// Every buy of `r` over time, and its elections.
@@ -54,12 +54,9 @@ pub fn draw(path: &Path, r: &LatencyResult) -> Drawn {
             .label(format!("trader {cause}"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    root.present()?;
-    Ok(())
+    finish(
+        &root,
+        chart.configure_series_labels(),
+        SeriesLabelPosition::UpperRight,
+    )
 }
