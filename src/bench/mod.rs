@@ -22,12 +22,21 @@ mod run;
 pub use error::BenchError;
 pub use experiments::{
     BenchResults, ExperimentError, Summary,
-    floors::echo::{EchoError, Rounds},
+    capacity::CapacityResult,
+    commits::CommitResult,
+    floors::{
+        FloorResult,
+        echo::{EchoError, Rounds},
+    },
+    history::HistoryResult,
     instructions::{
-        self as instructions,
+        self as instructions, InstructionsResult,
         counted::{CountingError, run as count_buys},
     },
-    processes::{ProcessesError, echo::side as echo_side},
+    latency::{Cause, Election, LatencyResult, Sample},
+    load::LoadResult,
+    processes::{Failover, FailoverRun, ProcessesError, ProcessesResult, echo::side as echo_side},
+    remote::RemoteResult,
 };
 pub use plan::{
     CountingMarket, Disruption, Group, InstructionsPlan, LatencyScenario, LoadScenario, Plan,

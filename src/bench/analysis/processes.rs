@@ -1,7 +1,15 @@
 //! The real-processes experiment's figures: each store's failovers.
 
 use super::{mean, worst};
-use crate::bench::experiments::processes::FailoverRun;
+use crate::{
+    bench::experiments::processes::{FailoverRun, ProcessesResult},
+    books::BooksKind,
+};
+
+/// The failover run with the books in `store`, if it ran.
+pub fn failover(p: &ProcessesResult, store: BooksKind) -> Option<&FailoverRun> {
+    p.failovers.iter().find(|f| f.store == store)
+}
 
 /// The failover times of a run, in milliseconds, in order.
 pub fn times_ms(run: &FailoverRun) -> Vec<f64> {

@@ -7,7 +7,7 @@ use super::{
     floors::{fsync_p50_us, paced_echo_p50_us, paced_fsync_p50_us},
     latency::{buy_p50_us, failovers_ms, group},
     load::{capacity_floor, curve, knee, throughput},
-    processes::worst_ms,
+    processes::{failover, worst_ms},
     stores::{commit, floor_commit},
     worst,
 };
@@ -146,7 +146,7 @@ fn read_knee(r: &BenchResults, kind: TransportKind, store: BooksKind) -> Reading
 }
 
 fn process_failover(r: &BenchResults, store: BooksKind) -> Reading {
-    match r.processes.as_ref().and_then(|p| p.failover(store)) {
+    match r.processes.as_ref().and_then(|p| failover(p, store)) {
         None => Reading::NotMeasured,
         Some(run) => worst_ms(run).map_or(Reading::Without("no kill timed"), Reading::Value),
     }

@@ -51,13 +51,6 @@ pub struct FailoverRun {
     pub buy: Summary,
 }
 
-impl ProcessesResult {
-    /// The failover run with the books in `store`.
-    pub fn failover(&self, store: BooksKind) -> Option<&FailoverRun> {
-        self.failovers.iter().find(|f| f.store == store)
-    }
-}
-
 /// Why the experiment could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessesError {

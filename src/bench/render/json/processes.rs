@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::{
     bench::{
         analysis::{
-            processes::{mean_ms, times_ms, worst_ms},
+            processes::{failover, mean_ms, times_ms, worst_ms},
             ratio,
         },
         experiments::processes::ProcessesResult,
@@ -21,7 +21,7 @@ pub fn figures(result: Option<&ProcessesResult>) -> Value {
     let Some(p) = result else {
         return Value::Null;
     };
-    let sqlite = p.failover(BooksKind::Sqlite);
+    let sqlite = failover(p, BooksKind::Sqlite);
     let (buy, echo) = (p.buy.measured(), p.echo.measured());
     json!({
         "think_us": p.think_us,
@@ -33,7 +33,7 @@ pub fn figures(result: Option<&ProcessesResult>) -> Value {
         "failover_ms": sqlite.and_then(worst_ms),
         "failover_mean_ms": sqlite.and_then(mean_ms),
         "failovers_ms": sqlite.map(times_ms),
-        "postgres": p.failover(BooksKind::Postgres).map(|pg| json!({
+        "postgres": failover(p, BooksKind::Postgres).map(|pg| json!({
             "failover_ms": worst_ms(pg),
             "failover_mean_ms": mean_ms(pg),
             "failovers_ms": times_ms(pg),
