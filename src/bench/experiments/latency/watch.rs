@@ -25,7 +25,7 @@ struct Pending {
 }
 
 /// One buyer's reply.
-struct Answer {
+struct Reply {
     buyer: PeerId,
     filled: bool,
     latency: Duration,
@@ -104,12 +104,12 @@ impl Watch {
             Event::Answered {
                 filled, latency, ..
             } => {
-                let answer = Answer {
+                let reply = Reply {
                     buyer: report.peer,
                     filled: *filled > 0,
                     latency: *latency,
                 };
-                self.on_answer(&answer, now)
+                self.on_reply(&reply, now)
             }
             _ => Move::Nothing,
         }
@@ -144,17 +144,17 @@ impl Watch {
         }
     }
 
-    fn on_answer(&mut self, answer: &Answer, now: Instant) -> Move {
-        let Some(count) = self.answered.get_mut(&answer.buyer) else {
+    fn on_reply(&mut self, reply: &Reply, now: Instant) -> Move {
+        let Some(count) = self.answered.get_mut(&reply.buyer) else {
             return Move::Nothing;
         };
         *count += 1;
         if *count <= self.requests {
-            self.latencies.record(answer.latency);
-            self.filled += u64::from(answer.filled);
+            self.latencies.record(reply.latency);
+            self.filled += u64::from(reply.filled);
             self.samples.push(Sample {
                 at_s: now.duration_since(self.started).as_secs_f64(),
-                latency_us: answer.latency.as_secs_f64() * 1e6,
+                latency_us: reply.latency.as_secs_f64() * 1e6,
             });
         }
         if let Some(killed) = self.close_election(now) {
