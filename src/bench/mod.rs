@@ -10,7 +10,7 @@
 //! experiment runs its part of the plan and owns its result type; the
 //! analysis reads results (curves, knees, ratios, the targets' verdicts);
 //! the renderings turn those into Markdown, SVG and JSON. A room uses only
-//! the rooms before it; [`run`] alone uses them all.
+//! the rooms before it; [`run()`] alone uses them all.
 
 mod analysis;
 mod error;
@@ -25,7 +25,7 @@ pub use experiments::{
     capacity::CapacityResult,
     commits::CommitResult,
     floors::{
-        FloorResult,
+        FSYNC, FloorResult, RAW_TCP,
         echo::{EchoError, Rounds},
     },
     history::HistoryResult,

@@ -73,7 +73,7 @@ pub async fn measure(
 }
 
 /// One side of the echo, in this process (`bazaar echo`): peer `id` of the
-/// two-peer `cluster`. The reflector prints [`READY`] once it listens and
+/// two-peer `cluster`. The reflector prints `READY` once it listens and
 /// sends every frame back; the sender makes its `rounds` after a warm-up
 /// and prints them as one line of JSON ([`LatencyCounts`]). Either stops
 /// early when `stop` returns.
