@@ -1,9 +1,12 @@
 //! Where a command finds the trader's books: the SQLite file in a data
-//! directory (one host), or a PostgreSQL database (several hosts).
+//! directory (one host), or a PostgreSQL database (several hosts); and
+//! the kind of store that keeps them, where only the kind matters (the
+//! bench's experiments, which also keep books in memory).
 
 use std::{fmt, path::PathBuf, sync::Arc};
 
 use bazaar_node::store::{PgStore, SqliteStore, Store, StoreError};
+use serde::Serialize;
 
 /// The books a command reads or a peer trades with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +17,44 @@ pub enum Books {
     Postgres(String),
 }
 
+/// The kind of store that keeps the books, without saying where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BooksKind {
+    /// In memory: no commit survives the process (the bench's "store off").
+    Mem,
+    /// SQLite on disk, a commit per batch.
+    Sqlite,
+    /// PostgreSQL, a commit per batch.
+    Postgres,
+}
+
+impl BooksKind {
+    /// Its name in reports and JSON: `mem`, `sqlite`, `postgres`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Mem => "mem",
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for BooksKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Books {
+    /// The kind of store that keeps these books.
+    pub const fn kind(&self) -> BooksKind {
+        match self {
+            Self::Sqlite(_) => BooksKind::Sqlite,
+            Self::Postgres(_) => BooksKind::Postgres,
+        }
+    }
+
     /// The books a `--store URL` names, or else those of a data directory.
     /// The URL is checked whole here, before anything connects.
     ///

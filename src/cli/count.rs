@@ -2,7 +2,7 @@
 //! instructions do not depend on how threads interleave.
 
 use crate::{
-    bench::CountingMarket,
+    bench::{self, CountingMarket},
     cli::{CountBuysArgs, Failure},
 };
 
@@ -16,7 +16,7 @@ pub(super) fn run(args: &CountBuysArgs) -> Result<(), Failure> {
         sellers: args.sellers,
     };
     let answered = runtime
-        .block_on(market.run(args.buys, args.seed))
+        .block_on(bench::count_buys(market, args.buys, args.seed))
         .map_err(|e| Failure::run(format!("count-buys: {e}")))?;
     println!("{answered} buys answered");
     Ok(())

@@ -17,8 +17,10 @@ pub(super) fn run(args: &EchoArgs) -> Result<(), Failure> {
         .block_on(bench::echo_side(
             &cluster,
             PeerId(args.id),
-            args.round_trips,
-            args.think,
+            bench::Rounds {
+                count: args.round_trips,
+                think: args.think,
+            },
             stop_reason(None, args.parent_pid),
         ))
         .map_err(Failure::run)
