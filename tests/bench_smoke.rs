@@ -371,6 +371,7 @@ fn count_buys_answers_its_buys_and_exits() {
 /// Instructions per buy under callgrind, on a tiny N; skipped where
 /// valgrind is absent.
 #[test]
+#[ignore = "needs valgrind (apt-get install valgrind): cargo test -- --ignored"]
 fn instructions_per_buy_are_counted_under_callgrind() {
     if let Some(why) = bench::instructions::unavailable() {
         // .ci/run installs valgrind: under CI a missing one is a failure.
