@@ -2,12 +2,14 @@
 //! PostgreSQL nodes, a primary and a synchronous secondary, on free
 //! loopback ports in a temporary folder, with the monitor's health checks
 //! tuned so that a failover takes seconds, not the default half minute.
+//! (`tools.rs`: what it needs from the machine; `service.rs`: each
+//! process, and what it leaves when killed.)
 //!
 //! Each `pg_autoctl` service (the monitor, node1, node2) is a process this
 //! harness starts, in a process group of its own, as the `postgres` user
 //! when root; the drop stops each by its PID (SIGQUIT: an immediate stop
 //! of its PostgreSQL), SIGKILLs what is left, removes the IPC objects a
-//! SIGKILLed server leaves behind, and removes the folder.
+//! SIGKILLed server and keeper leave behind, and removes the folder.
 //!
 //! Without pg_auto_failover (`pg_autoctl` and the `pgautofailover`
 //! extension for an installed PostgreSQL) a test prints one line and is
@@ -17,19 +19,23 @@
 
 #![allow(dead_code)] // Each test file uses its own share of these.
 
+mod service;
+mod tools;
+
 use std::{
     cell::RefCell,
     fs::File,
-    net::TcpListener,
     os::unix::process::CommandExt,
-    path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
     sync::atomic::{AtomicU64, Ordering},
     thread,
     time::{Duration, Instant},
 };
 
 use postgres::{Row, types::ToSql};
+use service::{Service, postmaster, wait_gone};
+use tools::{Tools, installed, must, quiet_port};
 
 /// A bound on each step of setting the formation up (initdb, a base
 /// backup) on a loaded 2-core machine; never a performance claim.
@@ -52,17 +58,6 @@ pub const MONITOR_SETTINGS: &[(&str, &str)] = &[
 /// The database the nodes serve, and the role that owns it.
 pub const DATABASE: &str = "bazaar";
 
-/// One `pg_autoctl` service: the monitor or a node.
-struct Service {
-    name: String,
-    pgdata: PathBuf,
-    port: u16,
-    /// `pg_autoctl`, leader of its own process group.
-    child: Option<Child>,
-    /// System V objects a SIGKILLed service left: (semaphores, segments).
-    leftovers: (Vec<String>, Vec<String>),
-}
-
 /// The role a node plays, as the monitor reports and assigns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeState {
@@ -81,16 +76,6 @@ pub struct Promotion {
     pub node: String,
     /// From the kill to the monitor showing that node as primary.
     pub after: Duration,
-}
-
-/// What a formation runs, and as whom.
-struct Tools {
-    autoctl: PathBuf,
-    pg_ctl: PathBuf,
-    /// (uid, gid) of the `postgres` user, when root.
-    run_as: Option<(u32, u32)>,
-    /// The clusters' superuser: the user `pg_autoctl` runs as.
-    superuser: String,
 }
 
 /// A running formation.
@@ -535,76 +520,6 @@ impl Formation {
     }
 }
 
-impl Service {
-    /// SIGKILLs this service's process group (pg_autoctl, its PostgreSQL
-    /// and the backends), noting the IPC objects the dead leave behind;
-    /// returns the postmaster's PID (0 if none).
-    fn kill(&mut self, run: &Path) -> u32 {
-        let Some(mut child) = self.child.take() else {
-            return 0;
-        };
-        // Read before the kill: pg_autoctl's log semaphore (line 5 of its
-        // pid file) and the server's interlock segment (line 7 of
-        // postmaster.pid) outlive a SIGKILL.
-        let pidfile = run
-            .join("pg_autoctl")
-            .join(self.pgdata.strip_prefix("/").unwrap_or(&self.pgdata))
-            .join("pg_autoctl.pid");
-        if let Some(sem) = line(&pidfile, 5) {
-            self.leftovers.0.push(sem);
-        }
-        let postmaster = postmaster(&self.pgdata);
-        if let Some((_, shm)) = &postmaster {
-            self.leftovers.1.push(shm.clone());
-        }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", child.id())])
-            .output();
-        let _ = child.wait();
-        postmaster.map_or(0, |(pid, _)| pid)
-    }
-
-    /// Stops this service: SIGQUIT to pg_autoctl (an immediate stop of its
-    /// server), SIGKILL to the group if it lingers; then removes the IPC
-    /// objects of whatever was SIGKILLed.
-    fn stop(&mut self, run: &Path) {
-        let lingers = self.child.as_mut().is_some_and(|child| {
-            if matches!(child.try_wait(), Ok(None)) {
-                let _ = Command::new("kill")
-                    .args(["-QUIT", &child.id().to_string()])
-                    .output();
-                let deadline = Instant::now() + Duration::from_secs(30);
-                while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                    thread::sleep(Duration::from_millis(20));
-                }
-            }
-            matches!(child.try_wait(), Ok(None))
-        });
-        if lingers {
-            let pid = self.kill(run);
-            wait_gone(pid);
-        } else if self.child.take().is_some() {
-            // pg_autoctl is gone; a server it left running (its data
-            // directory still holds a postmaster.pid) is stopped by PID.
-            if let Some((pid, shm)) = postmaster(&self.pgdata) {
-                if Path::new(&format!("/proc/{pid}")).exists() {
-                    let _ = Command::new("kill")
-                        .args(["-QUIT", &pid.to_string()])
-                        .output();
-                    wait_gone(pid);
-                }
-                self.leftovers.1.push(shm);
-            }
-        }
-        for sem in &self.leftovers.0 {
-            let _ = Command::new("ipcrm").args(["-s", sem]).output();
-        }
-        for shm in &self.leftovers.1 {
-            let _ = Command::new("ipcrm").args(["-m", shm]).output();
-        }
-    }
-}
-
 impl Drop for Formation {
     fn drop(&mut self) {
         self.session.get_mut().take();
@@ -619,140 +534,4 @@ impl Drop for Formation {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
-}
-
-/// What the formation needs: `pg_autoctl`, a PostgreSQL with the monitor's
-/// extension, and a user to run them as; or why not.
-fn installed() -> Result<Tools, String> {
-    let autoctl = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .chain(versions().into_iter().map(|(_, bin)| bin))
-        .map(|dir| dir.join("pg_autoctl"))
-        .find(|p| p.is_file())
-        .ok_or("pg_auto_failover is not installed (no pg_autoctl)")?;
-    let bin = versions()
-        .into_iter()
-        .filter(|(v, _)| {
-            Path::new(&format!(
-                "/usr/share/postgresql/{v}/extension/pgautofailover.control"
-            ))
-            .is_file()
-        })
-        .map(|(_, bin)| bin)
-        .next_back()
-        .ok_or("no installed PostgreSQL has the pgautofailover extension")?;
-    let id = |args: &[&str]| -> Option<String> {
-        let out = Command::new("id").args(args).output().ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    };
-    let (run_as, superuser) = if id(&["-u"]).as_deref() == Some("0") {
-        let uid = id(&["-u", "postgres"]).and_then(|s| s.parse().ok());
-        let gid = id(&["-g", "postgres"]).and_then(|s| s.parse().ok());
-        let (Some(uid), Some(gid)) = (uid, gid) else {
-            return Err("running as root with no postgres user to run pg_autoctl as".to_owned());
-        };
-        (Some((uid, gid)), "postgres".to_owned())
-    } else {
-        (None, id(&["-un"]).ok_or("no user name (id -un)")?)
-    };
-    Ok(Tools {
-        autoctl,
-        pg_ctl: bin.join("pg_ctl"),
-        run_as,
-        superuser,
-    })
-}
-
-/// Installed PostgreSQL versions with a `pg_ctl`, oldest first.
-fn versions() -> Vec<(u32, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") else {
-        return Vec::new();
-    };
-    let mut found: Vec<(u32, PathBuf)> = entries
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            bin.join("pg_ctl").is_file().then_some((version, bin))
-        })
-        .collect();
-    found.sort();
-    found
-}
-
-/// A free loopback port below the kernel's ephemeral range: a server
-/// here binds it seconds after it is chosen (after initdb, or a base
-/// backup), and no outgoing connection is handed such a port meanwhile,
-/// as it may be one from the range that `bind(0)` draws from.
-fn quiet_port() -> u16 {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let low: u64 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse().ok())
-        .unwrap_or(32768);
-    let span = 8000.min(low.saturating_sub(1024)).max(1);
-    let start = u64::from(std::process::id()) * 7919;
-    for _ in 0..span {
-        let port = low - 1 - (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
-        let port = u16::try_from(port).expect("a port number");
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port below {low}")
-}
-
-/// Line `n` (from 1) of `file`, trimmed.
-fn line(file: &Path, n: usize) -> Option<String> {
-    let text = std::fs::read_to_string(file).ok()?;
-    Some(text.lines().nth(n - 1)?.trim().to_owned())
-}
-
-/// A server's postmaster PID and shared memory id, from the
-/// `postmaster.pid` it leaves in its data directory while it runs.
-fn postmaster(pgdata: &Path) -> Option<(u32, String)> {
-    let file = pgdata.join("postmaster.pid");
-    let pid = line(&file, 1)?.parse().ok()?;
-    let shm = line(&file, 7)?.split_whitespace().nth(1)?.to_owned();
-    Some((pid, shm))
-}
-
-/// Waits (a bounded while) until process `pid` has exited: gone, or a
-/// zombie that nobody here reaps.
-fn wait_gone(pid: u32) {
-    if pid == 0 {
-        return;
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Ok(stat)
-                if !stat
-                    .rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z') =>
-            {
-                thread::sleep(Duration::from_millis(20));
-            }
-            _ => return,
-        }
-    }
-}
-
-fn must(what: &str, command: &mut Command) -> Output {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("{what} cannot run: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
