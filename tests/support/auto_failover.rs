@@ -44,8 +44,11 @@ const SETUP: Duration = Duration::from_secs(120);
 /// The monitor's settings: a node is checked every second, one failed
 /// retry 200 ms later marks it bad, and a node whose keeper has not
 /// reported for 2 s while it fails its checks is declared unhealthy; the
-/// old primary gets 1 s to drain before the secondary takes writes. (The
-/// defaults: 5 s, 5 s, 2 retries 2 s apart, 20 s, and 30 s.)
+/// old primary gets 1 s to drain before the secondary takes writes; and
+/// the monitor fails nodes over from 1 s after its own start. (The
+/// defaults: 5 s, 5 s, 2 retries 2 s apart, 20 s, 30 s and 10 s. The last
+/// one held back every failover of a test that kills within 10 s of
+/// starting the formation, however dead the primary.)
 pub const MONITOR_SETTINGS: &[(&str, &str)] = &[
     ("pgautofailover.health_check_period", "1000"),
     ("pgautofailover.health_check_timeout", "1000"),
@@ -53,6 +56,7 @@ pub const MONITOR_SETTINGS: &[(&str, &str)] = &[
     ("pgautofailover.health_check_retry_delay", "200"),
     ("pgautofailover.node_considered_unhealthy_timeout", "2000"),
     ("pgautofailover.primary_demote_timeout", "1000"),
+    ("pgautofailover.startup_grace_period", "1000"),
 ];
 
 /// The database the nodes serve, and the role that owns it.
