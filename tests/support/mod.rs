@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // Each test file uses its own share of these.
 
+pub mod auto_failover;
 pub mod processes;
 
 use std::time::Duration;
