@@ -144,20 +144,55 @@ proptest! {
         prop_assert_eq!(at, stream.len());
     }
 
-    /// Arbitrary bytes give an envelope or a typed error, never a panic.
+    /// Arbitrary bytes give an envelope that encodes and decodes back to
+    /// itself, or the one typed error their shape calls for: empty, a
+    /// wrong version byte, or (behind the right one) malformed or trailing
+    /// bytes. Never a panic.
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = decode(&bytes);
-        let _ = decode_frame(&bytes);
+    fn arbitrary_bytes_give_an_envelope_or_the_error_they_call_for(
+        bytes in prop::collection::vec(any::<u8>(), 0..512),
+    ) {
+        match decode(&bytes) {
+            Ok(envelope) => {
+                let mut again = Vec::new();
+                encode(&envelope, &mut again).unwrap();
+                prop_assert_eq!(decode(&again).unwrap(), envelope);
+            }
+            Err(CodecError::Empty) => prop_assert!(bytes.is_empty()),
+            Err(CodecError::UnknownVersion { found }) => {
+                prop_assert_eq!(found, bytes[0]);
+                prop_assert_ne!(found, VERSION);
+            }
+            Err(CodecError::Malformed(_) | CodecError::TrailingBytes { .. }) => {
+                prop_assert_eq!(bytes[0], VERSION);
+            }
+            Err(other) => prop_assert!(false, "{other}"),
+        }
+        match decode_frame(&bytes) {
+            Ok((_, used)) => prop_assert!(used <= bytes.len()),
+            Err(CodecError::Truncated { needed, have }) => {
+                prop_assert_eq!(have, bytes.len());
+                prop_assert!(needed > have);
+            }
+            Err(CodecError::Encode(e)) => prop_assert!(false, "decoding encoded: {e}"),
+            Err(_) => prop_assert!(bytes.len() >= FRAME_HEADER_LEN),
+        }
     }
 
     /// Arbitrary bytes behind the right version byte reach the postcard
-    /// decoder, the path most likely to find a panic.
+    /// decoder, the path most likely to find a panic: an envelope, or
+    /// malformed or trailing bytes, nothing else.
     #[test]
-    fn versioned_garbage_never_panics(tail in prop::collection::vec(any::<u8>(), 0..512)) {
+    fn versioned_garbage_is_an_envelope_or_malformed(
+        tail in prop::collection::vec(any::<u8>(), 0..512),
+    ) {
         let mut bytes = vec![VERSION];
         bytes.extend(tail);
-        let _ = decode(&bytes);
+        let typed = matches!(
+            decode(&bytes),
+            Ok(_) | Err(CodecError::Malformed(_) | CodecError::TrailingBytes { .. })
+        );
+        prop_assert!(typed);
     }
 
     /// Every strict prefix of a frame is reported as truncated.
