@@ -175,6 +175,79 @@ struct Node {
     crossed: BTreeMap<CallId, CallId>,
 }
 
+impl Node {
+    /// A slot for each of peers 1..=n, each with a drawn role and seed.
+    fn draw(rng: &mut ChaCha8Rng, n: u32) -> Vec<Self> {
+        (1..=n)
+            .map(|id| {
+                let role = match rng.random_range(0..4) {
+                    0 => Role::Buyer,
+                    1 => Role::Seller,
+                    _ => Role::Both,
+                };
+                let mut config = PeerConfig::simple(id, n, role);
+                config.seed = rng.random();
+                Self::new(config)
+            })
+            .collect()
+    }
+
+    /// The slot of a peer of `config` not started yet.
+    fn new(config: PeerConfig) -> Self {
+        Self {
+            config,
+            driver: None,
+            life: Incarnation::FIRST,
+            resigned: false,
+            past_receipt: Receipt::default(),
+            past_credits: Money::ZERO,
+            checked: (Money::ZERO, Money::ZERO),
+            undrained: 0,
+            burst: 1,
+            drain_scheduled: false,
+            calls: BTreeSet::new(),
+            crossed: BTreeMap::new(),
+        }
+    }
+}
+
+/// The store the world reads and, unless each peer's life reaches shared
+/// tables through a store of its own, the peers share; and those tables.
+/// Its leases keep `clock`; a planted bug picks its stand-in.
+fn shared_store(
+    seed: u64,
+    plant: Option<Plant>,
+    clock: StoreClock,
+) -> (Box<dyn Store>, Option<SimTables>) {
+    let every = CHECKPOINT_EVERY as u64;
+    match plant {
+        Some(Plant::IgnoreFencing) => (
+            Box::new(Unfenced(MemStore::with(CHECKPOINT_EVERY, clock))),
+            None,
+        ),
+        Some(Plant::LeaseNeverExpires) => (
+            Box::new(Unexpiring(MemStore::with(CHECKPOINT_EVERY, clock))),
+            None,
+        ),
+        Some(Plant::CheckpointDropsBatch) => {
+            (Box::new(ForgetfulCheckpoints::new(CHECKPOINT_EVERY)), None)
+        }
+        // Odd seeds trade through the one durable store layer, each
+        // life of each peer with a store (a cache) of its own over
+        // shared tables, as processes over one database; even seeds
+        // through the in-memory store, which the peers share.
+        Some(Plant::CommitUnfenced) => {
+            let tables = SimTables::new(clock, every, false);
+            (Box::new(tables.store()), Some(tables))
+        }
+        _ if seed % 2 == 1 => {
+            let tables = SimTables::new(clock, every, true);
+            (Box::new(tables.store()), Some(tables))
+        }
+        _ => (Box::new(MemStore::with(CHECKPOINT_EVERY, clock)), None),
+    }
+}
+
 /// One run of the simulation.
 pub(crate) struct World {
     options: SimOptions,
@@ -226,60 +299,11 @@ impl World {
             options.faults
         };
         let n = options.peers.max(1);
-        let nodes = (1..=n)
-            .map(|id| {
-                let role = match rng.random_range(0..4) {
-                    0 => Role::Buyer,
-                    1 => Role::Seller,
-                    _ => Role::Both,
-                };
-                let mut config = PeerConfig::simple(id, n, role);
-                config.seed = rng.random();
-                Node {
-                    config,
-                    driver: None,
-                    life: Incarnation::FIRST,
-                    resigned: false,
-                    past_receipt: Receipt::default(),
-                    past_credits: Money::ZERO,
-                    checked: (Money::ZERO, Money::ZERO),
-                    undrained: 0,
-                    burst: 1,
-                    drain_scheduled: false,
-                    calls: BTreeSet::new(),
-                    crossed: BTreeMap::new(),
-                }
-            })
-            .collect();
+        let nodes = Node::draw(&mut rng, n);
         let store_clock = Arc::new(AtomicU64::new(0));
         let reads = Arc::clone(&store_clock);
         let clock = StoreClock::from_fn(move || reads.load(Ordering::Relaxed));
-        let every = CHECKPOINT_EVERY as u64;
-        let mut tables = None;
-        let store: Box<dyn Store> = match options.plant {
-            Some(Plant::IgnoreFencing) => {
-                Box::new(Unfenced(MemStore::with(CHECKPOINT_EVERY, clock)))
-            }
-            Some(Plant::LeaseNeverExpires) => {
-                Box::new(Unexpiring(MemStore::with(CHECKPOINT_EVERY, clock)))
-            }
-            Some(Plant::CheckpointDropsBatch) => {
-                Box::new(ForgetfulCheckpoints::new(CHECKPOINT_EVERY))
-            }
-            // Odd seeds trade through the one durable store layer, each
-            // life of each peer with a store (a cache) of its own over
-            // shared tables, as processes over one database; even seeds
-            // through the in-memory store, which the peers share.
-            Some(Plant::CommitUnfenced) => {
-                tables = Some(SimTables::new(clock, every, false));
-                Box::new(tables.as_ref().expect("just made").store())
-            }
-            _ if seed % 2 == 1 => {
-                tables = Some(SimTables::new(clock, every, true));
-                Box::new(tables.as_ref().expect("just made").store())
-            }
-            _ => Box::new(MemStore::with(CHECKPOINT_EVERY, clock)),
-        };
+        let (store, tables) = shared_store(seed, options.plant, clock);
         let book = Book::new(Pricing::default()).expect("the default prices are valid");
         let mut world = Self {
             options: options.clone(),
