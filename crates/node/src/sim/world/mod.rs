@@ -45,9 +45,9 @@ use crate::{
 /// most failovers open the books from a checkpoint and a tail.
 const CHECKPOINT_EVERY: usize = 8;
 
-/// Counts of what happened in a run.
+/// Counts of what happened in one simulated run, or, added up, in many.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
+pub struct RunTally {
     /// Steps taken.
     pub steps: u64,
     /// Messages sent.
@@ -90,7 +90,7 @@ pub struct Tally {
     pub handshakes: u64,
 }
 
-impl Tally {
+impl RunTally {
     /// Adds another run's counts; the partition figure is the most of
     /// either.
     pub fn add(&mut self, t: &Self) {
@@ -136,7 +136,7 @@ enum Due {
         life: Incarnation,
     },
     /// The store runs a call: what it writes lands now.
-    Run(Box<stored::Running>),
+    Run(Box<stored::RunningCall>),
     /// A store call's answer reaches its peer.
     Answer {
         peer: PeerId,
@@ -285,7 +285,7 @@ pub(crate) struct World {
     /// Announcements since a quiet moment, while no trader stands yet.
     storm: Option<invariants::StormWatch>,
     pub(crate) trace: Trace,
-    pub(crate) tally: Tally,
+    pub(crate) tally: RunTally,
 }
 
 impl World {
@@ -328,7 +328,7 @@ impl World {
             sent: Vec::new(),
             storm: invariants::StormWatch::from(Duration::ZERO, &faults, false),
             trace: Trace::new(options.trace_tail),
-            tally: Tally::default(),
+            tally: RunTally::default(),
         };
         for id in 1..=n {
             let stagger = Duration::from_micros(world.rng.random_range(0..20_000));

@@ -18,7 +18,7 @@ use crate::{
 
 /// A store call on its way to the store.
 #[derive(Debug)]
-pub(super) struct Running {
+pub(super) struct RunningCall {
     peer: PeerId,
     life: Incarnation,
     call: CallId,
@@ -65,7 +65,7 @@ impl World {
                 _ => {}
             }
             let delay = self.store_delay(1, 2);
-            let running = Running {
+            let running = RunningCall {
                 peer,
                 life,
                 call,
@@ -89,8 +89,8 @@ impl World {
     /// The store runs a call. A call of a peer that crashed meanwhile runs
     /// anyway or not at all (a commit may have reached the database before
     /// its process died); its answer is lost either way.
-    pub(super) fn run_call(&mut self, running: Box<Running>) -> Result<(), Broken> {
-        let Running {
+    pub(super) fn run_call(&mut self, running: Box<RunningCall>) -> Result<(), Broken> {
+        let RunningCall {
             peer,
             life,
             call,
