@@ -112,7 +112,7 @@ pub struct SellerStats {
 
 /// The lot the seller has on offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Lot {
+struct OfferedLot {
     offer: Offer,
     acknowledged: bool,
     sold: Quantity,
@@ -127,7 +127,7 @@ pub struct Seller {
     config: SellerConfig,
     rng: ChaCha8Rng,
     trader: Option<PeerId>,
-    lot: Option<Lot>,
+    lot: Option<OfferedLot>,
     seq: u64,
     timer: Option<SellerTimer>,
     credits: Money,
@@ -323,7 +323,7 @@ impl Seller {
             product,
             quantity,
         };
-        self.lot = Some(Lot {
+        self.lot = Some(OfferedLot {
             offer,
             acknowledged: false,
             sold: 0,
