@@ -5,10 +5,10 @@
 //! library's events carry values, not words (a refusal's reason, an error,
 //! brings its own message).
 //!
-//! [`line`] sorts the events by kind; each kind's lines are worded in a
-//! file of their own: [`trade`] (buying and selling), [`office`] (elections
-//! and the trader's term), [`books`] (the store) and [`reach`] (other peers
-//! and their messages).
+//! [`line()`] sorts the events by kind; each kind's lines are worded in a
+//! file of their own: `trade.rs` (buying and selling), `office.rs`
+//! (elections and the trader's term), `books.rs` (the store) and
+//! `reach.rs` (other peers and their messages).
 
 mod books;
 mod office;
