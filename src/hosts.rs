@@ -238,7 +238,7 @@ impl Hosts {
     }
 
     /// Starts (or restarts) peer `id` on its host. Each host keeps its own
-    /// data directory (its count of lives, its summary); the books are
+    /// data directory (its last incarnation, its summary); the books are
     /// wherever the node flags say (`--store URL`), or else in one SQLite
     /// data directory that the hosts share through the file system.
     pub fn spawn(&mut self, id: u32) {

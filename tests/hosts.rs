@@ -89,7 +89,7 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
     }
     let mut hosts = Hosts::create(Path::new(BAZAAR), "six", 6, 20).expect("the hosts are made");
     // The books in one PostgreSQL server on a host of its own, reached
-    // over the bridge; each peer keeps only its count of lives and its
+    // over the bridge; each peer keeps only its last incarnation and its
     // summary in a data directory of its own.
     let db = hosts.ns_named("db");
     let Some(server) = pg::PgServer::start_in("hosts", &db, Hosts::address(DB_HOST)) else {

@@ -8,7 +8,7 @@ use bazaar_protocol::PeerId;
 use bazaar_node::{
     ResignPolicy,
     cluster::Cluster,
-    lives::begin_life,
+    incarnations::begin_incarnation,
     net::{RemoteKind, TcpSecurity},
 };
 
@@ -39,7 +39,7 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
     )
     .map_err(Failure::input)?;
     let store = books.open().map_err(Failure::input)?;
-    let incarnation = begin_life(&data_dir, id).map_err(Failure::input)?;
+    let incarnation = begin_incarnation(&data_dir, id).map_err(Failure::input)?;
     let seed = args.seed.unwrap_or(u64::from(args.id));
     let mut config = cluster
         .peer_config(id, seed, incarnation)

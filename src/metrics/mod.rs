@@ -61,7 +61,7 @@ impl NodeMetrics {
     }
 
     /// Counts one report of this node's peer; `latencies` are the response
-    /// times of this life so far, for the percentile gauges.
+    /// times of this incarnation so far, for the percentile gauges.
     pub fn observe(&self, report: &Report, latencies: &Latencies) {
         match &report.event {
             Event::Asked { .. } => {

@@ -19,8 +19,8 @@ pub struct SellerConfig {
     /// The most units in one lot (at least 1). Default 10.
     pub max_quantity: Quantity,
     /// Offer ids count up from here: a restarted seller must start past
-    /// every id of its earlier lives, or the trader takes its new lot for
-    /// an old deposit. Default 0.
+    /// every id of its earlier incarnations, or the trader takes its new
+    /// lot for an old deposit. Default 0.
     pub first_seq: u64,
 }
 

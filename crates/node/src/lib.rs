@@ -12,7 +12,8 @@
 //!   [`audit::Audit`], its end-of-run audit.
 //! - [`store`]: where the books live between traders (in memory, and
 //!   SQLite behind the default `sqlite` feature).
-//! - [`cluster`]: the cluster file; [`lives`]: a process's count of lives.
+//! - [`cluster`]: the cluster file; [`incarnations`]: a process's last
+//!   [`Incarnation`], kept on disk.
 //!
 //! No command line, no global logger: the `bazaar` application adds those.
 
@@ -20,7 +21,7 @@ pub mod audit;
 pub mod cluster;
 mod driver;
 mod held;
-pub mod lives;
+pub mod incarnations;
 pub mod market;
 pub mod net;
 mod peer;

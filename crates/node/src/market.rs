@@ -164,7 +164,7 @@ impl LocalMarket {
     pub async fn restart(&mut self, id: PeerId) -> Result<(), TransportError> {
         if self.crashed.remove(&id) {
             let transport = self.net.restart(id).await?;
-            // A new life numbers its requests and offers past the old ones.
+            // A new incarnation numbers its requests and offers past the old ones.
             if let Some(config) = self.configs.get_mut(&id) {
                 config.incarnation = config
                     .incarnation

@@ -225,7 +225,7 @@ impl Driver {
 
     /// The store answered the call `call`. An answer for a call not in
     /// flight (answered already, superseded by a newer load, or of an
-    /// earlier life) is ignored.
+    /// earlier incarnation) is ignored.
     ///
     /// Each answer becomes one input of the peer, here and only here: books
     /// loaded, a commit durable, or a failure with what the peer needs to

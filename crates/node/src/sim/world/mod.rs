@@ -133,14 +133,14 @@ enum Due {
     /// A peer drains, if it took inputs since it last did.
     Drain {
         peer: PeerId,
-        life: Incarnation,
+        incarnation: Incarnation,
     },
     /// The store runs a call: what it writes lands now.
     Run(Box<stored::RunningCall>),
     /// A store call's answer reaches its peer.
     Answer {
         peer: PeerId,
-        life: Incarnation,
+        incarnation: Incarnation,
         call: CallId,
         answer: Result<Stored, StoreError>,
     },
@@ -153,15 +153,16 @@ enum Due {
 struct Node {
     config: PeerConfig,
     driver: Option<Driver>,
-    /// Bumped at each crash, so that what a dead life asked for is dropped.
-    life: Incarnation,
+    /// Bumped at each crash, so that what a dead incarnation asked for is
+    /// dropped.
+    incarnation: Incarnation,
     /// It resigned as trader since it last started.
     resigned: bool,
-    /// What earlier lives received and were credited.
+    /// What earlier incarnations received and were credited.
     past_receipt: Receipt,
     past_credits: Money,
-    /// What this life had paid and been credited when last held against
-    /// the ledger.
+    /// What this incarnation had paid and been credited when last held
+    /// against the ledger.
     checked: (Money, Money),
     /// Inputs taken since the last drain, and how many it takes before the
     /// next one.
@@ -197,7 +198,7 @@ impl Node {
         Self {
             config,
             driver: None,
-            life: Incarnation::FIRST,
+            incarnation: Incarnation::FIRST,
             resigned: false,
             past_receipt: Receipt::default(),
             past_credits: Money::ZERO,
@@ -211,8 +212,9 @@ impl Node {
     }
 }
 
-/// The store the world reads and, unless each peer's life reaches shared
-/// tables through a store of its own, the peers share; and those tables.
+/// The store the world reads and, unless each incarnation of each peer
+/// reaches shared tables through a store of its own, the peers share; and
+/// those tables.
 /// Its leases keep `clock`; a planted bug picks its stand-in.
 fn shared_store(
     seed: u64,
@@ -233,7 +235,7 @@ fn shared_store(
             (Box::new(ForgetfulCheckpoints::new(CHECKPOINT_EVERY)), None)
         }
         // Odd seeds trade through the one durable store layer, each
-        // life of each peer with a store (a cache) of its own over
+        // incarnation of each peer with a store (a cache) of its own over
         // shared tables, as processes over one database; even seeds
         // through the in-memory store, which the peers share.
         Some(Plant::CommitUnfenced) => {
@@ -258,7 +260,7 @@ pub(crate) struct World {
     /// The shared tables, when the peers reach them each through a store
     /// of its own; `store` is then the world's own reader.
     tables: Option<SimTables>,
-    /// Each peer's store over `tables`, by life.
+    /// Each peer's store over `tables`, by incarnation.
     stores: BTreeMap<(PeerId, Incarnation), Box<dyn Store>>,
     /// The store's books as of the last commit.
     book: Book,
@@ -422,9 +424,9 @@ impl World {
                 driver.handle_unreachable(now, about);
                 What::Unreachable(about)
             }),
-            Due::Drain { peer, life } => {
+            Due::Drain { peer, incarnation } => {
                 let node = self.node_mut(peer);
-                if node.life != life {
+                if node.incarnation != incarnation {
                     return Ok(());
                 }
                 node.drain_scheduled = false;
@@ -436,10 +438,10 @@ impl World {
             Due::Run(running) => self.run_call(running),
             Due::Answer {
                 peer,
-                life,
+                incarnation,
                 call,
                 answer,
-            } => self.answer(peer, life, call, answer),
+            } => self.answer(peer, incarnation, call, answer),
             Due::Fault => self.fault(),
             Due::Calm => self.calm_down(),
         }
@@ -474,10 +476,10 @@ impl World {
         let node = self.node_mut(peer);
         if !node.drain_scheduled {
             node.drain_scheduled = true;
-            let life = node.life;
+            let incarnation = node.incarnation;
             let lag = self.faults.drain_lag.as_micros();
             let lag = Duration::from_micros(self.rng.random_range(0..=lag) as u64);
-            self.schedule(self.now + lag, Due::Drain { peer, life });
+            self.schedule(self.now + lag, Due::Drain { peer, incarnation });
         }
         Ok(())
     }
@@ -695,15 +697,15 @@ impl World {
         }
     }
 
-    // --- lives --------------------------------------------------------------
+    // --- incarnations -------------------------------------------------------
 
     /// A fresh process for `peer`, with nothing but the shared store.
     fn boot(&mut self, peer: PeerId) -> Result<(), Broken> {
         let tracing = self.options.trace_tail > 0;
         let node = self.node_mut(peer);
         let mut config = node.config.clone();
-        config.seed = config.seed.wrapping_add(u64::from(node.life.0));
-        config.incarnation = node.life;
+        config.seed = config.seed.wrapping_add(u64::from(node.incarnation.0));
+        config.incarnation = node.incarnation;
         let mut driver = Driver::new(Peer::new(config));
         driver.record_sends();
         if tracing {
@@ -730,8 +732,8 @@ impl World {
                 node.past_credits += seller.credits();
             }
         }
-        node.life = node
-            .life
+        node.incarnation = node
+            .incarnation
             .next()
             .expect("fewer than 2^32 crashes in one run");
         node.checked = (Money::ZERO, Money::ZERO);
