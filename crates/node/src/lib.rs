@@ -10,8 +10,10 @@
 //! - [`sim`]: the deterministic shell of many drivers, with faults.
 //! - [`market::LocalMarket`]: a whole market in one process, and
 //!   [`audit::Audit`], its end-of-run audit.
-//! - [`store`]: where the books live between traders (in memory, and
-//!   SQLite behind the default `sqlite` feature).
+//! - [`store`]: where the books live between traders: in memory
+//!   (`MemStore`), in SQLite (`SqliteStore`, behind the default `sqlite`
+//!   feature) for the peers of one host, and in PostgreSQL (`PgStore`,
+//!   behind the default `postgres` feature) for peers on several hosts.
 //! - [`cluster`]: the cluster file; [`incarnations`]: a process's last
 //!   [`Incarnation`], kept on disk.
 //!
