@@ -30,8 +30,8 @@ pub const DB_HOST: u8 = 100;
 /// ([`Hosts::add_host`]).
 pub const STANDBY_HOST: u8 = 101;
 
-/// A line a peer logged, and when the test read it.
-pub type Line = (u32, Instant, String);
+/// A line a peer logged, with when the test read it: (peer, when, text).
+pub type TimedLine = (u32, Instant, String);
 
 /// Peers on hosts of their own.
 pub struct Hosts {
@@ -45,8 +45,8 @@ pub struct Hosts {
     nodes: BTreeMap<u32, Child>,
     extra: Vec<String>,
     /// Every line the peers log, as it comes.
-    pub lines: mpsc::Receiver<Line>,
-    tx: mpsc::Sender<Line>,
+    pub lines: mpsc::Receiver<TimedLine>,
+    tx: mpsc::Sender<TimedLine>,
     blackholes: Vec<(u32, Ipv4Addr)>,
     /// The namespaces of hosts added after the first database host.
     added: Vec<String>,
@@ -238,7 +238,7 @@ impl Hosts {
     }
 
     /// Starts (or restarts) peer `id` on its host. Each host keeps its own
-    /// data directory (its count of lives, its summary); the books are
+    /// data directory (its last incarnation, its summary); the books are
     /// wherever the node flags say (`--store URL`), or else in one SQLite
     /// data directory that the hosts share through the file system.
     pub fn spawn(&mut self, id: u32) {
@@ -284,7 +284,12 @@ impl Hosts {
     /// Waits up to [`PATIENCE`] for a line of `who` (any peer if `None`)
     /// containing `text`; every line read meanwhile is kept in `seen`.
     /// `None` if it never came.
-    pub fn wait_for(&self, who: Option<u32>, text: &str, seen: &mut Vec<Line>) -> Option<Line> {
+    pub fn wait_for(
+        &self,
+        who: Option<u32>,
+        text: &str,
+        seen: &mut Vec<TimedLine>,
+    ) -> Option<TimedLine> {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -297,7 +302,7 @@ impl Hosts {
     }
 
     /// Every line logged until `for_` has passed.
-    pub fn collect(&self, for_: Duration, seen: &mut Vec<Line>) -> Vec<Line> {
+    pub fn collect(&self, for_: Duration, seen: &mut Vec<TimedLine>) -> Vec<TimedLine> {
         let until = Instant::now() + for_;
         let mut got = Vec::new();
         while let Ok(line) = self

@@ -30,7 +30,8 @@ fn sigkilled_traders_lose_no_acknowledged_buy_over_tcp() {
     let mut moments = Moments(0x5eed_cafe);
     let trader = PEERS;
     for kill in 0..KILLS {
-        // A sale logged by this life of the trader, after the last kill.
+        // A sale logged by this incarnation of the trader, after the last
+        // kill.
         procs.wait_for(Some(trader), " bought ");
         thread::sleep(Duration::from_millis(moments.next_ms(0, 400)));
         procs.kill(trader);
@@ -52,8 +53,9 @@ fn sigkilled_traders_lose_no_acknowledged_buy_over_tcp() {
     assert!(passed && audit.contains("audit passed"), "{audit}");
     let (_, ledger) = procs.books("ledger");
     let owed = ledger_units(&ledger);
-    // What each peer's last life holds must be in the ledger: received
-    // goods beyond it would be a buy acknowledged but never recorded.
+    // What each peer's last incarnation holds must be in the ledger:
+    // received goods beyond it would be a buy acknowledged but never
+    // recorded.
     let mut checked = 0;
     for (id, line) in tail.iter().filter(|(_, l)| l.contains(" holds fish=")) {
         let held: BTreeMap<String, u64> = line

@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use std::path::Path;
 
-use bazaar::hosts::{DB_HOST, Hosts, Line, STANDBY_HOST, unavailable};
+use bazaar::hosts::{DB_HOST, Hosts, STANDBY_HOST, TimedLine, unavailable};
 use support::processes::{BAZAAR, ledger_units, received_units};
 
 /// Lines of `peers` in `lines` containing `text`.
-fn count(lines: &[Line], peers: &[u32], text: &str) -> usize {
+fn count(lines: &[TimedLine], peers: &[u32], text: &str) -> usize {
     lines
         .iter()
         .filter(|(id, _, l)| peers.contains(id) && l.contains(text))
@@ -32,7 +32,7 @@ fn count(lines: &[Line], peers: &[u32], text: &str) -> usize {
 
 /// The distinct epochs the peers of a side claimed in `lines`: announced
 /// ("new coordinator") or waiting on a leased store.
-fn claims(lines: &[Line], peers: &[u32]) -> std::collections::BTreeSet<String> {
+fn claims(lines: &[TimedLine], peers: &[u32]) -> std::collections::BTreeSet<String> {
     lines
         .iter()
         .filter(|(id, _, _)| peers.contains(id))
@@ -51,7 +51,7 @@ fn claims(lines: &[Line], peers: &[u32]) -> std::collections::BTreeSet<String> {
 
 /// Waits for `peer` to announce itself as trader and then to sell; returns
 /// when each was read.
-fn trades(hosts: &Hosts, peer: u32, seen: &mut Vec<Line>) -> (Instant, Instant) {
+fn trades(hosts: &Hosts, peer: u32, seen: &mut Vec<TimedLine>) -> (Instant, Instant) {
     let announcement = format!("My ID is {peer}, and I am the new coordinator");
     let (_, announced, _) = hosts
         .wait_for(Some(peer), &announcement, seen)
@@ -68,7 +68,7 @@ fn trades(hosts: &Hosts, peer: u32, seen: &mut Vec<Line>) -> (Instant, Instant) 
 }
 
 /// The last lines read, for a failure's message.
-fn tail(seen: &[Line]) -> Vec<String> {
+fn tail(seen: &[TimedLine]) -> Vec<String> {
     let from = seen.len().saturating_sub(30);
     seen[from..]
         .iter()
@@ -89,7 +89,7 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
     }
     let mut hosts = Hosts::create(Path::new(BAZAAR), "six", 6, 20).expect("the hosts are made");
     // The books in one PostgreSQL server on a host of its own, reached
-    // over the bridge; each peer keeps only its count of lives and its
+    // over the bridge; each peer keeps only its last incarnation and its
     // summary in a data directory of its own.
     let db = hosts.ns_named("db");
     let Some(server) = pg::PgServer::start_in("hosts", &db, Hosts::address(DB_HOST)) else {
@@ -133,8 +133,8 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
     hosts.heal().unwrap();
     let after = hosts.collect(Duration::from_secs(3), &mut seen);
     // The trading side's own buyers: peer 5 (peers 4 and 6 sell and trade).
-    let rate = |lines: &[Line], secs: f64| count(lines, &[6], "peer 5 bought ") as f64 / secs;
-    let served = |lines: &[Line], secs: f64| {
+    let rate = |lines: &[TimedLine], secs: f64| count(lines, &[6], "peer 5 bought ") as f64 / secs;
+    let served = |lines: &[TimedLine], secs: f64| {
         (count(lines, &[5], "peer 5 got ") + count(lines, &[5], "out of stock")) as f64 / secs
     };
     let (a, b) = (claims(&during, &[1, 2, 3]), claims(&during, &[4, 5, 6]));

@@ -155,7 +155,7 @@ pub struct NodeArgs {
     /// can reach the port can then claim to be any peer. For loopback labs.
     #[arg(long)]
     pub insecure_plaintext: bool,
-    /// Where this peer keeps its count of lives and its summary, and the
+    /// Where this peer keeps its last incarnation and its summary, and the
     /// books unless they are in PostgreSQL (default: `data/` beside the
     /// cluster file).
     #[arg(long)]

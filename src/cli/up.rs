@@ -1,6 +1,6 @@
 //! `bazaar up`: the lab's parent program.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use bazaar_node::cluster::Cluster;
 
@@ -12,50 +12,13 @@ use crate::{
 };
 
 pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
-    let cluster_path = match (&args.cluster, args.peers) {
-        (Some(path), None) => path.clone(),
-        (None, Some(n)) => super::init::write(
-            &args.out,
-            n,
-            args.host,
-            args.base_port,
-            args.store.as_deref(),
-            true,
-        )?,
-        (None, None) => {
-            return Err(Failure::input(
-                "say which cluster: --cluster FILE, or --peers N to write one first",
-            ));
-        }
-        (Some(_), Some(_)) => {
-            return Err(Failure::input(
-                "--cluster and --peers: give one (--peers writes a new cluster file)",
-            ));
-        }
-    };
+    let cluster_path = cluster_path(args)?;
     let cluster = Cluster::load(&cluster_path).map_err(Failure::input)?;
     let beside = cluster_path.parent().map(PathBuf::from).unwrap_or_default();
     let data_dir = args.data_dir.clone().unwrap_or_else(|| beside.join("data"));
     let program = std::env::current_exe()
         .map_err(|e| Failure::run(format!("cannot find the bazaar binary: {e}")))?;
-    let mut node_args = vec![
-        "--cluster".to_owned(),
-        cluster_path.display().to_string(),
-        "--transport".to_owned(),
-        args.transport.name().to_owned(),
-        "--data-dir".to_owned(),
-        data_dir.display().to_string(),
-    ];
-    if let Some(url) = &args.store {
-        node_args.push("--store".to_owned());
-        node_args.push(url.clone());
-    }
-    if args.quiet {
-        node_args.push("--quiet".to_owned());
-    }
-    if args.web.is_some() {
-        node_args.push("--web-feed".to_owned());
-    }
+    let node_args = node_args(args, &cluster_path, &data_dir);
     let books = Books::from_flags(
         args.store.as_deref().or(cluster.store.as_deref()),
         data_dir.clone(),
@@ -96,6 +59,50 @@ pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
     } else {
         Err(Failure::run("the audit failed (see above)"))
     }
+}
+
+/// The cluster file `up` runs: the one given, or a new one of `--peers N`.
+fn cluster_path(args: &UpArgs) -> Result<PathBuf, Failure> {
+    match (&args.cluster, args.peers) {
+        (Some(path), None) => Ok(path.clone()),
+        (None, Some(n)) => super::init::write(
+            &args.out,
+            n,
+            args.host,
+            args.base_port,
+            args.store.as_deref(),
+            true,
+        ),
+        (None, None) => Err(Failure::input(
+            "say which cluster: --cluster FILE, or --peers N to write one first",
+        )),
+        (Some(_), Some(_)) => Err(Failure::input(
+            "--cluster and --peers: give one (--peers writes a new cluster file)",
+        )),
+    }
+}
+
+/// What every `bazaar node` is given before its `--id`.
+fn node_args(args: &UpArgs, cluster_path: &Path, data_dir: &Path) -> Vec<String> {
+    let mut node_args = vec![
+        "--cluster".to_owned(),
+        cluster_path.display().to_string(),
+        "--transport".to_owned(),
+        args.transport.name().to_owned(),
+        "--data-dir".to_owned(),
+        data_dir.display().to_string(),
+    ];
+    if let Some(url) = &args.store {
+        node_args.push("--store".to_owned());
+        node_args.push(url.clone());
+    }
+    if args.quiet {
+        node_args.push("--quiet".to_owned());
+    }
+    if args.web.is_some() {
+        node_args.push("--web-feed".to_owned());
+    }
+    node_args
 }
 
 /// The page's view of the cluster's peers, with their roles.

@@ -14,7 +14,7 @@ use bazaar_protocol::PeerId;
 use bazaar_transport::TransportError;
 use tokio::sync::mpsc;
 
-pub use tally::Tally;
+pub use tally::MarketTally;
 
 use bazaar_node::{
     Event, PeerConfig, ResignPolicy, Role, Timing, audit::Audit, market::LocalMarket,
@@ -76,7 +76,7 @@ impl DemoOptions {
 /// What a demo run produced.
 pub struct DemoResult {
     /// Counts from the reports.
-    pub tally: Tally,
+    pub tally: MarketTally,
     /// The audit of the books and the live peers.
     pub audit: Audit,
     /// The table and audit, as printed.
@@ -101,7 +101,7 @@ pub async fn run(options: &DemoOptions, web: Web) -> Result<DemoResult, Transpor
     let mut demo = Running {
         market,
         web,
-        tally: Tally::default(),
+        tally: MarketTally::default(),
         kill_at: None,
         highest: PeerId(options.peers),
         first_election: None,
@@ -153,7 +153,7 @@ pub async fn run(options: &DemoOptions, web: Web) -> Result<DemoResult, Transpor
 struct Running {
     market: LocalMarket,
     web: Web,
-    tally: Tally,
+    tally: MarketTally,
     /// The trader to crash next (`--kill-trader-after`), and when.
     kill_at: Option<(PeerId, tokio::time::Instant)>,
     highest: PeerId,
@@ -217,7 +217,7 @@ impl Running {
     }
 }
 
-fn summary_line(options: &DemoOptions, tally: &Tally, elapsed: Duration) -> String {
+fn summary_line(options: &DemoOptions, tally: &MarketTally, elapsed: Duration) -> String {
     let all = tally.all_latencies();
     format!(
         "\n{} peers over {} for {}: {} buys answered ({:.0}/s), {} sales, response mean {} p50 {} p99 {} max {}",
@@ -253,7 +253,7 @@ pub fn log(report: &Report, quiet: bool) {
     }
 }
 
-fn show_progress(started: Instant, tally: &Tally) {
+fn show_progress(started: Instant, tally: &MarketTally) {
     let trader = tally
         .trader()
         .map_or("none".into(), |(id, e)| format!("{id} (epoch {e})"));

@@ -12,9 +12,10 @@ use crate::{
     table::{self, PeerLine},
 };
 
-/// Counts kept while the market runs.
+/// What the watcher of a running market counts from its peers' reports:
+/// response times, sales, answers, traders, refusals, fenced traders.
 #[derive(Debug, Default)]
-pub struct Tally {
+pub struct MarketTally {
     /// Response times per buyer.
     pub latencies: BTreeMap<PeerId, Latencies>,
     /// Sales logged by traders.
@@ -29,7 +30,7 @@ pub struct Tally {
     pub fenced: u64,
 }
 
-impl Tally {
+impl MarketTally {
     /// Counts one report, received `at` since the market started.
     pub fn observe(&mut self, at: Duration, report: &Report) {
         match &report.event {

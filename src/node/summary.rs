@@ -1,4 +1,4 @@
-//! What a node did in one life, counted from its peer's reports and read
+//! What a node did in one incarnation, counted from its peer's reports and read
 //! off the peer at exit: printed at the end, and written as JSON for
 //! scripts and for `bazaar up`'s table.
 
@@ -25,16 +25,18 @@ pub struct TraderSeen {
     pub at_unix_ms: u64,
 }
 
-/// One life of one node, as `--summary FILE` holds it.
+/// One incarnation of one node, as `--summary FILE` holds it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeSummary {
     /// The peer's id.
     pub peer: u32,
     /// Its role in the cluster file.
     pub role: String,
-    /// Which life of the peer this was (0 for the first start).
-    pub life: u32,
-    /// How long this life ran, in milliseconds.
+    /// Which incarnation of the peer this was (0 for the first start);
+    /// `life` in the file, as it always was.
+    #[serde(rename = "life")]
+    pub incarnation: u32,
+    /// How long this incarnation ran, in milliseconds.
     pub ran_for_ms: u64,
     /// Whether it was the trader when it stopped.
     pub trading: bool,
@@ -126,9 +128,9 @@ impl NodeTally {
         &self.latencies
     }
 
-    /// The summary of this life, with the goods and money read off the
+    /// The summary of this incarnation, with the goods and money read off the
     /// peer as it stopped.
-    pub fn summary(&self, peer: &Peer, life: u32, ran_for: Duration) -> NodeSummary {
+    pub fn summary(&self, peer: &Peer, incarnation: u32, ran_for: Duration) -> NodeSummary {
         let l = &self.latencies;
         let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         let (bought, paid) = peer.buyer().map_or_else(Default::default, |b| {
@@ -142,7 +144,7 @@ impl NodeTally {
         NodeSummary {
             peer: peer.id().0,
             role: peer.config().role.name().to_owned(),
-            life,
+            incarnation,
             ran_for_ms: u64::try_from(ran_for.as_millis()).unwrap_or(u64::MAX),
             trading: peer.is_trading(),
             requests: self.requests,

@@ -315,8 +315,8 @@ impl<Id: Ord + Clone> Bully<Id> {
     /// returns whether it did.
     /// An epoch learned outside the election. Unlike a message's epoch, it
     /// deposes a leader of that very epoch too: only a peer with no memory
-    /// of its earlier life can claim an epoch twice, and the outside world
-    /// has seen the first claim.
+    /// of its earlier incarnation can claim an epoch twice, and the outside
+    /// world has seen the first claim.
     fn epoch_seen(&mut self, epoch: Epoch, out: &mut Vec<Action<Id>>) {
         // The outside world (fenced storage) saw only epochs that peers
         // claimed, so no bound on the lead; but past the ceiling this peer

@@ -112,7 +112,7 @@ fn of(per_seller: &BTreeMap<(PeerId, Product), u64>, product: Product) -> u64 {
 ///   it (nothing, once sold out), never stocked twice.
 /// - A buyer has one request out at a time, numbered upwards, and retries
 ///   it under the same id (a restarted buyer numbers past its earlier
-///   lives); so the book keeps each buyer's last answer: a retry of it gets
+///   incarnations); so the book keeps each buyer's last answer: a retry of it gets
 ///   the same reply, an older request is [`RequestState::Superseded`], and
 ///   no request is ever filled twice.
 /// - [`Totals`] sum the history (offered, sold, received, paid) for the

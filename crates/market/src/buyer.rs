@@ -23,8 +23,8 @@ pub struct BuyerConfig {
     /// The most units a buyer wants at once (at least 1). Default 10.
     pub max_quantity: Quantity,
     /// Request ids count up from here: a restarted buyer must start past
-    /// every id of its earlier lives, or the trader answers its new request
-    /// with an old reply. Default 0.
+    /// every id of its earlier incarnations, or the trader answers its new
+    /// request with an old reply. Default 0.
     pub first_seq: u64,
 }
 

@@ -19,8 +19,8 @@ pub struct SellerConfig {
     /// The most units in one lot (at least 1). Default 10.
     pub max_quantity: Quantity,
     /// Offer ids count up from here: a restarted seller must start past
-    /// every id of its earlier lives, or the trader takes its new lot for
-    /// an old deposit. Default 0.
+    /// every id of its earlier incarnations, or the trader takes its new
+    /// lot for an old deposit. Default 0.
     pub first_seq: u64,
 }
 
@@ -112,7 +112,7 @@ pub struct SellerStats {
 
 /// The lot the seller has on offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Lot {
+struct OfferedLot {
     offer: Offer,
     acknowledged: bool,
     sold: Quantity,
@@ -127,7 +127,7 @@ pub struct Seller {
     config: SellerConfig,
     rng: ChaCha8Rng,
     trader: Option<PeerId>,
-    lot: Option<Lot>,
+    lot: Option<OfferedLot>,
     seq: u64,
     timer: Option<SellerTimer>,
     credits: Money,
@@ -323,7 +323,7 @@ impl Seller {
             product,
             quantity,
         };
-        self.lot = Some(Lot {
+        self.lot = Some(OfferedLot {
             offer,
             acknowledged: false,
             sold: 0,

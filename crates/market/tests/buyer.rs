@@ -222,7 +222,7 @@ fn a_buyer_elected_trader_pauses_and_resumes_with_its_request_after() {
 }
 
 /// Found by the node's simulator: a restarted buyer reused `seq` 1 and got
-/// the reply recorded for its earlier life's request.
+/// the reply recorded for its earlier incarnation's request.
 #[test]
 fn a_buyer_numbers_its_requests_past_its_first_seq() {
     let config = BuyerConfig {

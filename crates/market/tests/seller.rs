@@ -238,7 +238,7 @@ fn a_seller_elected_trader_pauses_and_offers_after() {
 }
 
 /// Found by the node's simulator: a restarted seller reused `seq` 1, and
-/// the trader took its new lot for the earlier life's deposit.
+/// the trader took its new lot for the earlier incarnation's deposit.
 #[test]
 fn a_seller_numbers_its_offers_past_its_first_seq() {
     let config = SellerConfig {

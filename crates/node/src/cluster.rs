@@ -351,8 +351,8 @@ impl Cluster {
         self.peers.iter().map(|p| p.id).collect()
     }
 
-    /// The configuration of peer `id` in its life `incarnation`, or `None`
-    /// if the cluster has no such peer. It does not resign of its own
+    /// The configuration of peer `id` in its `incarnation`, or `None` if
+    /// the cluster has no such peer. It does not resign of its own
     /// accord unless the caller says so.
     pub fn peer_config(
         &self,

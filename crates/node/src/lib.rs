@@ -10,9 +10,12 @@
 //! - [`sim`]: the deterministic shell of many drivers, with faults.
 //! - [`market::LocalMarket`]: a whole market in one process, and
 //!   [`audit::Audit`], its end-of-run audit.
-//! - [`store`]: where the books live between traders (in memory, and
-//!   SQLite behind the default `sqlite` feature).
-//! - [`cluster`]: the cluster file; [`lives`]: a process's count of lives.
+//! - [`store`]: where the books live between traders: in memory
+//!   (`MemStore`), in SQLite (`SqliteStore`, behind the default `sqlite`
+//!   feature) for the peers of one host, and in PostgreSQL (`PgStore`,
+//!   behind the default `postgres` feature) for peers on several hosts.
+//! - [`cluster`]: the cluster file; [`incarnations`]: a process's last
+//!   [`Incarnation`], kept on disk.
 //!
 //! No command line, no global logger: the `bazaar` application adds those.
 
@@ -20,7 +23,7 @@ pub mod audit;
 pub mod cluster;
 mod driver;
 mod held;
-pub mod lives;
+pub mod incarnations;
 pub mod market;
 pub mod net;
 mod peer;

@@ -22,7 +22,9 @@ use crate::{
     store::{MemStore, Store},
 };
 
-struct Running {
+/// A peer of the market that runs: its task, its transport, and how to
+/// stop it.
+struct RunningPeer {
     stop: watch::Sender<bool>,
     task: JoinHandle<Peer>,
     transport: Arc<dyn Transport>,
@@ -33,7 +35,7 @@ pub struct LocalMarket {
     net: LocalNet,
     store: Arc<dyn Store>,
     configs: BTreeMap<PeerId, PeerConfig>,
-    running: BTreeMap<PeerId, Running>,
+    running: BTreeMap<PeerId, RunningPeer>,
     crashed: BTreeSet<PeerId>,
     reports: mpsc::UnboundedSender<Report>,
     started: Instant,
@@ -107,7 +109,7 @@ impl LocalMarket {
         let task = tokio::spawn(runtime.run(stopped));
         self.running.insert(
             id,
-            Running {
+            RunningPeer {
                 stop,
                 task,
                 transport,
@@ -162,7 +164,7 @@ impl LocalMarket {
     pub async fn restart(&mut self, id: PeerId) -> Result<(), TransportError> {
         if self.crashed.remove(&id) {
             let transport = self.net.restart(id).await?;
-            // A new life numbers its requests and offers past the old ones.
+            // A new incarnation numbers its requests and offers past the old ones.
             if let Some(config) = self.configs.get_mut(&id) {
                 config.incarnation = config
                     .incarnation

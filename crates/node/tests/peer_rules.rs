@@ -529,7 +529,7 @@ fn a_fenced_trader_runs_again_past_the_epoch_the_store_has_seen() {
 }
 
 /// The same when the store refuses the very epoch it already holds (a
-/// restarted peer that claims the epoch of its earlier life).
+/// restarted peer that claims the epoch of its earlier incarnation).
 #[test]
 fn a_trader_fenced_at_its_own_epoch_runs_again_past_it() {
     let mut peer = Peer::new(PeerConfig::simple(3, 3, Role::Both));

@@ -33,7 +33,7 @@ const POLICY: CheckpointPolicy = CheckpointPolicy {
 
 /// The next batch after `book`: a deposit of `n` fish and `n` one-fish
 /// buys from distinct buyers, all numbered by the books' sales so far so
-/// that a new life carries on where the books are.
+/// that a new incarnation carries on where the books are.
 fn next_batch(book: &mut Book, n: u32) -> bazaar_market::Batch {
     let seq = book.totals().sales + 1;
     let seller = PeerId(1);

@@ -15,7 +15,7 @@ use std::{
     time::Duration,
 };
 
-use bazaar_protocol::{Body, Buy, Epoch, PeerId, encode};
+use bazaar_protocol::{Body, Buy, Envelope, Epoch, PeerId, encode};
 use bytes::Bytes;
 
 pub use call::{CallId, StoreCall, Stored};
@@ -225,7 +225,7 @@ impl Driver {
 
     /// The store answered the call `call`. An answer for a call not in
     /// flight (answered already, superseded by a newer load, or of an
-    /// earlier life) is ignored.
+    /// earlier incarnation) is ignored.
     ///
     /// Each answer becomes one input of the peer, here and only here: books
     /// loaded, a commit durable, or a failure with what the peer needs to
@@ -340,37 +340,16 @@ impl Driver {
     }
 
     fn perform(&mut self, now: Duration, action: Action) {
-        let mut frame = None;
-        match &action {
-            Action::Send { to, envelope } => {
-                self.buf.clear();
-                if let Err(e) = encode(envelope, &mut self.buf) {
-                    tracing::warn!(
-                        "peer {}: cannot encode a message for peer {to}: {e}",
-                        self.peer.id()
-                    );
-                } else {
-                    let bytes = Bytes::copy_from_slice(&self.buf);
-                    if envelope.body.may_wait() {
-                        self.held.hold(*to, bytes.clone(), now);
-                    } else {
-                        // Frames held for `to` were sent before this one.
-                        self.held.release_before(*to, &mut self.outbox);
-                        self.outbox.push((*to, bytes.clone()));
-                    }
-                    frame = Some(bytes);
-                }
-                if let Some(sent) = self.sent.as_mut() {
-                    let buy = match &envelope.body {
-                        Body::Buy(buy) => Some(*buy),
-                        _ => None,
-                    };
-                    let (to, clock) = (*to, envelope.clock);
-                    sent.push(Sent { to, clock, buy });
-                }
+        let frame = match &action {
+            Action::Send { to, envelope } => self.send(now, *to, envelope),
+            Action::SetTimer { timer, after } => {
+                self.timers.set(*timer, now + *after);
+                None
             }
-            Action::SetTimer { timer, after } => self.timers.set(*timer, now + *after),
-            Action::CancelTimer(timer) => self.timers.cancel(timer),
+            Action::CancelTimer(timer) => {
+                self.timers.cancel(timer);
+                None
+            }
             Action::LoadBooks {
                 epoch,
                 trader,
@@ -387,10 +366,12 @@ impl Driver {
                     pricing: *pricing,
                 };
                 self.ask(Pending::Books { epoch: *epoch }, call);
+                None
             }
             Action::ReloadBooks { epoch } => {
                 let epoch = *epoch;
                 self.ask(Pending::Books { epoch }, StoreCall::Reload { epoch });
+                None
             }
             Action::RenewLease { epoch, lease } => {
                 let (epoch, lease) = (*epoch, *lease);
@@ -398,14 +379,58 @@ impl Driver {
                     Pending::Renewal { epoch },
                     StoreCall::Renew { epoch, lease },
                 );
+                None
             }
-            Action::Commit { .. } | Action::Event(_) => {}
-        }
+            Action::Commit { .. } | Action::Event(_) => None,
+        };
         self.digest.action(&action, frame.as_deref());
+        let kept = self.hand_over(action);
+        if let (Some(recorded), Some(action)) = (self.recorded.as_mut(), kept) {
+            recorded.push(action);
+        }
+    }
+
+    /// Encodes an envelope for `to` and holds it back or puts it in the
+    /// outbox; returns the frame, unless it could not be encoded.
+    fn send(&mut self, now: Duration, to: PeerId, envelope: &Envelope) -> Option<Bytes> {
+        let mut frame = None;
+        self.buf.clear();
+        if let Err(e) = encode(envelope, &mut self.buf) {
+            tracing::warn!(
+                "peer {}: cannot encode a message for peer {to}: {e}",
+                self.peer.id()
+            );
+        } else {
+            let bytes = Bytes::copy_from_slice(&self.buf);
+            if envelope.body.may_wait() {
+                self.held.hold(to, bytes.clone(), now);
+            } else {
+                // Frames held for `to` were sent before this one.
+                self.held.release_before(to, &mut self.outbox);
+                self.outbox.push((to, bytes.clone()));
+            }
+            frame = Some(bytes);
+        }
+        if let Some(sent) = self.sent.as_mut() {
+            let buy = match &envelope.body {
+                Body::Buy(buy) => Some(*buy),
+                _ => None,
+            };
+            sent.push(Sent {
+                to,
+                clock: envelope.clock,
+                buy,
+            });
+        }
+        frame
+    }
+
+    /// Hands what a store call or the watcher takes over to it (a commit
+    /// to the store, an event to the watcher), moved; returns the action
+    /// for the record, a copy only when the shell asked for one.
+    fn hand_over(&mut self, action: Action) -> Option<Action> {
         let recording = self.recorded.is_some();
-        // What the store call or the watcher takes is moved; the record
-        // gets a copy only when asked for.
-        let kept = match action {
+        match action {
             Action::Commit {
                 commit,
                 epoch,
@@ -428,9 +453,6 @@ impl Driver {
                 kept
             }
             action => recording.then_some(action),
-        };
-        if let (Some(recorded), Some(action)) = (self.recorded.as_mut(), kept) {
-            recorded.push(action);
         }
     }
 

@@ -5,13 +5,14 @@ use bazaar_protocol::PeerId;
 
 use super::{ResignPolicy, Role, Timing};
 
-/// Which start of a peer this is. Every start of a peer must have a larger
-/// incarnation than the one before, however quickly it comes back: its
-/// request and offer ids begin at `incarnation << 32`, so that the trader
-/// never answers a new request with an old life's recorded reply.
+/// Which start of a peer this is: its incarnation. Every start of a peer
+/// must have a larger incarnation than the one before, however quickly it
+/// comes back: its request and offer ids begin at `incarnation << 32`, so
+/// that the trader never answers a new request with an earlier
+/// incarnation's recorded reply.
 ///
-/// Drivers that run real processes keep the count on disk
-/// ([`crate::lives::begin_life`]); in-process drivers (the local market, the
+/// Drivers that run real processes keep the last one on disk
+/// ([`crate::incarnations::begin_incarnation`]); in-process drivers (the local market, the
 /// simulator) start every peer at [`Incarnation::FIRST`] and take
 /// [`Incarnation::next`] on each restart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -106,7 +107,7 @@ mod tests {
 
     /// Found by the simulator (seed 0, 5 peers): a restarted buyer asked
     /// for new goods under `buy 1#1`, and the trader answered with the
-    /// recorded reply of its earlier life's `buy 1#1`.
+    /// recorded reply of its earlier incarnation's `buy 1#1`.
     #[test]
     fn a_later_incarnation_numbers_its_requests_and_offers_past_the_earlier_ones() {
         let first = PeerConfig::simple(1, 3, Role::Both);

@@ -34,12 +34,13 @@ pub use timing::{ResignPolicy, Timing};
 ///
 /// # Who drives it
 ///
-/// The [`Driver`](crate::Driver) performs its actions (send, timers, the
-/// store calls behind [`Action::LoadBooks`], [`Action::ReloadBooks`],
-/// [`Action::RenewLease`] and [`Action::Commit`], events) and feeds it
-/// every frame, fired timer and store answer as an input, with an
-/// [`Input::Drained`] after each burst: that is when the trader serves its
-/// batch. The driver's docs give the contract its shells keep; a test may
+/// The [`Driver`](crate::Driver) performs its actions: [`Action::Send`],
+/// [`Action::SetTimer`] and [`Action::CancelTimer`], the store calls
+/// behind [`Action::LoadBooks`], [`Action::ReloadBooks`],
+/// [`Action::RenewLease`] and [`Action::Commit`], and [`Action::Event`]
+/// for whoever watches. It feeds the peer every frame, fired timer and
+/// store answer as an input, with an [`Input::Drained`] after each burst:
+/// that is when the trader serves its batch. The driver's docs give the contract its shells keep; a test may
 /// also call [`Peer::handle`] directly and assert the actions.
 ///
 /// The rules of the house are the peer's, so that no driver has to keep

@@ -62,7 +62,7 @@ pub(crate) fn books(book: &Book) -> Result<(), Broken> {
 }
 
 /// A buyer has received at most what the books say it bought, over all
-/// its lives.
+/// its incarnations.
 pub(crate) fn receipts(book: &Book, buyer: PeerId, receipt: &Receipt) -> Result<(), Broken> {
     let mine = BTreeMap::from([(buyer, receipt.clone())]);
     let sold = book
@@ -76,7 +76,7 @@ pub(crate) fn receipts(book: &Book, buyer: PeerId, receipt: &Receipt) -> Result<
 }
 
 /// A seller holds at most the credits the books give it, over all its
-/// lives.
+/// incarnations.
 pub(crate) fn credits(book: &Book, seller: PeerId, credits: Money) -> Result<(), Broken> {
     let mine = BTreeMap::from([(seller, credits)]);
     let earned = BTreeMap::from([(seller, book.credit(seller))]);

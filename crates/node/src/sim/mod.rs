@@ -31,4 +31,4 @@ mod world;
 pub use options::{Faults, Plant, SimOptions};
 pub use report::{RunReport, run_many, run_one};
 pub use violation::Violation;
-pub use world::Tally;
+pub use world::RunTally;

@@ -3,7 +3,7 @@
 
 use std::{fmt, io};
 
-use super::{SimOptions, Tally, Violation, world::World};
+use super::{RunTally, SimOptions, Violation, world::World};
 
 /// How one seeded run went.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,7 +15,7 @@ pub struct RunReport {
     /// `Err` is the first invariant broken.
     pub outcome: Result<(), Violation>,
     /// What happened.
-    pub tally: Tally,
+    pub tally: RunTally,
     /// A digest of every step and every action each peer asked for, in
     /// order: equal for two runs of one seed.
     pub digest: u64,
@@ -97,7 +97,7 @@ pub fn run_one(seed: u64, options: &SimOptions) -> RunReport {
 /// # Errors
 /// Only those of `out`.
 pub fn run_many(options: &SimOptions, out: &mut dyn io::Write) -> io::Result<bool> {
-    let mut total = Tally::default();
+    let mut total = RunTally::default();
     let mut digest = Fnv::default();
     let mut failed = Vec::new();
     let seeds = options.first_seed..options.first_seed.saturating_add(options.seeds);

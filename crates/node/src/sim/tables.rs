@@ -63,7 +63,7 @@ impl SimTables {
     }
 
     /// A store over the tables with a cache of its own, as one process
-    /// has: each life of each peer gets one.
+    /// has: each incarnation of each peer gets one.
     pub(crate) fn store(&self) -> DurableStore<Self> {
         let policy = CheckpointPolicy {
             every_batches: self.every,

@@ -200,6 +200,40 @@ impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.family())?;
         match self {
+            Self::ClockReceive { .. } | Self::ClockSend { .. } => self.fmt_clock(f),
+            Self::Books(v) | Self::Receipts(v) | Self::Credits(v) => write!(f, "{v}"),
+            Self::BooksDisagree { .. } | Self::BatchRejected { .. } => self.fmt_books(f),
+            Self::ServedOutOfOrder { .. }
+            | Self::ServedUnasked { .. }
+            | Self::ServedOtherwise { .. }
+            | Self::RequestReused { .. } => self.fmt_requests(f),
+            Self::TwoTraders { .. } | Self::StaleCommit { .. } | Self::TwoCommitters { .. } => {
+                self.fmt_terms(f)
+            }
+            Self::NoAgreement { .. }
+            | Self::TraderDown { .. }
+            | Self::DeskShut { .. }
+            | Self::NotTheHighest { .. }
+            | Self::Unanswered { .. }
+            | Self::Storm { .. } => self.fmt_liveness(f),
+            Self::Refused { peer, from, reason } => {
+                write!(
+                    f,
+                    "peer {peer} refused a message from peer {from}: {reason:?}"
+                )
+            }
+            Self::Store { peer, detail } => match peer {
+                Some(peer) => write!(f, "peer {peer}: {detail}"),
+                None => f.write_str(detail),
+            },
+        }
+    }
+}
+
+/// The sentences of each kind of violation, after its family's name.
+impl Violation {
+    fn fmt_clock(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             Self::ClockReceive {
                 peer,
                 remote,
@@ -211,7 +245,12 @@ impl fmt::Display for Violation {
             Self::ClockSend { peer, last, time } => {
                 write!(f, "peer {peer} stood at time {time} after time {last}")
             }
-            Self::Books(v) | Self::Receipts(v) | Self::Credits(v) => write!(f, "{v}"),
+            other => unreachable!("not a clock violation: {other:?}"),
+        }
+    }
+
+    fn fmt_books(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             Self::BooksDisagree { held, accepted } => write!(
                 f,
                 "the store holds {} requests, {} sales, commission {}; the batches it \
@@ -226,6 +265,12 @@ impl fmt::Display for Violation {
                 f,
                 "the store refused a batch of peer {peer} at epoch {epoch}: {detail}"
             ),
+            other => unreachable!("not a violation of the store's books: {other:?}"),
+        }
+    }
+
+    fn fmt_requests(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             Self::ServedOutOfOrder { request, after } => write!(
                 f,
                 "{request} was served after request {after} of the same buyer"
@@ -247,6 +292,12 @@ impl fmt::Display for Violation {
                 "{} was reused for {} {} (first sent for {} {})",
                 now.id, now.quantity, now.product, first.quantity, first.product
             ),
+            other => unreachable!("not a violation of requests: {other:?}"),
+        }
+    }
+
+    fn fmt_terms(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             Self::TwoTraders { epoch, peers } => {
                 write!(
                     f,
@@ -268,6 +319,12 @@ impl fmt::Display for Violation {
                 "peers {} and {} both committed in epoch {epoch}",
                 peers.0, peers.1
             ),
+            other => unreachable!("not a violation of one trader or committer per term: {other:?}"),
+        }
+    }
+
+    fn fmt_liveness(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             Self::NoAgreement { views } => {
                 f.write_str("no agreement:")?;
                 for (i, (peer, leader)) in views.iter().enumerate() {
@@ -310,16 +367,7 @@ impl fmt::Display for Violation {
                 "an election storm: {announcements} traders announced themselves since \
                  {since:?} before one stood"
             ),
-            Self::Refused { peer, from, reason } => {
-                write!(
-                    f,
-                    "peer {peer} refused a message from peer {from}: {reason:?}"
-                )
-            }
-            Self::Store { peer, detail } => match peer {
-                Some(peer) => write!(f, "peer {peer}: {detail}"),
-                None => f.write_str(detail),
-            },
+            other => unreachable!("not a liveness violation: {other:?}"),
         }
     }
 }

@@ -33,7 +33,7 @@ use super::{
 /// so.
 pub struct DurableStore<B> {
     policy: CheckpointPolicy,
-    inner: Mutex<Inner<B>>,
+    cached: Mutex<CachedBackend<B>>,
 }
 
 impl<B> std::fmt::Debug for DurableStore<B> {
@@ -44,7 +44,9 @@ impl<B> std::fmt::Debug for DurableStore<B> {
     }
 }
 
-struct Inner<B> {
+/// The backend and the books it last loaded or committed, behind one
+/// lock: a call that fails forgets the books.
+struct CachedBackend<B> {
     backend: B,
     /// The books as of batch `last_seq`, if known.
     cache: Option<Cached>,
@@ -73,23 +75,23 @@ impl<B: Backend> DurableStore<B> {
     pub(crate) fn new(backend: B, policy: CheckpointPolicy) -> Self {
         Self {
             policy,
-            inner: Mutex::new(Inner {
+            cached: Mutex::new(CachedBackend {
                 backend,
                 cache: None,
             }),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner<B>> {
-        match self.inner.lock() {
-            Ok(inner) => inner,
+    fn lock(&self) -> MutexGuard<'_, CachedBackend<B>> {
+        match self.cached.lock() {
+            Ok(cached) => cached,
             Err(poisoned) => {
                 // A panic mid-call rolled its transaction back, but may
                 // have left the cached books half-changed: forget them.
-                let mut inner = poisoned.into_inner();
-                inner.cache = None;
-                self.inner.clear_poison();
-                inner
+                let mut cached = poisoned.into_inner();
+                cached.cache = None;
+                self.cached.clear_poison();
+                cached
             }
         }
     }
@@ -101,8 +103,8 @@ impl<B: Backend> DurableStore<B> {
         &self,
         call: impl FnOnce(&mut B, &mut Option<Cached>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut inner = self.lock();
-        let Inner { backend, cache } = &mut *inner;
+        let mut cached = self.lock();
+        let CachedBackend { backend, cache } = &mut *cached;
         let result = call(backend, cache);
         if let Err(e) = &result {
             if !matches!(e, StoreError::Fenced { .. } | StoreError::Leased { .. }) {

@@ -25,7 +25,7 @@ fn millis(d: Duration) -> u64 {
 /// a simulated one.
 #[derive(Clone)]
 pub struct MemStore {
-    inner: Arc<Mutex<Inner>>,
+    stored: Arc<Mutex<StoredBooks>>,
     clock: StoreClock,
 }
 
@@ -65,8 +65,10 @@ impl StoreClock {
     }
 }
 
+/// The books as the store holds them: the newest checkpoint and the
+/// batches after it, the fence's epoch and the lease, and its counts.
 #[derive(Debug, Default)]
-struct Inner {
+struct StoredBooks {
     epoch: Epoch,
     lease: Lease,
     /// The books as of the last checkpoint, once any trader opened them.
@@ -82,7 +84,7 @@ struct Inner {
     broken: Option<String>,
 }
 
-impl Inner {
+impl StoredBooks {
     fn whole(&self) -> Result<(), StoreError> {
         match &self.broken {
             None => Ok(()),
@@ -139,12 +141,12 @@ impl MemStore {
     /// An empty store that checkpoints every `batches` batches and keeps
     /// its leases by `clock`.
     pub fn with(batches: usize, clock: StoreClock) -> Self {
-        let inner = Inner {
+        let stored = StoredBooks {
             every: NonZeroUsize::new(batches.max(1)),
-            ..Inner::default()
+            ..StoredBooks::default()
         };
         Self {
-            inner: Arc::new(Mutex::new(inner)),
+            stored: Arc::new(Mutex::new(stored)),
             clock,
         }
     }
@@ -164,10 +166,10 @@ impl MemStore {
         self.lock().tail.len()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, StoredBooks> {
         // A peer that panicked while holding the lock cannot have left the
         // books half-changed unnoticed: a failed apply marks them broken.
-        self.inner
+        self.stored
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -176,65 +178,65 @@ impl MemStore {
 impl Store for MemStore {
     fn open(&self, claim: Claim, pricing: &Pricing) -> Result<Book, StoreError> {
         let now = self.clock.now_ms();
-        let mut inner = self.lock();
-        inner.whole()?;
-        if claim.epoch <= inner.epoch {
+        let mut stored = self.lock();
+        stored.whole()?;
+        if claim.epoch <= stored.epoch {
             return Err(StoreError::Fenced {
                 epoch: claim.epoch,
-                newest: inner.epoch,
+                newest: stored.epoch,
             });
         }
-        inner.lease.admits(claim.trader, now)?;
-        if inner.checkpoint.is_none() {
-            inner.checkpoint = Some(Book::new(*pricing)?);
+        stored.lease.admits(claim.trader, now)?;
+        if stored.checkpoint.is_none() {
+            stored.checkpoint = Some(Book::new(*pricing)?);
         }
-        inner.epoch = claim.epoch;
-        inner.lease = Lease {
+        stored.epoch = claim.epoch;
+        stored.lease = Lease {
             holder: claim.trader,
             until_ms: now.saturating_add(millis(claim.lease)),
         };
-        let book = inner.rebuilt()?.expect("the checkpoint was just made");
-        inner.current = Some(book.clone());
+        let book = stored.rebuilt()?.expect("the checkpoint was just made");
+        stored.current = Some(book.clone());
         Ok(book)
     }
 
     fn reload(&self, epoch: Epoch) -> Result<Book, StoreError> {
-        let mut inner = self.lock();
-        inner.whole()?;
-        inner.current_term(epoch)?;
-        let book = inner
+        let mut stored = self.lock();
+        stored.whole()?;
+        stored.current_term(epoch)?;
+        let book = stored
             .rebuilt()?
             .expect("a store that accepts an epoch was opened");
-        inner.current = Some(book.clone());
+        stored.current = Some(book.clone());
         Ok(book)
     }
 
     fn renew(&self, epoch: Epoch, lease: Duration) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
-        let mut inner = self.lock();
-        inner.current_term(epoch)?;
-        inner.lease.until_ms = now.saturating_add(millis(lease));
+        let mut stored = self.lock();
+        stored.current_term(epoch)?;
+        stored.lease.until_ms = now.saturating_add(millis(lease));
         Ok(())
     }
 
     fn commit(&self, epoch: Epoch, batch: &Batch) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        inner.whole()?;
-        inner.current_term(epoch)?;
-        let current = inner
+        let mut stored = self.lock();
+        stored.whole()?;
+        stored.current_term(epoch)?;
+        let current = stored
             .current
             .as_mut()
             .expect("a store that accepts an epoch was opened");
         if let Err(e) = current.apply(batch) {
-            inner.broken = Some(format!("a batch failed half-applied: {e}"));
+            stored.broken = Some(format!("a batch failed half-applied: {e}"));
             return Err(e.into());
         }
-        inner.commits += 1;
-        inner.tail.push(batch.clone());
-        if inner.every.is_some_and(|k| inner.tail.len() >= k.get()) {
-            inner.checkpoint = inner.current.clone();
-            inner.tail.clear();
-            inner.checkpoints += 1;
+        stored.commits += 1;
+        stored.tail.push(batch.clone());
+        if stored.every.is_some_and(|k| stored.tail.len() >= k.get()) {
+            stored.checkpoint = stored.current.clone();
+            stored.tail.clear();
+            stored.checkpoints += 1;
         }
         Ok(())
     }
@@ -244,9 +246,9 @@ impl Store for MemStore {
     }
 
     fn books(&self) -> Result<Option<Book>, StoreError> {
-        let inner = self.lock();
-        inner.whole()?;
-        inner.rebuilt()
+        let stored = self.lock();
+        stored.whole()?;
+        stored.rebuilt()
     }
 
     fn epoch(&self) -> Result<Epoch, StoreError> {

@@ -48,6 +48,27 @@ pub trait Records {
     }
 }
 
+/// Runs `sql` with `params` and reads every row it answers with `read`.
+///
+/// # Errors
+/// The query's error, or the first that `read` returns.
+pub fn read_rows<R: Records + ?Sized, T>(
+    records: &mut R,
+    sql: &str,
+    params: &[i64],
+    mut read: impl FnMut(&Row<'_, R>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let rows = records.query(sql, params)?;
+    rows.iter()
+        .map(|cells| {
+            read(&Row {
+                records: &*records,
+                cells,
+            })
+        })
+        .collect()
+}
+
 /// Reads one row's cells by position, naming the column of a bad one.
 pub struct Row<'a, R: Records + ?Sized> {
     pub records: &'a R,

@@ -170,32 +170,59 @@ pub(super) fn audit<R: Records + ?Sized>(records: &mut R) -> Result<(String, boo
         out.push_str("audit passed\n");
         return Ok((out, true));
     };
+    let Replayed {
+        book,
+        batches,
+        replayable,
+        mut violations,
+    } = replay_history(records, epoch, pricing)?;
+    let _ = writeln!(
+        out,
+        "store {}: epoch {epoch}, {batches} batches",
+        name.display()
+    );
+    if !replayable {
+        // The books stop at the batch that did not fit: nothing more to
+        // check against them.
+        return Ok(finish(out, &violations));
+    }
+    write_totals(&mut out, &book, &mut violations);
+    check_checkpoint(records, &book, &mut violations)?;
+    check_sums(records, &book, &mut violations)?;
+    Ok(finish(out, &violations))
+}
+
+/// The whole history as the audit replays it.
+struct Replayed {
+    /// The books the batches make, up to the first that does not fit.
+    book: Book,
+    /// How many batches the store holds.
+    batches: u64,
+    /// Whether every batch fit the books.
+    replayable: bool,
+    /// What the replay found broken.
+    violations: Vec<String>,
+}
+
+/// Replays every batch into new books at `pricing`, checking that the
+/// batches follow each other, respect the fence of the store's `epoch`,
+/// and match their plain rows.
+fn replay_history<R: Records + ?Sized>(
+    records: &mut R,
+    epoch: Epoch,
+    pricing: Pricing,
+) -> Result<Replayed, StoreError> {
     let mut violations = Vec::new();
     let mut book =
         Book::new(pricing).map_err(|e| records.corrupt(format!("stored pricing: {e}")))?;
-    let mut count = 0u64;
+    let mut batches = 0u64;
     let mut last = (0i64, Epoch(0));
     let mut replayable = true;
     let mut first_sale = 0usize;
     let mut rows_differ: Option<String> = None;
     replay(records, 0, |records, seq, batch_epoch, batch| {
-        count += 1;
-        let (last_seq, last_epoch) = last;
-        if seq != last_seq + 1 {
-            violations.push(format!(
-                "batches missing: batch {seq} follows batch {last_seq}"
-            ));
-        }
-        if batch_epoch < last_epoch {
-            violations.push(format!(
-                "fencing: batch {seq} of epoch {batch_epoch} follows a batch of epoch {last_epoch}"
-            ));
-        }
-        if batch_epoch > epoch {
-            violations.push(format!(
-                "fencing: batch {seq} of epoch {batch_epoch} is newer than the store's epoch {epoch}"
-            ));
-        }
+        batches += 1;
+        check_order(&mut violations, last, (seq, batch_epoch), epoch);
         last = (seq, batch_epoch);
         if rows_differ.is_none() {
             rows_differ = rows_of(records, seq, first_sale, batch)?;
@@ -210,16 +237,43 @@ pub(super) fn audit<R: Records + ?Sized>(records: &mut R) -> Result<(String, boo
     if let Some(difference) = rows_differ {
         violations.push(difference);
     }
-    let _ = writeln!(
-        out,
-        "store {}: epoch {epoch}, {count} batches",
-        name.display()
-    );
-    if !replayable {
-        // The books stop at the batch that did not fit: nothing more to
-        // check against them.
-        return Ok(finish(out, &violations));
+    Ok(Replayed {
+        book,
+        batches,
+        replayable,
+        violations,
+    })
+}
+
+/// Batch `seq` of `batch_epoch` must follow the `last` one with no gap,
+/// in no older epoch, and in none newer than the store's `epoch`.
+fn check_order(
+    violations: &mut Vec<String>,
+    last: (i64, Epoch),
+    (seq, batch_epoch): (i64, Epoch),
+    epoch: Epoch,
+) {
+    let (last_seq, last_epoch) = last;
+    if seq != last_seq + 1 {
+        violations.push(format!(
+            "batches missing: batch {seq} follows batch {last_seq}"
+        ));
     }
+    if batch_epoch < last_epoch {
+        violations.push(format!(
+            "fencing: batch {seq} of epoch {batch_epoch} follows a batch of epoch {last_epoch}"
+        ));
+    }
+    if batch_epoch > epoch {
+        violations.push(format!(
+            "fencing: batch {seq} of epoch {batch_epoch} is newer than the store's epoch {epoch}"
+        ));
+    }
+}
+
+/// The trades, goods and money of the replayed books, or what their own
+/// audit finds broken.
+fn write_totals(out: &mut String, book: &Book, violations: &mut Vec<String>) {
     let _ = writeln!(
         out,
         "trades: {} sales filling {} requests",
@@ -243,9 +297,6 @@ pub(super) fn audit<R: Records + ?Sized>(records: &mut R) -> Result<(String, boo
         }
         Err(violation) => violations.push(violation.to_string()),
     }
-    check_checkpoint(records, &book, &mut violations)?;
-    check_sums(records, &book, &mut violations)?;
-    Ok(finish(out, &violations))
 }
 
 /// The report's verdict.

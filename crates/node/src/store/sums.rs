@@ -10,7 +10,7 @@ use bazaar_protocol::{Money, Offer, OfferId, PeerId, Product, RequestId, Timesta
 
 use super::{
     StoreError,
-    records::{Records, Row},
+    records::{Records, read_rows},
 };
 
 /// Compares the rows of batch `seq` with the batch; returns the first
@@ -21,55 +21,69 @@ pub(super) fn rows_of<R: Records + ?Sized>(
     first_sale: usize,
     batch: &Batch,
 ) -> Result<Option<String>, StoreError> {
-    let rows = records.query(
+    if let Some(difference) = offers_differ(records, seq, batch)? {
+        return Ok(Some(difference));
+    }
+    if let Some(difference) = requests_differ(records, seq, first_sale, batch)? {
+        return Ok(Some(difference));
+    }
+    sales_differ(records, seq, first_sale, batch)
+}
+
+/// The `offers` rows of batch `seq` against its deposits.
+fn offers_differ<R: Records + ?Sized>(
+    records: &mut R,
+    seq: i64,
+    batch: &Batch,
+) -> Result<Option<String>, StoreError> {
+    let offers = read_rows(
+        records,
         "SELECT seller, seq, product, quantity FROM offers WHERE batch = $1 \
          ORDER BY seller, seq",
         &[seq],
+        |row| {
+            Ok(Offer {
+                id: OfferId {
+                    seller: PeerId(row.uint(0)?),
+                    seq: row.uint(1)?,
+                },
+                product: row.product(2)?,
+                quantity: row.uint(3)?,
+            })
+        },
     )?;
-    let mut offers = Vec::with_capacity(rows.len());
-    for cells in &rows {
-        let row = Row {
-            records: &*records,
-            cells,
-        };
-        offers.push(Offer {
-            id: OfferId {
-                seller: PeerId(row.uint(0)?),
-                seq: row.uint(1)?,
-            },
-            product: row.product(2)?,
-            quantity: row.uint(3)?,
-        });
-    }
     let mut deposits = batch.deposits.clone();
     deposits.sort_by_key(|o| o.id);
-    if let Some(difference) = differ("offers", seq, &offers, &deposits) {
-        return Ok(Some(difference));
-    }
+    Ok(differ("offers", seq, &offers, &deposits))
+}
 
-    let rows = records.query(
+/// The `requests` rows of batch `seq` against the requests it served,
+/// each with the first of its sales (counted from `first_sale`).
+fn requests_differ<R: Records + ?Sized>(
+    records: &mut R,
+    seq: i64,
+    first_sale: usize,
+    batch: &Batch,
+) -> Result<Option<String>, StoreError> {
+    let requests = read_rows(
+        records,
         "SELECT buyer, seq, at_time, at_peer, product, requested, sales, first_sale \
          FROM requests WHERE batch = $1 ORDER BY first_sale, at_time, at_peer",
         &[seq],
+        |row| {
+            let served = Served {
+                at: Timestamp::new(row.uint(2)?, PeerId(row.uint(3)?)),
+                request: RequestId {
+                    buyer: PeerId(row.uint(0)?),
+                    seq: row.uint(1)?,
+                },
+                product: row.product(4)?,
+                requested: row.uint(5)?,
+                sales: row.uint(6)?,
+            };
+            Ok((served, row.uint::<usize>(7)?))
+        },
     )?;
-    let mut requests = Vec::with_capacity(rows.len());
-    for cells in &rows {
-        let row = Row {
-            records: &*records,
-            cells,
-        };
-        let served = Served {
-            at: Timestamp::new(row.uint(2)?, PeerId(row.uint(3)?)),
-            request: RequestId {
-                buyer: PeerId(row.uint(0)?),
-                seq: row.uint(1)?,
-            },
-            product: row.product(4)?,
-            requested: row.uint(5)?,
-            sales: row.uint(6)?,
-        };
-        requests.push((served, row.uint::<usize>(7)?));
-    }
     let mut next = first_sale;
     let expected: Vec<(Served, usize)> = batch
         .served
@@ -80,38 +94,41 @@ pub(super) fn rows_of<R: Records + ?Sized>(
             (*served, first)
         })
         .collect();
-    if let Some(difference) = differ("requests", seq, &requests, &expected) {
-        return Ok(Some(difference));
-    }
+    Ok(differ("requests", seq, &requests, &expected))
+}
 
-    let rows = records.query(
+/// The `sales` rows of batch `seq` against its sales, numbered from
+/// `first_sale`.
+fn sales_differ<R: Records + ?Sized>(
+    records: &mut R,
+    seq: i64,
+    first_sale: usize,
+    batch: &Batch,
+) -> Result<Option<String>, StoreError> {
+    let sales = read_rows(
+        records,
         "SELECT buyer, request_seq, seller, offer_seq, product, quantity, unit_price, \
          credit, commission, id FROM sales WHERE batch = $1 ORDER BY id",
         &[seq],
+        |row| {
+            let entry = LedgerEntry {
+                request: RequestId {
+                    buyer: PeerId(row.uint(0)?),
+                    seq: row.uint(1)?,
+                },
+                offer: OfferId {
+                    seller: PeerId(row.uint(2)?),
+                    seq: row.uint(3)?,
+                },
+                product: row.product(4)?,
+                quantity: row.uint(5)?,
+                unit_price: Money(row.uint(6)?),
+                credit: Money(row.uint(7)?),
+                commission: Money(row.uint(8)?),
+            };
+            Ok((row.uint::<usize>(9)?, entry))
+        },
     )?;
-    let mut sales = Vec::with_capacity(rows.len());
-    for cells in &rows {
-        let row = Row {
-            records: &*records,
-            cells,
-        };
-        let entry = LedgerEntry {
-            request: RequestId {
-                buyer: PeerId(row.uint(0)?),
-                seq: row.uint(1)?,
-            },
-            offer: OfferId {
-                seller: PeerId(row.uint(2)?),
-                seq: row.uint(3)?,
-            },
-            product: row.product(4)?,
-            quantity: row.uint(5)?,
-            unit_price: Money(row.uint(6)?),
-            credit: Money(row.uint(7)?),
-            commission: Money(row.uint(8)?),
-        };
-        sales.push((row.uint::<usize>(9)?, entry));
-    }
     let expected: Vec<(usize, LedgerEntry)> =
         (first_sale..).zip(batch.sales.iter().copied()).collect();
     Ok(differ("sales", seq, &sales, &expected))
@@ -142,16 +159,10 @@ fn per_seller<R: Records + ?Sized>(
     records: &mut R,
     sql: &str,
 ) -> Result<BTreeMap<(PeerId, Product), u64>, StoreError> {
-    let rows = records.query(sql, &[])?;
-    let mut sums = BTreeMap::new();
-    for cells in &rows {
-        let row = Row {
-            records: &*records,
-            cells,
-        };
-        sums.insert((PeerId(row.uint(0)?), row.product(1)?), row.uint(2)?);
-    }
-    Ok(sums)
+    let sums = read_rows(records, sql, &[], |row| {
+        Ok(((PeerId(row.uint(0)?), row.product(1)?), row.uint(2)?))
+    })?;
+    Ok(sums.into_iter().collect())
 }
 
 /// Counts of rows that no sound history has, and what each means.
@@ -179,6 +190,19 @@ const ANOMALIES: [(&str, &str); 3] = [
 
 /// Sums the rows in SQL and holds the replayed books to them.
 pub(super) fn check_sums<R: Records + ?Sized>(
+    records: &mut R,
+    book: &Book,
+    violations: &mut Vec<String>,
+) -> Result<(), StoreError> {
+    check_goods(records, book, violations)?;
+    check_money(records, book, violations)?;
+    check_receipts(records, book, violations)?;
+    check_anomalies(records, violations)
+}
+
+/// Each seller's goods: offered in the rows = sold in the rows + on offer
+/// in the books, and the books' totals as the rows say.
+fn check_goods<R: Records + ?Sized>(
     records: &mut R,
     book: &Book,
     violations: &mut Vec<String>,
@@ -216,72 +240,85 @@ pub(super) fn check_sums<R: Records + ?Sized>(
     if offered != book.totals().offered || sold != book.totals().sold {
         violations.push("the books' totals of goods disagree with the rows".into());
     }
+    Ok(())
+}
 
-    let rows = records.query(
+/// The sellers' credits and the commission in the books, as the sales
+/// rows add them up.
+fn check_money<R: Records + ?Sized>(
+    records: &mut R,
+    book: &Book,
+    violations: &mut Vec<String>,
+) -> Result<(), StoreError> {
+    let credits: BTreeMap<PeerId, Money> = read_rows(
+        records,
         "SELECT seller, CAST(SUM(credit) AS BIGINT) FROM sales GROUP BY seller",
         &[],
-    )?;
-    let mut credits = BTreeMap::new();
-    for cells in &rows {
-        let row = Row {
-            records: &*records,
-            cells,
-        };
-        credits.insert(PeerId(row.uint(0)?), Money(row.uint(1)?));
-    }
+        |row| Ok((PeerId(row.uint(0)?), Money(row.uint(1)?))),
+    )?
+    .into_iter()
+    .collect();
     if &credits != book.credits() {
         violations.push("sellers' credits in the books disagree with the sales rows".into());
     }
-    let rows = records.query(
+    let commission = read_rows(
+        records,
         "SELECT CAST(COALESCE(SUM(commission), 0) AS BIGINT) FROM sales",
         &[],
+        |row| row.uint::<u64>(0),
     )?;
-    let commission = match rows.first() {
-        Some(cells) => Row {
-            records: &*records,
-            cells,
-        }
-        .uint::<u64>(0)?,
-        None => 0,
-    };
-    if Money(commission) != book.commission() {
+    let commission = Money(commission.first().copied().unwrap_or(0));
+    if commission != book.commission() {
         violations.push(format!(
-            "the commission in the books is {}, the sales rows add up to {}",
+            "the commission in the books is {}, the sales rows add up to {commission}",
             book.commission(),
-            Money(commission)
         ));
     }
+    Ok(())
+}
 
-    let rows = records.query(
+/// Each buyer's goods and payments in the books, as the sales rows add
+/// them up.
+fn check_receipts<R: Records + ?Sized>(
+    records: &mut R,
+    book: &Book,
+    violations: &mut Vec<String>,
+) -> Result<(), StoreError> {
+    let rows = read_rows(
+        records,
         "SELECT buyer, product, CAST(SUM(quantity) AS BIGINT), \
          CAST(SUM(quantity * unit_price) AS BIGINT) FROM sales GROUP BY 1, 2",
         &[],
+        |row| {
+            Ok((
+                PeerId(row.uint(0)?),
+                row.product(1)?,
+                row.uint(2)?,
+                Money(row.uint(3)?),
+            ))
+        },
     )?;
     let mut receipts: BTreeMap<PeerId, Receipt> = BTreeMap::new();
-    for cells in &rows {
-        let row = Row {
-            records: &*records,
-            cells,
-        };
-        let receipt = receipts.entry(PeerId(row.uint(0)?)).or_default();
-        receipt.goods.insert(row.product(1)?, row.uint(2)?);
-        receipt.paid += Money(row.uint(3)?);
+    for (buyer, product, units, paid) in rows {
+        let receipt = receipts.entry(buyer).or_default();
+        receipt.goods.insert(product, units);
+        receipt.paid += paid;
     }
     if receipts != book.totals().receipts {
         violations
             .push("buyers' goods and payments in the books disagree with the sales rows".into());
     }
+    Ok(())
+}
 
+/// Rows that no sound history has (see [`ANOMALIES`]), counted.
+fn check_anomalies<R: Records + ?Sized>(
+    records: &mut R,
+    violations: &mut Vec<String>,
+) -> Result<(), StoreError> {
     for (sql, what) in ANOMALIES {
-        let rows = records.query(sql, &[])?;
-        let count = match rows.first() {
-            Some(cells) => Row {
-                records: &*records,
-                cells,
-            }
-            .int(0)?,
-            None => 0,
-        };
+        let counts = read_rows(records, sql, &[], |row| row.int(0))?;
+        let count = counts.first().copied().unwrap_or(0);
         if count > 0 {
             violations.push(format!("{count} {what}"));
         }

@@ -60,7 +60,7 @@ impl StormWatch {
 }
 
 impl World {
-    /// Receipts and credits of `peer`, over all its lives, against the
+    /// Receipts and credits of `peer`, over all its incarnations, against the
     /// ledger: only when they changed (what it paid, what it was
     /// credited), since the ledger only grows.
     pub(super) fn check_accounts(&mut self, peer: PeerId) -> Result<(), Broken> {

@@ -45,9 +45,9 @@ use crate::{
 /// most failovers open the books from a checkpoint and a tail.
 const CHECKPOINT_EVERY: usize = 8;
 
-/// Counts of what happened in a run.
+/// Counts of what happened in one simulated run, or, added up, in many.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
+pub struct RunTally {
     /// Steps taken.
     pub steps: u64,
     /// Messages sent.
@@ -90,7 +90,7 @@ pub struct Tally {
     pub handshakes: u64,
 }
 
-impl Tally {
+impl RunTally {
     /// Adds another run's counts; the partition figure is the most of
     /// either.
     pub fn add(&mut self, t: &Self) {
@@ -133,14 +133,14 @@ enum Due {
     /// A peer drains, if it took inputs since it last did.
     Drain {
         peer: PeerId,
-        life: Incarnation,
+        incarnation: Incarnation,
     },
     /// The store runs a call: what it writes lands now.
-    Run(Box<stored::Running>),
+    Run(Box<stored::RunningCall>),
     /// A store call's answer reaches its peer.
     Answer {
         peer: PeerId,
-        life: Incarnation,
+        incarnation: Incarnation,
         call: CallId,
         answer: Result<Stored, StoreError>,
     },
@@ -153,15 +153,16 @@ enum Due {
 struct Node {
     config: PeerConfig,
     driver: Option<Driver>,
-    /// Bumped at each crash, so that what a dead life asked for is dropped.
-    life: Incarnation,
+    /// Bumped at each crash, so that what a dead incarnation asked for is
+    /// dropped.
+    incarnation: Incarnation,
     /// It resigned as trader since it last started.
     resigned: bool,
-    /// What earlier lives received and were credited.
+    /// What earlier incarnations received and were credited.
     past_receipt: Receipt,
     past_credits: Money,
-    /// What this life had paid and been credited when last held against
-    /// the ledger.
+    /// What this incarnation had paid and been credited when last held
+    /// against the ledger.
     checked: (Money, Money),
     /// Inputs taken since the last drain, and how many it takes before the
     /// next one.
@@ -175,6 +176,80 @@ struct Node {
     crossed: BTreeMap<CallId, CallId>,
 }
 
+impl Node {
+    /// A slot for each of peers 1..=n, each with a drawn role and seed.
+    fn draw(rng: &mut ChaCha8Rng, n: u32) -> Vec<Self> {
+        (1..=n)
+            .map(|id| {
+                let role = match rng.random_range(0..4) {
+                    0 => Role::Buyer,
+                    1 => Role::Seller,
+                    _ => Role::Both,
+                };
+                let mut config = PeerConfig::simple(id, n, role);
+                config.seed = rng.random();
+                Self::new(config)
+            })
+            .collect()
+    }
+
+    /// The slot of a peer of `config` not started yet.
+    fn new(config: PeerConfig) -> Self {
+        Self {
+            config,
+            driver: None,
+            incarnation: Incarnation::FIRST,
+            resigned: false,
+            past_receipt: Receipt::default(),
+            past_credits: Money::ZERO,
+            checked: (Money::ZERO, Money::ZERO),
+            undrained: 0,
+            burst: 1,
+            drain_scheduled: false,
+            calls: BTreeSet::new(),
+            crossed: BTreeMap::new(),
+        }
+    }
+}
+
+/// The store the world reads and, unless each incarnation of each peer
+/// reaches shared tables through a store of its own, the peers share; and
+/// those tables.
+/// Its leases keep `clock`; a planted bug picks its stand-in.
+fn shared_store(
+    seed: u64,
+    plant: Option<Plant>,
+    clock: StoreClock,
+) -> (Box<dyn Store>, Option<SimTables>) {
+    let every = CHECKPOINT_EVERY as u64;
+    match plant {
+        Some(Plant::IgnoreFencing) => (
+            Box::new(Unfenced(MemStore::with(CHECKPOINT_EVERY, clock))),
+            None,
+        ),
+        Some(Plant::LeaseNeverExpires) => (
+            Box::new(Unexpiring(MemStore::with(CHECKPOINT_EVERY, clock))),
+            None,
+        ),
+        Some(Plant::CheckpointDropsBatch) => {
+            (Box::new(ForgetfulCheckpoints::new(CHECKPOINT_EVERY)), None)
+        }
+        // Odd seeds trade through the one durable store layer, each
+        // incarnation of each peer with a store (a cache) of its own over
+        // shared tables, as processes over one database; even seeds
+        // through the in-memory store, which the peers share.
+        Some(Plant::CommitUnfenced) => {
+            let tables = SimTables::new(clock, every, false);
+            (Box::new(tables.store()), Some(tables))
+        }
+        _ if seed % 2 == 1 => {
+            let tables = SimTables::new(clock, every, true);
+            (Box::new(tables.store()), Some(tables))
+        }
+        _ => (Box::new(MemStore::with(CHECKPOINT_EVERY, clock)), None),
+    }
+}
+
 /// One run of the simulation.
 pub(crate) struct World {
     options: SimOptions,
@@ -185,7 +260,7 @@ pub(crate) struct World {
     /// The shared tables, when the peers reach them each through a store
     /// of its own; `store` is then the world's own reader.
     tables: Option<SimTables>,
-    /// Each peer's store over `tables`, by life.
+    /// Each peer's store over `tables`, by incarnation.
     stores: BTreeMap<(PeerId, Incarnation), Box<dyn Store>>,
     /// The store's books as of the last commit.
     book: Book,
@@ -212,7 +287,7 @@ pub(crate) struct World {
     /// Announcements since a quiet moment, while no trader stands yet.
     storm: Option<invariants::StormWatch>,
     pub(crate) trace: Trace,
-    pub(crate) tally: Tally,
+    pub(crate) tally: RunTally,
 }
 
 impl World {
@@ -226,60 +301,11 @@ impl World {
             options.faults
         };
         let n = options.peers.max(1);
-        let nodes = (1..=n)
-            .map(|id| {
-                let role = match rng.random_range(0..4) {
-                    0 => Role::Buyer,
-                    1 => Role::Seller,
-                    _ => Role::Both,
-                };
-                let mut config = PeerConfig::simple(id, n, role);
-                config.seed = rng.random();
-                Node {
-                    config,
-                    driver: None,
-                    life: Incarnation::FIRST,
-                    resigned: false,
-                    past_receipt: Receipt::default(),
-                    past_credits: Money::ZERO,
-                    checked: (Money::ZERO, Money::ZERO),
-                    undrained: 0,
-                    burst: 1,
-                    drain_scheduled: false,
-                    calls: BTreeSet::new(),
-                    crossed: BTreeMap::new(),
-                }
-            })
-            .collect();
+        let nodes = Node::draw(&mut rng, n);
         let store_clock = Arc::new(AtomicU64::new(0));
         let reads = Arc::clone(&store_clock);
         let clock = StoreClock::from_fn(move || reads.load(Ordering::Relaxed));
-        let every = CHECKPOINT_EVERY as u64;
-        let mut tables = None;
-        let store: Box<dyn Store> = match options.plant {
-            Some(Plant::IgnoreFencing) => {
-                Box::new(Unfenced(MemStore::with(CHECKPOINT_EVERY, clock)))
-            }
-            Some(Plant::LeaseNeverExpires) => {
-                Box::new(Unexpiring(MemStore::with(CHECKPOINT_EVERY, clock)))
-            }
-            Some(Plant::CheckpointDropsBatch) => {
-                Box::new(ForgetfulCheckpoints::new(CHECKPOINT_EVERY))
-            }
-            // Odd seeds trade through the one durable store layer, each
-            // life of each peer with a store (a cache) of its own over
-            // shared tables, as processes over one database; even seeds
-            // through the in-memory store, which the peers share.
-            Some(Plant::CommitUnfenced) => {
-                tables = Some(SimTables::new(clock, every, false));
-                Box::new(tables.as_ref().expect("just made").store())
-            }
-            _ if seed % 2 == 1 => {
-                tables = Some(SimTables::new(clock, every, true));
-                Box::new(tables.as_ref().expect("just made").store())
-            }
-            _ => Box::new(MemStore::with(CHECKPOINT_EVERY, clock)),
-        };
+        let (store, tables) = shared_store(seed, options.plant, clock);
         let book = Book::new(Pricing::default()).expect("the default prices are valid");
         let mut world = Self {
             options: options.clone(),
@@ -304,7 +330,7 @@ impl World {
             sent: Vec::new(),
             storm: invariants::StormWatch::from(Duration::ZERO, &faults, false),
             trace: Trace::new(options.trace_tail),
-            tally: Tally::default(),
+            tally: RunTally::default(),
         };
         for id in 1..=n {
             let stagger = Duration::from_micros(world.rng.random_range(0..20_000));
@@ -398,9 +424,9 @@ impl World {
                 driver.handle_unreachable(now, about);
                 What::Unreachable(about)
             }),
-            Due::Drain { peer, life } => {
+            Due::Drain { peer, incarnation } => {
                 let node = self.node_mut(peer);
-                if node.life != life {
+                if node.incarnation != incarnation {
                     return Ok(());
                 }
                 node.drain_scheduled = false;
@@ -412,10 +438,10 @@ impl World {
             Due::Run(running) => self.run_call(running),
             Due::Answer {
                 peer,
-                life,
+                incarnation,
                 call,
                 answer,
-            } => self.answer(peer, life, call, answer),
+            } => self.answer(peer, incarnation, call, answer),
             Due::Fault => self.fault(),
             Due::Calm => self.calm_down(),
         }
@@ -450,10 +476,10 @@ impl World {
         let node = self.node_mut(peer);
         if !node.drain_scheduled {
             node.drain_scheduled = true;
-            let life = node.life;
+            let incarnation = node.incarnation;
             let lag = self.faults.drain_lag.as_micros();
             let lag = Duration::from_micros(self.rng.random_range(0..=lag) as u64);
-            self.schedule(self.now + lag, Due::Drain { peer, life });
+            self.schedule(self.now + lag, Due::Drain { peer, incarnation });
         }
         Ok(())
     }
@@ -671,15 +697,15 @@ impl World {
         }
     }
 
-    // --- lives --------------------------------------------------------------
+    // --- incarnations -------------------------------------------------------
 
     /// A fresh process for `peer`, with nothing but the shared store.
     fn boot(&mut self, peer: PeerId) -> Result<(), Broken> {
         let tracing = self.options.trace_tail > 0;
         let node = self.node_mut(peer);
         let mut config = node.config.clone();
-        config.seed = config.seed.wrapping_add(u64::from(node.life.0));
-        config.incarnation = node.life;
+        config.seed = config.seed.wrapping_add(u64::from(node.incarnation.0));
+        config.incarnation = node.incarnation;
         let mut driver = Driver::new(Peer::new(config));
         driver.record_sends();
         if tracing {
@@ -706,8 +732,8 @@ impl World {
                 node.past_credits += seller.credits();
             }
         }
-        node.life = node
-            .life
+        node.incarnation = node
+            .incarnation
             .next()
             .expect("fewer than 2^32 crashes in one run");
         node.checked = (Money::ZERO, Money::ZERO);

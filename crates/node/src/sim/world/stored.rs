@@ -18,9 +18,9 @@ use crate::{
 
 /// A store call on its way to the store.
 #[derive(Debug)]
-pub(super) struct Running {
+pub(super) struct RunningCall {
     peer: PeerId,
-    life: Incarnation,
+    incarnation: Incarnation,
     call: CallId,
     what: StoreCall,
     /// Whether its answer goes back (not when it was acknowledged early,
@@ -36,7 +36,7 @@ impl World {
     pub(super) fn start_calls(&mut self, peer: PeerId) -> Result<(), Broken> {
         loop {
             let node = self.node_mut(peer);
-            let life = node.life;
+            let incarnation = node.incarnation;
             let Some((call, what)) = node.driver.as_mut().and_then(|d| d.poll_store()) else {
                 return Ok(());
             };
@@ -52,7 +52,7 @@ impl World {
                         let answer = Ok(Stored::Done);
                         let due = Due::Answer {
                             peer,
-                            life,
+                            incarnation,
                             call,
                             answer,
                         };
@@ -65,9 +65,9 @@ impl World {
                 _ => {}
             }
             let delay = self.store_delay(1, 2);
-            let running = Running {
+            let running = RunningCall {
                 peer,
-                life,
+                incarnation,
                 call,
                 what,
                 answers,
@@ -89,27 +89,29 @@ impl World {
     /// The store runs a call. A call of a peer that crashed meanwhile runs
     /// anyway or not at all (a commit may have reached the database before
     /// its process died); its answer is lost either way.
-    pub(super) fn run_call(&mut self, running: Box<Running>) -> Result<(), Broken> {
-        let Running {
+    pub(super) fn run_call(&mut self, running: Box<RunningCall>) -> Result<(), Broken> {
+        let RunningCall {
             peer,
-            life,
+            incarnation,
             call,
             what,
             answers,
             read_early,
         } = *running;
         let node = self.node(peer);
-        if node.life != life || node.driver.is_none() {
+        if node.incarnation != incarnation || node.driver.is_none() {
             if let StoreCall::Commit { epoch, batch } = &what
                 && self.rng.random_bool(0.5)
             {
-                let landed = self.commit(peer, life, *epoch, batch)?;
+                let landed = self.commit(peer, incarnation, *epoch, batch)?;
                 let how = if landed.is_ok() {
                     "lands"
                 } else {
                     "is refused"
                 };
-                self.world(format!("the commit of a dead life of peer {peer} {how}"));
+                self.world(format!(
+                    "the commit of a dead incarnation of peer {peer} {how}"
+                ));
             }
             return Ok(());
         }
@@ -117,7 +119,7 @@ impl World {
             StoreCall::Open { claim, pricing } => match self.dead_connection() {
                 Some(e) => Err(e),
                 None => {
-                    let opened = self.store_of(peer, life).open(*claim, pricing);
+                    let opened = self.store_of(peer, incarnation).open(*claim, pricing);
                     if opened.is_ok() && self.network.is_partitioned() {
                         let t = &mut self.tally;
                         t.opens_in_this_partition += 1;
@@ -130,18 +132,18 @@ impl World {
             StoreCall::Reload { epoch } => match self.dead_connection() {
                 Some(e) => Err(e),
                 None => self
-                    .store_of(peer, life)
+                    .store_of(peer, incarnation)
                     .reload(*epoch)
                     .map(|b| Stored::Books(Box::new(b))),
             },
             StoreCall::Renew { epoch, lease } => match self.dead_connection() {
                 Some(e) => Err(e),
                 None => self
-                    .store_of(peer, life)
+                    .store_of(peer, incarnation)
                     .renew(*epoch, *lease)
                     .map(|()| Stored::Done),
             },
-            StoreCall::Commit { epoch, batch } => self.commit(peer, life, *epoch, batch)?,
+            StoreCall::Commit { epoch, batch } => self.commit(peer, incarnation, *epoch, batch)?,
         };
         if let Err(e @ (StoreError::Corrupt { .. } | StoreError::Rejected(_))) = &answer {
             return Err(Violation::Store {
@@ -153,7 +155,7 @@ impl World {
             let at = self.now + self.store_delay(0, 1);
             let due = Due::Answer {
                 peer,
-                life,
+                incarnation,
                 call,
                 answer,
             };
@@ -169,7 +171,7 @@ impl World {
     fn commit(
         &mut self,
         peer: PeerId,
-        life: Incarnation,
+        incarnation: Incarnation,
         epoch: Epoch,
         batch: &Batch,
     ) -> Result<Result<Stored, StoreError>, Broken> {
@@ -178,7 +180,7 @@ impl World {
         if fault && self.rng.random_bool(0.5) {
             return Ok(self.unknown_outcome(peer, false));
         }
-        match self.store_of(peer, life).commit(epoch, batch) {
+        match self.store_of(peer, incarnation).commit(epoch, batch) {
             Ok(()) => {
                 self.tally.commits += 1;
                 check::fenced(peer, epoch, newest, &mut self.owners)?;
@@ -228,13 +230,13 @@ impl World {
     pub(super) fn answer(
         &mut self,
         peer: PeerId,
-        life: Incarnation,
+        incarnation: Incarnation,
         call: CallId,
         answer: Result<Stored, StoreError>,
     ) -> Result<(), Broken> {
         let crossing = self.options.plant == Some(Plant::AnswersCrossed);
         let node = self.node_mut(peer);
-        if node.life != life || node.driver.is_none() {
+        if node.incarnation != incarnation || node.driver.is_none() {
             return Ok(());
         }
         node.calls.remove(&call);
@@ -255,16 +257,16 @@ impl World {
         })
     }
 
-    /// The store a life of a peer calls: its own over the shared tables
-    /// (made at its first call, as a process opens its store), or the one
-    /// store the peers share.
-    fn store_of(&mut self, peer: PeerId, life: Incarnation) -> &dyn Store {
+    /// The store an incarnation of a peer calls: its own over the shared
+    /// tables (made at its first call, as a process opens its store), or
+    /// the one store the peers share.
+    fn store_of(&mut self, peer: PeerId, incarnation: Incarnation) -> &dyn Store {
         let Some(tables) = &self.tables else {
             return self.store.as_ref();
         };
         let store = self
             .stores
-            .entry((peer, life))
+            .entry((peer, incarnation))
             .or_insert_with(|| Box::new(tables.store()));
         &**store
     }

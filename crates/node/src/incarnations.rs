@@ -1,5 +1,7 @@
-//! The count of a peer's lives on disk, so that a peer run as its own
-//! process starts each life with a new [`Incarnation`].
+//! A peer's last incarnation on disk, so that a peer run as its own
+//! process starts each time with a new [`Incarnation`]. The file keeps its
+//! first name, `peer-N.lives`, so that data directories written before
+//! carry on counting.
 
 use std::{
     fs::{self, File},
@@ -11,9 +13,9 @@ use bazaar_protocol::PeerId;
 
 use crate::peer::Incarnation;
 
-/// Why a life could not begin.
+/// Why an incarnation could not begin.
 #[derive(Debug, thiserror::Error)]
-pub enum LivesError {
+pub enum IncarnationError {
     /// The file holds something other than a count.
     #[error("{path}: not a count of lives ({detail}): delete it to start over")]
     Garbled {
@@ -38,24 +40,24 @@ pub enum LivesError {
     },
 }
 
-/// The file that counts the lives of peer `id` in `dir`.
-pub fn lives_file(dir: &Path, id: PeerId) -> PathBuf {
+/// The file that keeps the last incarnation of peer `id` in `dir`.
+pub fn incarnation_file(dir: &Path, id: PeerId) -> PathBuf {
     dir.join(format!("peer-{}.lives", id.0))
 }
 
-/// Begins a new life of peer `id`: returns its incarnation, one past the
-/// last one recorded in `dir/peer-N.lives` (or [`Incarnation::FIRST`] if
-/// there is none), after recording it durably. The count is written to a
+/// Begins a new incarnation of peer `id`: returns it, one past the last
+/// one recorded in `dir/peer-N.lives` (or [`Incarnation::FIRST`] if there
+/// is none), after recording it durably. The number is written to a
 /// temporary file, flushed to disk, renamed over the old one and the folder
-/// flushed, so that a crash at any point leaves the old count or the new
-/// one, never a torn file, and a life never begins with an incarnation that
-/// a power cut could make the next life repeat.
+/// flushed, so that a crash at any point leaves the old number or the new
+/// one, never a torn file, and no incarnation begins that a power cut
+/// could make the next one repeat.
 ///
 /// # Errors
-/// A [`LivesError`] naming the file.
-pub fn begin_life(dir: &Path, id: PeerId) -> Result<Incarnation, LivesError> {
-    let path = lives_file(dir, id);
-    let io_error = |source| LivesError::Io {
+/// A [`IncarnationError`] naming the file.
+pub fn begin_incarnation(dir: &Path, id: PeerId) -> Result<Incarnation, IncarnationError> {
+    let path = incarnation_file(dir, id);
+    let io_error = |source| IncarnationError::Io {
         path: path.clone(),
         source,
     };
@@ -64,13 +66,13 @@ pub fn begin_life(dir: &Path, id: PeerId) -> Result<Incarnation, LivesError> {
             let last = text
                 .trim()
                 .parse::<u32>()
-                .map_err(|e| LivesError::Garbled {
+                .map_err(|e| IncarnationError::Garbled {
                     path: path.clone(),
                     detail: e.to_string(),
                 })?;
             Incarnation(last)
                 .next()
-                .ok_or_else(|| LivesError::Exhausted { path: path.clone() })?
+                .ok_or_else(|| IncarnationError::Exhausted { path: path.clone() })?
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Incarnation::FIRST,
         Err(e) => return Err(io_error(e)),
@@ -93,34 +95,41 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("bazaar-lives-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("bazaar-incarnations-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
 
     #[test]
-    fn each_life_has_a_larger_incarnation_than_the_last() {
+    fn each_incarnation_is_larger_than_the_last() {
         let dir = scratch("count");
-        let lives: Vec<Incarnation> = (0..3)
-            .map(|_| begin_life(&dir, PeerId(4)).unwrap())
+        let incarnations: Vec<Incarnation> = (0..3)
+            .map(|_| begin_incarnation(&dir, PeerId(4)).unwrap())
             .collect();
-        assert_eq!(lives, [Incarnation(0), Incarnation(1), Incarnation(2)]);
-        assert_eq!(begin_life(&dir, PeerId(5)).unwrap(), Incarnation::FIRST);
         assert_eq!(
-            fs::read_to_string(lives_file(&dir, PeerId(4))).unwrap(),
+            incarnations,
+            [Incarnation(0), Incarnation(1), Incarnation(2)]
+        );
+        assert_eq!(
+            begin_incarnation(&dir, PeerId(5)).unwrap(),
+            Incarnation::FIRST
+        );
+        assert_eq!(
+            fs::read_to_string(incarnation_file(&dir, PeerId(4))).unwrap(),
             "2\n"
         );
         fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A file written before incarnations were counted from zero holds the
-    /// last one used, so the next life still comes after it.
+    /// last one used, so the next incarnation still comes after it.
     #[test]
     fn an_existing_count_is_continued() {
         let dir = scratch("old");
         fs::create_dir_all(&dir).unwrap();
-        fs::write(lives_file(&dir, PeerId(1)), "7\n").unwrap();
-        assert_eq!(begin_life(&dir, PeerId(1)).unwrap(), Incarnation(8));
+        fs::write(incarnation_file(&dir, PeerId(1)), "7\n").unwrap();
+        assert_eq!(begin_incarnation(&dir, PeerId(1)).unwrap(), Incarnation(8));
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -128,19 +137,19 @@ mod tests {
     fn a_garbled_or_exhausted_count_names_the_file() {
         let dir = scratch("bad");
         fs::create_dir_all(&dir).unwrap();
-        fs::write(lives_file(&dir, PeerId(1)), "many\n").unwrap();
-        let err = begin_life(&dir, PeerId(1)).unwrap_err().to_string();
+        fs::write(incarnation_file(&dir, PeerId(1)), "many\n").unwrap();
+        let err = begin_incarnation(&dir, PeerId(1)).unwrap_err().to_string();
         assert!(
             err.starts_with(&format!(
                 "{}: not a count",
-                lives_file(&dir, PeerId(1)).display()
+                incarnation_file(&dir, PeerId(1)).display()
             )),
             "{err}"
         );
-        fs::write(lives_file(&dir, PeerId(1)), format!("{}\n", u32::MAX)).unwrap();
+        fs::write(incarnation_file(&dir, PeerId(1)), format!("{}\n", u32::MAX)).unwrap();
         assert!(matches!(
-            begin_life(&dir, PeerId(1)),
-            Err(LivesError::Exhausted { .. })
+            begin_incarnation(&dir, PeerId(1)),
+            Err(IncarnationError::Exhausted { .. })
         ));
         fs::remove_dir_all(&dir).unwrap();
     }
