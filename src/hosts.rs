@@ -114,7 +114,11 @@ fn sweep_stale() {
         let name = line.split_whitespace().next().unwrap_or_default();
         let Some(pid) = name
             .strip_prefix("bzr")
-            .and_then(|rest| rest.split('-').next())
+            .map(|rest| {
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .unwrap_or("")
+            })
             .and_then(|pid| pid.parse::<u32>().ok())
         else {
             continue;
@@ -135,7 +139,12 @@ impl Hosts {
     pub fn create(bazaar: &Path, name: &str, n: u32, think_ms: u64) -> Result<Self, HostsError> {
         sweep_stale();
         let pid = std::process::id();
-        let prefix = format!("bzr{pid}");
+        // One letter a set of hosts, so that two tests of one process
+        // (one pid) make hosts of their own: interface names stay within
+        // 15 bytes (bzr, 7 digits, the letter, h, 3 digits).
+        static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+        let set = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 26;
+        let prefix = format!("bzr{pid}{}", char::from(b'a' + set));
         let dir = std::env::temp_dir().join(format!("bazaar-hosts-{name}-{pid}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();

@@ -22,6 +22,10 @@ use std::path::Path;
 use bazaar::hosts::{DB_HOST, Hosts, STANDBY_HOST, TimedLine, unavailable};
 use support::processes::{BAZAAR, ledger_units, received_units};
 
+/// The tests here run one at a time: each makes seven or eight hosts and
+/// a market, and times what it sees.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Lines of `peers` in `lines` containing `text`.
 fn count(lines: &[TimedLine], peers: &[u32], text: &str) -> usize {
     lines
@@ -79,6 +83,9 @@ fn tail(seen: &[TimedLine]) -> Vec<String> {
 #[test]
 #[ignore = "needs root, iproute2 and PostgreSQL: network namespaces; cargo test -- --ignored"]
 fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(why) = unavailable() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -169,6 +176,9 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
 #[test]
 #[ignore = "needs root, iproute2 and PostgreSQL: network namespaces; cargo test -- --ignored"]
 fn six_hosts_trade_on_when_the_database_host_is_cut_off_and_its_standby_promoted() {
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(why) = unavailable() {
         assert!(
             std::env::var_os("CI").is_none(),
