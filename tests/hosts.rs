@@ -26,6 +26,25 @@ use support::processes::{BAZAAR, ledger_units, received_units};
 /// a market, and times what it sees.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Six peer hosts and a database host named for the test `name`, made
+/// once no other test here runs (the guard); `None`, after a line saying
+/// why, where they cannot be made (never under `CI`).
+fn six_hosts(name: &str) -> Option<(std::sync::MutexGuard<'static, ()>, Hosts)> {
+    let one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(why) = unavailable() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "hosts test cannot run under CI: {why}"
+        );
+        eprintln!("skipped: {why}");
+        return None;
+    }
+    let hosts = Hosts::create(Path::new(BAZAAR), name, 6, 20).expect("the hosts are made");
+    Some((one, hosts))
+}
+
 /// Lines of `peers` in `lines` containing `text`.
 fn count(lines: &[TimedLine], peers: &[u32], text: &str) -> usize {
     lines
@@ -83,18 +102,9 @@ fn tail(seen: &[TimedLine]) -> Vec<String> {
 #[test]
 #[ignore = "needs root, iproute2 and PostgreSQL: network namespaces; cargo test -- --ignored"]
 fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(why) = unavailable() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "hosts test cannot run under CI: {why}"
-        );
-        eprintln!("skipped: {why}");
+    let Some((_one, mut hosts)) = six_hosts("six") else {
         return;
-    }
-    let mut hosts = Hosts::create(Path::new(BAZAAR), "six", 6, 20).expect("the hosts are made");
+    };
     // The books in one PostgreSQL server on a host of its own, reached
     // over the bridge; each peer keeps only its last incarnation and its
     // summary in a data directory of its own.
@@ -176,18 +186,9 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
 #[test]
 #[ignore = "needs root, iproute2 and PostgreSQL: network namespaces; cargo test -- --ignored"]
 fn six_hosts_trade_on_when_the_database_host_is_cut_off_and_its_standby_promoted() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(why) = unavailable() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "hosts test cannot run under CI: {why}"
-        );
-        eprintln!("skipped: {why}");
+    let Some((_one, mut hosts)) = six_hosts("standby") else {
         return;
-    }
-    let mut hosts = Hosts::create(Path::new(BAZAAR), "standby", 6, 20).expect("the hosts are made");
+    };
     // The books on a primary (host "db") and its synchronous standby (host
     // "db2"), each on a host of its own; the peers name both.
     let db = hosts.ns_named("db");

@@ -31,12 +31,12 @@
 
 mod support;
 
-use std::{process::Command, time::Duration};
+use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use support::{
     auto_failover::Formation,
-    processes::{BAZAAR, Processes, ledger_units, received_units, write_cluster},
+    processes::{Processes, books_at, ledger_units, received_units, write_cluster},
 };
 
 /// Peers in the market; peer 6 is its trader.
@@ -49,17 +49,6 @@ const SALES: usize = 20;
 /// A log line's local timestamp: `2026-11-23 21:50:36.123 peer 3 ...`.
 fn stamp(line: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(line.get(..23)?, "%Y-%m-%d %H:%M:%S%.3f").ok()
-}
-
-/// Runs `bazaar <what> --store <url>`; returns success and its output.
-fn books(what: &str, url: &str) -> (bool, String) {
-    let out = Command::new(BAZAAR)
-        .args([what, "--store", url])
-        .output()
-        .expect("bazaar runs");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
 }
 
 /// Lines logged at or after `since` (by their own timestamps).
@@ -132,9 +121,9 @@ fn six_processes_trade_through_an_automatic_failover_of_postgres() {
     procs.terminate_all();
     // The promoted server alone holds the books now.
     let promoted = formation.url_of(&promotion.node);
-    let (passed, audit) = books("audit", &promoted);
+    let (passed, audit) = books_at("audit", &promoted);
     assert!(passed && audit.contains("audit passed"), "{audit}");
-    let (read, ledger) = books("ledger", &promoted);
+    let (read, ledger) = books_at("ledger", &promoted);
     assert!(read, "{ledger}");
     let recorded = ledger_units(&ledger);
     let received = received_units(&procs.seen());

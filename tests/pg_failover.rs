@@ -16,24 +16,10 @@ mod support;
 #[path = "../crates/node/tests/support/pg.rs"]
 mod pg;
 
-use std::{
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use pg::PgServer;
-use support::processes::{BAZAAR, Processes, ledger_units, received_units, write_cluster};
-
-/// Runs `bazaar what --store url`; returns success and what it wrote.
-fn books(what: &str, url: &str) -> (bool, String) {
-    let out = Command::new(BAZAAR)
-        .args([what, "--store", url])
-        .output()
-        .expect("bazaar runs");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
+use support::processes::{Processes, books_at, ledger_units, received_units, write_cluster};
 
 #[test]
 #[ignore = "needs PostgreSQL's server binaries (initdb, pg_ctl): cargo test -- --ignored"]
@@ -81,7 +67,7 @@ fn a_market_trades_on_through_the_promotion_of_its_standby() {
     }
     procs.terminate_all();
     every_sale_told_is_kept(&procs, &standby.url_of("books"));
-    let (passed, report) = books("audit", &url);
+    let (passed, report) = books_at("audit", &url);
     assert!(passed, "{report}");
     eprintln!("failover: {} traders announced in all", announced(&procs));
 }
@@ -136,7 +122,7 @@ fn a_market_waits_for_its_killed_standby_and_trades_when_it_is_back() {
     }
     procs.terminate_all();
     every_sale_told_is_kept(&procs, &primary.url_of("books"));
-    let (passed, report) = books("audit", &url);
+    let (passed, report) = books_at("audit", &url);
     assert!(passed, "{report}");
     eprintln!(
         "standby killed: {} traders announced before, {} in all",
@@ -156,7 +142,7 @@ fn announced(procs: &Processes) -> usize {
 
 /// Every sale a buyer was told of is in the books at `url`.
 fn every_sale_told_is_kept(procs: &Processes, url: &str) {
-    let (ok, ledger) = books("ledger", url);
+    let (ok, ledger) = books_at("ledger", url);
     assert!(ok, "{ledger}");
     let stored = ledger_units(&ledger);
     let received = received_units(&procs.seen());

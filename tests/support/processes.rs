@@ -285,6 +285,18 @@ pub fn received_units(lines: &[(u32, String)]) -> BTreeMap<(u32, String), u64> {
     units
 }
 
+/// Runs `bazaar <what> --store <url>` (`audit`, `ledger`); returns
+/// success and what it wrote.
+pub fn books_at(what: &str, url: &str) -> (bool, String) {
+    let out = Command::new(BAZAAR)
+        .args([what, "--store", url])
+        .output()
+        .expect("bazaar runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
 /// Path of a file under the data dir (for tests that corrupt it).
 pub fn db_path(dir: &Path) -> PathBuf {
     dir.join("bazaar.db")

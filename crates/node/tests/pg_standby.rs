@@ -150,6 +150,17 @@ fn past_io<T>(mut call: impl FnMut() -> Result<T, StoreError>) -> Result<T, Stor
     }
 }
 
+/// Asserts that a call of epoch `epoch` was fenced by epoch `newest`.
+fn fenced_at(answer: Result<(), StoreError>, epoch: u64, newest: u64) {
+    assert!(
+        matches!(
+            answer,
+            Err(StoreError::Fenced { epoch: e, newest: n }) if e == Epoch(epoch) && n == Epoch(newest)
+        ),
+        "{answer:?}"
+    );
+}
+
 /// Runs `call` on a thread; returns its answer's channel.
 fn in_background<T: Send + 'static>(
     call: impl FnOnce() -> T + Send + 'static,
@@ -313,17 +324,7 @@ fn the_fence_and_a_lease_not_renewed_carry_over_a_promotion() {
     standby.promote();
     // Epoch 1 was fenced on the old primary, and is on the promoted one.
     let batch = deposed.sell();
-    let fenced = past_io(|| old.commit(Epoch(1), &batch));
-    assert!(
-        matches!(
-            fenced,
-            Err(StoreError::Fenced {
-                epoch: Epoch(1),
-                newest: Epoch(2)
-            })
-        ),
-        "{fenced:?}"
-    );
+    fenced_at(past_io(|| old.commit(Epoch(1), &batch)), 1, 2);
     // Epoch 2's holder held its lease on the old primary; on the promoted
     // one no session vouches for it until it renews: the lease is void,
     // and a newer claim takes the books.
@@ -395,17 +396,7 @@ fn in_a_split_brain_only_the_promoted_server_acknowledges_a_sale() {
     let claimed = claiming.recv_timeout(PATIENCE).expect("the claim returns");
     assert!(matches!(claimed, Err(StoreError::Io { .. })), "{claimed:?}");
     let batch = shop_old.sell();
-    let fenced = past_io(|| old.commit(Epoch(1), &batch));
-    assert!(
-        matches!(
-            fenced,
-            Err(StoreError::Fenced {
-                epoch: Epoch(1),
-                newest: Epoch(2)
-            })
-        ),
-        "{fenced:?}"
-    );
+    fenced_at(past_io(|| old.commit(Epoch(1), &batch)), 1, 2);
 
     // The promoted server holds one timeline: the first sale and the
     // second trader's three.
