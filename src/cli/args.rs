@@ -11,10 +11,7 @@ use clap::{
     builder::{PossibleValuesParser, TypedValueParser as _},
 };
 
-use bazaar_node::{
-    Role,
-    net::{RemoteKind, TransportKind},
-};
+use bazaar_node::{Role, net::TransportKind};
 
 /// A peer-to-peer trading post: a bully-elected trader, Lamport clocks, and
 /// books that survive the trader's crash.
@@ -149,8 +146,8 @@ pub struct NodeArgs {
     /// How peers reach each other. tcp runs under mutual TLS whenever
     /// `tls/` beside the cluster file holds the cluster's CA (as `bazaar
     /// init` writes it); quic always does.
-    #[arg(long, default_value_t = RemoteKind::Tcp, value_parser = remote_kind())]
-    pub transport: RemoteKind,
+    #[arg(long, default_value_t = TransportKind::Tcp, value_parser = between_processes())]
+    pub transport: TransportKind,
     /// tcp without TLS even though the cluster has TLS material: anyone who
     /// can reach the port can then claim to be any peer. For loopback labs.
     #[arg(long)]
@@ -215,8 +212,8 @@ pub struct UpArgs {
     #[arg(long, default_value_t = 7100)]
     pub base_port: u16,
     /// How peers reach each other.
-    #[arg(long, default_value_t = RemoteKind::Tcp, value_parser = remote_kind())]
-    pub transport: RemoteKind,
+    #[arg(long, default_value_t = TransportKind::Tcp, value_parser = between_processes())]
+    pub transport: TransportKind,
     /// Where the books live (default: `data/` beside the cluster file).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -421,7 +418,7 @@ fn transport_kind() -> impl clap::builder::TypedValueParser<Value = TransportKin
 }
 
 /// `--transport` for a peer in a process of its own.
-fn remote_kind() -> impl clap::builder::TypedValueParser<Value = RemoteKind> {
-    PossibleValuesParser::new(RemoteKind::ALL.map(RemoteKind::name))
+fn between_processes() -> impl clap::builder::TypedValueParser<Value = TransportKind> {
+    PossibleValuesParser::new(TransportKind::BETWEEN_PROCESSES.map(TransportKind::name))
         .map(|name| name.parse().expect("clap passes only the listed names"))
 }

@@ -6,10 +6,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use bazaar_protocol::PeerId;
 
 use bazaar_node::{
-    ResignPolicy,
-    cluster::Cluster,
-    incarnations::begin_incarnation,
-    net::{RemoteKind, TcpSecurity},
+    ResignPolicy, cluster::Cluster, incarnations::begin_incarnation, net::TransportKind,
 };
 
 use crate::{
@@ -52,8 +49,7 @@ pub(super) fn run(args: &NodeArgs) -> Result<(), Failure> {
     let process = NodeProcess {
         id,
         addresses: cluster.addresses(),
-        transport: args.transport,
-        security: tcp_security(args, &tls_dir, entry.addr)?,
+        transport: transport_of(args, &tls_dir, entry.addr)?,
         tls_dir,
         books,
         metrics: NodeMetrics::new(args.id, config.role.name()),
@@ -88,34 +84,34 @@ fn no_such_peer(args: &NodeArgs, cluster: &Cluster) -> Failure {
     ))
 }
 
-/// Whether tcp runs under TLS: yes whenever the cluster has TLS material,
-/// unless `--insecure-plaintext` says otherwise. Plaintext is said aloud,
-/// and loudly when it listens beyond loopback.
-fn tcp_security(
+/// The transport the peer runs: quic as asked; tcp under TLS whenever
+/// the cluster has TLS material, unless `--insecure-plaintext` says
+/// otherwise. Plaintext is said aloud, and loudly when it listens beyond
+/// loopback.
+fn transport_of(
     args: &NodeArgs,
     tls_dir: &std::path::Path,
     addr: SocketAddr,
-) -> Result<TcpSecurity, Failure> {
+) -> Result<TransportKind, Failure> {
     let material = bazaar_transport::tls::has_material(tls_dir);
-    let security = match (args.transport, args.insecure_plaintext) {
-        (RemoteKind::Quic, true) => {
+    let kind = match (args.transport, args.insecure_plaintext) {
+        (TransportKind::Quic, true) => {
             return Err(Failure::input(
                 "--insecure-plaintext is for --transport tcp: quic always runs under TLS",
             ));
         }
-        (RemoteKind::Quic, false) => return Ok(TcpSecurity::Tls),
-        (RemoteKind::Tcp, true) => TcpSecurity::InsecurePlaintext,
-        (RemoteKind::Tcp, false) if material => TcpSecurity::Tls,
-        (RemoteKind::Tcp, false) => {
+        (TransportKind::Tcp, false) if material => TransportKind::TcpTls,
+        (TransportKind::Tcp, false) => {
             tracing::warn!(
                 "peer {}: no TLS material in {} (bazaar init writes it): tcp in plaintext",
                 args.id,
                 tls_dir.display()
             );
-            TcpSecurity::InsecurePlaintext
+            TransportKind::Tcp
         }
+        (kind, _) => kind,
     };
-    if security == TcpSecurity::InsecurePlaintext && !addr.ip().is_loopback() {
+    if kind == TransportKind::Tcp && !addr.ip().is_loopback() {
         tracing::warn!(
             "peer {}: plaintext tcp listens on {addr}, beyond loopback: anyone who reaches it can \
              claim to be any peer, buy in another's name or depose the trader; run bazaar init \
@@ -123,5 +119,5 @@ fn tcp_security(
             args.id
         );
     }
-    Ok(security)
+    Ok(kind)
 }

@@ -12,7 +12,7 @@ use std::{
 
 use bazaar_node::{
     Incarnation, Peer, PeerConfig,
-    net::{RemoteKind, TcpSecurity, start_peer},
+    net::{TransportKind, start_peer},
     runtime::{Report, Runtime},
     store::Store,
 };
@@ -41,10 +41,8 @@ pub struct NodeProcess {
     pub id: PeerId,
     /// Every peer's address, this one's included.
     pub addresses: BTreeMap<PeerId, SocketAddr>,
-    /// The transport to the other peers.
-    pub transport: RemoteKind,
-    /// Whether tcp runs under TLS.
-    pub security: TcpSecurity,
+    /// The transport to the other peers (tcp, tcp+tls or quic).
+    pub transport: TransportKind,
     /// The cluster's TLS material.
     pub tls_dir: PathBuf,
     /// Where the books are, as the start-up line names them.
@@ -74,15 +72,9 @@ impl NodeProcess {
     pub async fn run(self, config: PeerConfig, store: Arc<dyn Store>) -> Result<(), Failure> {
         let id = self.id;
         let incarnation = config.incarnation;
-        let transport = start_peer(
-            self.transport,
-            id,
-            self.addresses.clone(),
-            &self.tls_dir,
-            self.security,
-        )
-        .await
-        .map_err(|e| Failure::input(format!("peer {id}: {e}")))?;
+        let transport = start_peer(self.transport, id, self.addresses.clone(), &self.tls_dir)
+            .await
+            .map_err(|e| Failure::input(format!("peer {id}: {e}")))?;
         if let Some(addr) = self.metrics_addr {
             serve_metrics(addr, &self.metrics, &transport, id).await?;
         }
@@ -119,14 +111,13 @@ impl NodeProcess {
     /// incarnation, with its books and metrics.
     fn say_up(&self, incarnation: Incarnation) {
         let up = format!(
-            "peer {} up on {} over {}{} (life {incarnation}, books in {}{})",
+            "peer {} up on {} over {} (life {incarnation}, books in {}{})",
             self.id,
             self.addresses[&self.id],
-            self.transport,
-            match (self.transport, self.security) {
-                (RemoteKind::Tcp, TcpSecurity::Tls) => " under TLS",
-                (RemoteKind::Tcp, TcpSecurity::InsecurePlaintext) => " in plaintext",
-                (RemoteKind::Quic, _) => "",
+            match self.transport {
+                TransportKind::TcpTls => "tcp under TLS",
+                TransportKind::Tcp => "tcp in plaintext",
+                kind => kind.name(),
             },
             self.books,
             self.metrics_addr.map_or(String::new(), |a| format!(

@@ -25,6 +25,11 @@ impl TransportKind {
     /// Every kind, in the order the help lists them.
     pub const ALL: [Self; 4] = [Self::Mem, Self::Tcp, Self::Quic, Self::TcpTls];
 
+    /// What `--transport` names for a peer in a process of its own: mem
+    /// joins only the peers of one process, and whether tcp runs under
+    /// TLS follows the cluster's TLS material and `--insecure-plaintext`.
+    pub const BETWEEN_PROCESSES: [Self; 2] = [Self::Tcp, Self::Quic];
+
     /// The flag's spelling.
     pub const fn name(self) -> &'static str {
         match self {
@@ -202,86 +207,28 @@ impl LocalNet {
     }
 }
 
-/// How a peer in a process of its own reaches the others (mem joins only
-/// the peers of one process).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RemoteKind {
-    /// TCP.
-    Tcp,
-    /// QUIC with mutual TLS.
-    Quic,
-}
-
-impl RemoteKind {
-    /// Every kind, in the order the help lists them.
-    pub const ALL: [Self; 2] = [Self::Tcp, Self::Quic];
-
-    /// The flag's spelling.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Tcp => "tcp",
-            Self::Quic => "quic",
-        }
-    }
-}
-
-impl std::fmt::Display for RemoteKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A name that is not a transport between processes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown transport {0:?}: expected tcp or quic (mem joins only the peers of one process)")]
-pub struct UnknownRemote(pub String);
-
-impl std::str::FromStr for RemoteKind {
-    type Err = UnknownRemote;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| UnknownRemote(s.to_owned()))
-    }
-}
-
-/// Whether tcp between processes authenticates its peers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TcpSecurity {
-    /// Mutual TLS with the cluster's CA and this peer's certificate: a
-    /// connection that does not present a certificate of the cluster, or
-    /// whose hello names another peer than its certificate, is refused.
-    Tls,
-    /// Plaintext: anyone who reaches the port can claim any peer id. For
-    /// loopback labs only, and only by explicit choice.
-    InsecurePlaintext,
-}
-
-/// Starts the transport of one peer of a cluster file; tcp under TLS or
-/// not as `tcp` says (quic is always under TLS), with the TLS material
-/// in `tls_dir`.
+/// Starts the transport of one peer of a cluster file, of `kind`: tcp in
+/// plaintext, tcp under mutual TLS, or quic (always under TLS), the TLS
+/// material in `tls_dir`. Mem joins only the peers of one process: a peer
+/// started alone on it reaches no other.
 ///
 /// # Errors
 /// A [`TransportError`] naming what failed: the address, the TLS files.
 pub async fn start_peer(
-    kind: RemoteKind,
+    kind: TransportKind,
     id: PeerId,
     addrs: BTreeMap<PeerId, SocketAddr>,
     tls_dir: &std::path::Path,
-    tcp: TcpSecurity,
 ) -> Result<Arc<dyn Transport>, TransportError> {
     let config = TransportConfig::default();
-    match (kind, tcp) {
-        (RemoteKind::Tcp, TcpSecurity::InsecurePlaintext) => {
-            Ok(arc(TcpTransport::start(id, addrs, config).await?))
-        }
-        (RemoteKind::Tcp, TcpSecurity::Tls) => {
+    match kind {
+        TransportKind::Mem => Ok(arc(Hub::with_config(u64::from(id.0), config).endpoint(id))),
+        TransportKind::Tcp => Ok(arc(TcpTransport::start(id, addrs, config).await?)),
+        TransportKind::TcpTls => {
             let identity = PeerIdentity::load_from_dir(tls_dir, id)?;
             Ok(arc(TcpTransport::start_tls(&identity, addrs, config).await?))
         }
-        (RemoteKind::Quic, _) => {
+        TransportKind::Quic => {
             let identity = PeerIdentity::load_from_dir(tls_dir, id)?;
             Ok(arc(QuicTransport::start(identity, addrs, config).await?))
         }

@@ -8,7 +8,7 @@ use std::{future::Future, path::Path};
 use bazaar_node::{
     Role,
     cluster::Cluster,
-    net::{RemoteKind, TcpSecurity, TransportKind, start_peer},
+    net::{TransportKind, start_peer},
 };
 use bazaar_protocol::PeerId;
 
@@ -87,15 +87,9 @@ pub async fn side(
     stop: impl Future<Output = &'static str>,
 ) -> Result<(), EchoError> {
     let kind = TransportKind::Tcp;
-    let transport = start_peer(
-        RemoteKind::Tcp,
-        id,
-        cluster.addresses(),
-        Path::new(""),
-        TcpSecurity::InsecurePlaintext,
-    )
-    .await
-    .map_err(|source| EchoError::Transport { kind, source })?;
+    let transport = start_peer(kind, id, cluster.addresses(), Path::new(""))
+        .await
+        .map_err(|source| EchoError::Transport { kind, source })?;
     let work = async {
         if id == REFLECTOR {
             println!("{READY}");
