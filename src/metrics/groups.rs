@@ -58,11 +58,11 @@ impl BuyMetrics {
             ),
             response_p50: r.metric(
                 "buy_response_p50_seconds",
-                "Median buy response time over this life",
+                "Median buy response time over this incarnation",
             ),
             response_p99: r.metric(
                 "buy_response_p99_seconds",
-                "99th percentile buy response time over this life",
+                "99th percentile buy response time over this incarnation",
             ),
         }
     }

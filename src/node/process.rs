@@ -111,7 +111,7 @@ impl NodeProcess {
     /// incarnation, with its books and metrics.
     fn say_up(&self, incarnation: Incarnation) {
         let up = format!(
-            "peer {} up on {} over {} (life {incarnation}, books in {}{})",
+            "peer {} up on {} over {} (incarnation {incarnation}, books in {}{})",
             self.id,
             self.addresses[&self.id],
             match self.transport {

@@ -32,9 +32,10 @@ pub struct NodeSummary {
     pub peer: u32,
     /// Its role in the cluster file.
     pub role: String,
-    /// Which incarnation of the peer this was (0 for the first start);
-    /// `life` in the file, as it always was.
-    #[serde(rename = "life")]
+    /// Which incarnation of the peer this was (0 for the first start).
+    /// Summaries written before it had this name call it `life`, and still
+    /// read.
+    #[serde(alias = "life")]
     pub incarnation: u32,
     /// How long this incarnation ran, in milliseconds.
     pub ran_for_ms: u64,
@@ -247,5 +248,32 @@ impl NodeSummary {
     /// Where a node writes its summary by default: beside its books.
     pub fn default_path(data_dir: &Path, peer: u32) -> PathBuf {
         data_dir.join(format!("peer-{peer}.summary.json"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_names_its_incarnation_and_reads_the_earlier_name() {
+        let summary = NodeSummary {
+            peer: 3,
+            incarnation: 2,
+            ..NodeSummary::default()
+        };
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["incarnation"], 2);
+        assert!(json.get("life").is_none(), "{json}");
+
+        let mut earlier = json;
+        let number = earlier
+            .as_object_mut()
+            .unwrap()
+            .remove("incarnation")
+            .unwrap();
+        earlier["life"] = number;
+        let read: NodeSummary = serde_json::from_value(earlier).unwrap();
+        assert_eq!(read, summary);
     }
 }

@@ -67,7 +67,7 @@ pub fn final_report(
         Err(e) => (format!("no books to audit: {e}"), false),
     };
     let report = format!(
-        "\n{}\nelections: {}; traders: {}\n(figures of each peer's last life)\n{audit}",
+        "\n{}\nelections: {}; traders: {}\n(figures of each peer's last incarnation)\n{audit}",
         table::peers(&lines),
         seen.len(),
         seen.join(", ")

@@ -62,7 +62,7 @@
 //! - **A restart.** If the peer dialled while its previous connection to
 //!   us was still open (or that connection was reset), it lost its state:
 //!   it was restarted, and a connection we hold leads to its previous
-//!   life. The link closes it (frames in flight are dropped, as on a loss)
+//!   incarnation. The link closes it (frames in flight are dropped, as on a loss)
 //!   and dials at once. A connection held when the peer did not restart is
 //!   kept.
 //!
@@ -196,7 +196,7 @@ pub enum Input {
     PeerUp {
         /// The peer dialled while its previous connection to us was still
         /// open, or that connection was reset: it was restarted, and a
-        /// connection we hold leads to its previous life.
+        /// connection we hold leads to its previous incarnation.
         restarted: bool,
     },
     /// Every frame of the last [`Action::Write`] on `conn` is on the wire.

@@ -14,13 +14,13 @@
 //! at once if it was waiting or dialling blind. If the peer dialled again
 //! while its previous connection to us was still open (a live peer dials
 //! only when it holds none), or that connection was reset, the peer was
-//! restarted: the link drops the connection it holds to the previous life
+//! restarted: the link drops the connection it holds to the previous incarnation
 //! and dials the new one.
 //!
 //! Restarts: the endpoint's stateless-reset and connection-id keys are
 //! derived from the peer's private key ([`PeerIdentity::quic_endpoint_config`]),
 //! so a peer killed and started again resets, at their first packet, the
-//! connections its peers still hold to its previous life, which then redial
+//! connections its peers still hold to its previous incarnation, which then redial
 //! it; with random keys they would write into the dead connection until
 //! its idle timeout.
 //!
@@ -33,7 +33,7 @@
 mod accept;
 mod conn;
 mod incoming;
-mod lives;
+mod restarts;
 mod wire;
 
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
@@ -62,7 +62,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// tens of milliseconds, not after a second.
 const INITIAL_RTT: Duration = Duration::from_millis(10);
 /// The shortest time between two stateless resets: none. A restarted peer
-/// resets the connections of its previous life as their packets arrive,
+/// resets the connections of its previous incarnation as their packets arrive,
 /// several peers' at once (quinn's default of 20 ms would drop all but one
 /// and leave the others on a dead connection until their next packet); a
 /// reset is always smaller than the packet that asked for it, so it

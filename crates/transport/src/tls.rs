@@ -304,12 +304,12 @@ impl PeerIdentity {
 
     /// The quinn endpoint config: stateless resets and connection ids keyed
     /// by secrets derived from this peer's private key, the same in every
-    /// life of the peer.
+    /// incarnation of the peer.
     ///
     /// A peer that was killed and started again answers a packet of a
-    /// connection of its previous life with a stateless reset, if the
+    /// connection of its previous incarnation with a stateless reset, if the
     /// connection id is one it could have issued; its peers accept the reset
-    /// only if its token is the one the previous life gave them. With
+    /// only if its token is the one the previous incarnation gave them. With
     /// quinn's defaults (random keys per endpoint) neither holds: the peers
     /// would write into the dead connection until its idle timeout. With
     /// keys that survive the restart, the first packet they send ends it.

@@ -129,17 +129,17 @@ fn raw_listener(identity: &PeerIdentity, addr: SocketAddr) -> Endpoint {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quic_a_restarted_peer_resets_the_connections_of_its_previous_life() {
+async fn quic_a_restarted_peer_resets_the_connections_of_its_previous_incarnation() {
     let dir = TempDir::new("restart-reset");
     let ca = ClusterCa::generate().expect("ca");
     ca.write_to_dir(&dir.0).expect("write the ca");
     let two = ca.issue(id(2)).expect("identity");
     two.write_to_dir(&dir.0).expect("write peer 2");
 
-    // Peer 2's first life runs on a runtime of its own, which dies with it.
+    // Peer 2's first incarnation runs on a runtime of its own, which dies with it.
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
-    let first_life = std::thread::spawn(move || {
+    let first_incarnation = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -166,16 +166,16 @@ async fn quic_a_restarted_peer_resets_the_connections_of_its_previous_life() {
     let (_endpoint, connection) =
         raw_connection(&ca.issue(id(1)).expect("identity"), id(2), addr).await;
     let _ = kill_tx.send(());
-    tokio::task::spawn_blocking(move || first_life.join().expect("first life"))
+    tokio::task::spawn_blocking(move || first_incarnation.join().expect("first incarnation"))
         .await
         .expect("joined");
 
-    // The second life: same key, same address, knows nothing of the
+    // The second incarnation: same key, same address, knows nothing of the
     // connection. Peer 1's next packet on it is answered with a stateless
     // reset that peer 1 accepts: the connection is not left to its idle
     // timeout.
-    let second_life = PeerIdentity::load_from_dir(&dir.0, id(2)).expect("load peer 2");
-    let _listener = raw_listener(&second_life, addr);
+    let second_incarnation = PeerIdentity::load_from_dir(&dir.0, id(2)).expect("load peer 2");
+    let _listener = raw_listener(&second_incarnation, addr);
     // (A packet of the handshake's end may have got there first.)
     if let Ok(mut stream) = connection.open_uni().await {
         let _ = stream.write_all(b"anyone there?").await;
@@ -203,12 +203,12 @@ async fn quic_a_restarted_peer_gets_what_is_sent_once_it_was_heard_from() {
     .await
     .expect("bind");
 
-    // Peer 2's first life runs on a runtime of its own, which dies with it.
+    // Peer 2's first incarnation runs on a runtime of its own, which dies with it.
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let (peers_tx, peers_rx) = tokio::sync::oneshot::channel();
     let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
     let first = two();
-    let first_life = std::thread::spawn(move || {
+    let first_incarnation = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -248,16 +248,16 @@ async fn quic_a_restarted_peer_gets_what_is_sent_once_it_was_heard_from() {
         .expect("send");
     assert_eq!(next_frame(&one).await, (id(2), Bytes::from_static(b"b")));
     let _ = kill_tx.send(());
-    tokio::task::spawn_blocking(move || first_life.join().expect("first life"))
+    tokio::task::spawn_blocking(move || first_incarnation.join().expect("first incarnation"))
         .await
         .expect("joined");
 
-    // The second life dials peer 1 while peer 1 still holds a connection to
-    // the first. What peer 1 sends once it heard from the second life must
+    // The second incarnation dials peer 1 while peer 1 still holds a connection to
+    // the first. What peer 1 sends once it heard from the second incarnation must
     // not go into that dead connection.
     let second = QuicTransport::start(two(), peers, patient_config())
         .await
-        .expect("second life");
+        .expect("second incarnation");
     second
         .send(id(1), Bytes::from_static(b"c"))
         .await

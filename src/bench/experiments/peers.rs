@@ -58,7 +58,7 @@ impl Roster {
                 };
                 // Sellers number their offers past a stocked store's lots.
                 let incarnation = if role == Role::Seller {
-                    stock::SELLERS_LIFE
+                    stock::SELLERS_INCARNATION
                 } else {
                     Incarnation::FIRST
                 };

@@ -19,16 +19,17 @@ use bazaar_node::{
 const LOT: Quantity = 1_000_000_000;
 
 /// Offer sequence numbers of the stock: deposits of its sellers' earlier
-/// life, numbered below anything they offer in [`SELLERS_LIFE`]. Numbered
+/// incarnation, numbered below anything they offer in
+/// [`SELLERS_INCARNATION`]. Numbered
 /// above, the sellers' own offers would be taken for copies of recorded
 /// ones and acknowledged as sold out, and each seller would offer anew at
 /// once, for ever: a loop of two frames as fast as the trader answers,
 /// beside every experiment's buys.
 const FIRST_SEQ: u64 = 1;
 
-/// The life the sellers of a stocked market live in: their second, the
-/// stock holding their first's deposits.
-pub const SELLERS_LIFE: Incarnation = Incarnation(1);
+/// The incarnation the sellers of a stocked market run in: their second,
+/// the stock holding their first's deposits.
+pub const SELLERS_INCARNATION: Incarnation = Incarnation(1);
 
 /// A [`Store`] that deposits the stock with the first trader that opens
 /// it. The lots are in the sellers' names, so that each sale sends a sale

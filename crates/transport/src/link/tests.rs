@@ -546,7 +546,7 @@ fn the_peers_dial_leaves_a_connection_we_hold_alone() {
 }
 
 #[test]
-fn a_restarted_peers_old_connection_is_closed_and_its_new_life_dialled() {
+fn a_restarted_peers_old_connection_is_closed_and_its_new_incarnation_dialled() {
     let (mut link, t0) = connected();
     assert_eq!(step(&mut link, t0, Input::Frame(frame(1))), [write(1, 1)]);
     step(&mut link, t0, Input::Frame(frame(2)));

@@ -48,10 +48,10 @@ pub struct Hub {
     config: TransportConfig,
 }
 
-/// One peer's place in the hub, for its current life.
+/// One peer's place in the hub, for its current incarnation.
 struct Slot {
-    /// Bumped at every (re)start, so handles from an earlier life go dead.
-    generation: u64,
+    /// Bumped at every (re)start, so handles from an earlier incarnation go dead.
+    incarnation: u64,
     alive: bool,
     inbox: Arc<Inbox>,
     events: mpsc::Sender<Event>,
@@ -96,18 +96,18 @@ impl Hub {
     }
 
     /// The endpoint of peer `id`, up from now on. Calling it again for the
-    /// same id starts a new life: the previous endpoint goes dead, as after
+    /// same id starts a new incarnation: the previous endpoint goes dead, as after
     /// [`Hub::crash`].
     pub fn endpoint(&self, id: PeerId) -> MemTransport {
         let mut state = self.lock();
-        let generation = state.peers.get(&id).map_or(0, |slot| slot.generation + 1);
+        let incarnation = state.peers.get(&id).map_or(0, |slot| slot.incarnation + 1);
         if let Some(old) = state.peers.get_mut(&id) {
             old.kill();
         }
         let inbox = Arc::new(Inbox::new(self.config.inbox_len));
         let counters = Arc::new(Counters::default());
         let slot = Slot {
-            generation,
+            incarnation,
             alive: true,
             events: inbox.sender(),
             inbox: Arc::clone(&inbox),
@@ -116,7 +116,7 @@ impl Hub {
         };
         state.peers.insert(id, slot);
         state.told.retain(|&(_, peer)| peer != id);
-        MemTransport::new(id, generation, self.clone(), inbox, counters)
+        MemTransport::new(id, incarnation, self.clone(), inbox, counters)
     }
 
     /// Brings a crashed peer back with an empty inbox; same as
@@ -172,11 +172,11 @@ impl Hub {
     }
 
     /// Passes one frame through the faults, from the endpoint `from` in its
-    /// life `generation`.
+    /// incarnation number `incarnation`.
     pub(super) fn send(
         &self,
         from: PeerId,
-        generation: u64,
+        incarnation: u64,
         to: PeerId,
         frame: Bytes,
     ) -> Result<(), TransportError> {
@@ -184,7 +184,7 @@ impl Hub {
         let mut guard = self.lock();
         let state = &mut *guard;
         let sender = match state.peers.get(&from) {
-            Some(slot) if slot.alive && slot.generation == generation => slot,
+            Some(slot) if slot.alive && slot.incarnation == incarnation => slot,
             _ => return Err(TransportError::Shutdown(from)),
         };
         let Some(dest) = state.peers.get(&to) else {
@@ -244,13 +244,13 @@ impl Hub {
         Ok(())
     }
 
-    /// Ends the life `generation` of peer `id` (its endpoint shut down).
-    pub(super) fn leave(&self, id: PeerId, generation: u64) {
+    /// Ends the incarnation `incarnation` of peer `id` (its endpoint shut down).
+    pub(super) fn leave(&self, id: PeerId, incarnation: u64) {
         let mut state = self.lock();
         if let Some(slot) = state
             .peers
             .get_mut(&id)
-            .filter(|slot| slot.generation == generation)
+            .filter(|slot| slot.incarnation == incarnation)
         {
             slot.kill();
         }

@@ -12,7 +12,7 @@ use crate::{Event, Stats, Transport, TransportError, inbox::Inbox, stats::Counte
 /// A peer's endpoint on a [`Hub`]; made by [`Hub::endpoint`].
 pub struct MemTransport {
     id: PeerId,
-    generation: u64,
+    incarnation: u64,
     hub: Hub,
     inbox: Arc<Inbox>,
     counters: Arc<Counters>,
@@ -21,14 +21,14 @@ pub struct MemTransport {
 impl MemTransport {
     pub(super) fn new(
         id: PeerId,
-        generation: u64,
+        incarnation: u64,
         hub: Hub,
         inbox: Arc<Inbox>,
         counters: Arc<Counters>,
     ) -> Self {
         Self {
             id,
-            generation,
+            incarnation,
             hub,
             inbox,
             counters,
@@ -45,7 +45,7 @@ impl std::fmt::Debug for MemTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemTransport")
             .field("id", &self.id)
-            .field("generation", &self.generation)
+            .field("incarnation", &self.incarnation)
             .finish()
     }
 }
@@ -57,7 +57,7 @@ impl Transport for MemTransport {
     }
 
     async fn send(&self, to: PeerId, frame: Bytes) -> Result<(), TransportError> {
-        self.hub.send(self.id, self.generation, to, frame)
+        self.hub.send(self.id, self.incarnation, to, frame)
     }
 
     async fn recv(&self) -> Option<Event> {
@@ -69,7 +69,7 @@ impl Transport for MemTransport {
     }
 
     async fn shutdown(&self) {
-        self.hub.leave(self.id, self.generation);
+        self.hub.leave(self.id, self.incarnation);
     }
 
     fn stats(&self) -> Stats {

@@ -1,7 +1,7 @@
 //! The accept side of quic: each connection a peer dialled, its hello
 //! checked against its certificate and acknowledged, then the peer's
 //! frames to the inbox. A hello tells the peer's link that the peer is up
-//! (perhaps restarted, see [`Lives`]).
+//! (perhaps restarted, see [`Restarts`]).
 
 use std::sync::Arc;
 
@@ -14,14 +14,14 @@ use tracing::{debug, warn};
 use super::{
     REFUSED,
     incoming::{Ended, Incoming},
-    lives::Lives,
+    restarts::Restarts,
     wire::{ACK, QuicWire},
 };
 use crate::{driver::Links, stats::Counters, tls};
 
 /// What the accept side works with.
 struct Accepting {
-    lives: Lives,
+    restarts: Restarts,
     /// Told when a peer dialled us: it is up, perhaps restarted.
     links: Arc<Links<QuicWire>>,
 }
@@ -30,7 +30,7 @@ struct Accepting {
 /// which drops every connection task with it).
 pub(super) async fn accept_loop(endpoint: Endpoint, links: Arc<Links<QuicWire>>) {
     let accepting = Arc::new(Accepting {
-        lives: Lives::default(),
+        restarts: Restarts::default(),
         links,
     });
     let mut connections = JoinSet::new();
@@ -66,7 +66,7 @@ async fn serve(incoming: QuinnIncoming, accepting: Arc<Accepting>) {
         connection.close(VarInt::from_u32(REFUSED), reason.as_bytes());
     }
     if let Some(from) = from
-        && accepting.lives.ended(from, &connection)
+        && accepting.restarts.ended(from, &connection)
     {
         debug!(peer = %shared.local, %from, "peer restarted: it reset its connection to us");
         accepting.links.peer_up(from, true);
@@ -106,7 +106,7 @@ async fn serve_streams(
         }
         *from = Some(peer);
         if peer != shared.local {
-            let restarted = accepting.lives.dialled(peer, connection);
+            let restarted = accepting.restarts.dialled(peer, connection);
             if restarted {
                 debug!(peer = %shared.local, from = %peer, "peer restarted: it dialled again while its connection to us was open");
             }

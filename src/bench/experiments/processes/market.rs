@@ -32,7 +32,7 @@ pub const BUYERS: std::ops::RangeInclusive<u32> = 1..=3;
 pub const FIRST_TRADER: u32 = ROLES.len() as u32;
 
 /// How a market's processes start: the `bazaar` at `program` with the
-/// cluster file `cluster`, keeping their lives and summaries in
+/// cluster file `cluster`, keeping their incarnation counts and summaries in
 /// `data_dir`, the books there too unless `postgres` names a database;
 /// logging only the lab's lines if `quiet`.
 #[derive(Clone, Copy)]
@@ -115,8 +115,8 @@ impl Market {
         Ok(())
     }
 
-    /// Stops every peer and merges the response times of the buyers' whole
-    /// lives, as their summaries give them.
+    /// Stops every peer and merges the response times of the buyers' every
+    /// incarnation, as their summaries give them.
     ///
     /// # Errors
     /// [`ProcessesError::Wait`] if a buyer wrote no summary.

@@ -31,8 +31,8 @@ pub struct ProcessesResult {
     pub think_us: u64,
     /// The two-process echo's round trips.
     pub echo: Summary,
-    /// The buyers' response times, all three together, over their whole
-    /// lives in a market with no kill (books in SQLite).
+    /// The buyers' response times, all three together, over every
+    /// incarnation, in a market with no kill (books in SQLite).
     pub buy: Summary,
     /// The failover runs: SQLite, then PostgreSQL if measured.
     pub failovers: Vec<FailoverRun>,

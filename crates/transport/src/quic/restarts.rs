@@ -1,5 +1,5 @@
-//! The lives of the peers that dial us: a peer that dials again while its
-//! previous connection to us is open was restarted.
+//! Restarts of the peers that dial us: a peer that dials again while its
+//! previous connection to us is open was restarted (a new incarnation).
 
 use std::{
     collections::BTreeMap,
@@ -13,17 +13,17 @@ use quinn::{Connection, ConnectionError};
 /// dials again because it was restarted (it forgot its connections) from
 /// one that dials for the first time or after a loss.
 #[derive(Default)]
-pub(super) struct Lives(Mutex<BTreeMap<PeerId, Life>>);
+pub(super) struct Restarts(Mutex<BTreeMap<PeerId, Latest>>);
 
 /// A peer's latest connection to us.
-struct Life {
+struct Latest {
     connection: Connection,
     /// A restart was already told about this connection's end.
     told: bool,
 }
 
-impl Lives {
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<PeerId, Life>> {
+impl Restarts {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<PeerId, Latest>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -34,21 +34,21 @@ impl Lives {
     /// it. The previous connection is left to end by itself: a restarted
     /// peer resets it at our next packet.
     pub(super) fn dialled(&self, from: PeerId, connection: &Connection) -> bool {
-        let mut lives = self.lock();
-        if lives
+        let mut latest = self.lock();
+        if latest
             .get(&from)
-            .is_some_and(|life| life.connection.stable_id() == connection.stable_id())
+            .is_some_and(|known| known.connection.stable_id() == connection.stable_id())
         {
             return false;
         }
-        let life = Life {
+        let now = Latest {
             connection: connection.clone(),
             told: false,
         };
-        let Some(previous) = lives.insert(from, life) else {
+        let Some(previous) = latest.insert(from, now) else {
             return false;
         };
-        drop(lives);
+        drop(latest);
         if previous.told {
             return false;
         }
@@ -62,14 +62,14 @@ impl Lives {
     /// restarted: it is the peer's latest connection, it was reset, and no
     /// restart was told about it.
     pub(super) fn ended(&self, from: PeerId, connection: &Connection) -> bool {
-        let mut lives = self.lock();
-        match lives.get_mut(&from) {
-            Some(life)
-                if life.connection.stable_id() == connection.stable_id()
-                    && !life.told
+        let mut latest = self.lock();
+        match latest.get_mut(&from) {
+            Some(known)
+                if known.connection.stable_id() == connection.stable_id()
+                    && !known.told
                     && matches!(connection.close_reason(), Some(ConnectionError::Reset)) =>
             {
-                life.told = true;
+                known.told = true;
                 true
             }
             _ => false,
