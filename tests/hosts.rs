@@ -12,9 +12,6 @@
 
 mod support;
 
-#[path = "../crates/node/tests/support/pg.rs"]
-mod pg;
-
 use std::time::{Duration, Instant};
 
 use std::path::Path;
@@ -109,7 +106,8 @@ fn six_hosts_trade_through_a_cut_link_a_killed_trader_and_a_partition() {
     // over the bridge; each peer keeps only its last incarnation and its
     // summary in a data directory of its own.
     let db = hosts.ns_named("db");
-    let Some(server) = pg::PgServer::start_in("hosts", &db, Hosts::address(DB_HOST)) else {
+    let Some(server) = support::pg::PgServer::start_in("hosts", &db, Hosts::address(DB_HOST))
+    else {
         return;
     };
     let url = server.url();
@@ -195,18 +193,19 @@ fn six_hosts_trade_on_when_the_database_host_is_cut_off_and_its_standby_promoted
     let db2 = hosts
         .add_host("db2", STANDBY_HOST)
         .expect("the standby's host");
-    let Some(mut primary) = pg::PgServer::start_in("hosts-primary", &db, Hosts::address(DB_HOST))
+    let Some(mut primary) =
+        support::pg::PgServer::start_in("hosts-primary", &db, Hosts::address(DB_HOST))
     else {
         return;
     };
-    let standby = pg::PgServer::standby_of(
+    let standby = support::pg::PgServer::standby_of(
         &primary,
         "hosts-standby",
         Some((db2, Hosts::address(STANDBY_HOST))),
     );
     primary.require_sync_standby();
     primary.wait_for_standby();
-    let url = pg::PgServer::url_of_all(&[&primary, &standby], "postgres");
+    let url = support::pg::PgServer::url_of_all(&[&primary, &standby], "postgres");
     hosts.node_flags(&["--store", &url]);
     hosts.spawn_all();
     let mut seen = Vec::new();

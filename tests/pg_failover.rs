@@ -13,12 +13,9 @@
 
 mod support;
 
-#[path = "../crates/node/tests/support/pg.rs"]
-mod pg;
-
 use std::time::{Duration, Instant};
 
-use pg::PgServer;
+use support::pg::PgServer;
 use support::processes::{Processes, books_at, ledger_units, received_units, write_cluster};
 
 #[test]

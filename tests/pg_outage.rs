@@ -8,15 +8,12 @@
 
 mod support;
 
-#[path = "../crates/node/tests/support/pg.rs"]
-mod pg;
-
 use std::{
     process::Command,
     time::{Duration, Instant},
 };
 
-use pg::PgServer;
+use support::pg::PgServer;
 use support::processes::{BAZAAR, Processes, ledger_units, received_units, write_cluster};
 
 /// CPU time (user and system) that process `pid` has used so far.

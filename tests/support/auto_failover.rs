@@ -28,14 +28,15 @@ use std::{
     os::unix::process::CommandExt,
     path::PathBuf,
     process::{Child, Command, Stdio},
-    sync::atomic::{AtomicU64, Ordering},
     thread,
     time::{Duration, Instant},
 };
 
 use postgres::{Row, types::ToSql};
 use service::{Service, postmaster, wait_gone};
-use tools::{Tools, installed, must, quiet_port};
+use tools::{Tools, installed};
+
+use super::pg::{must, quiet_port, scratch_dir, skip_unless_ci};
 
 /// A bound on each step of setting the formation up (initdb, a base
 /// backup) on a loaded 2-core machine; never a performance claim.
@@ -106,23 +107,11 @@ impl Formation {
         let tools = match installed() {
             Ok(found) => found,
             Err(why) => {
-                if std::env::var_os("CI").is_some() {
-                    panic!("{name}: {why}; CI must run the pg_auto_failover tests");
-                }
-                eprintln!("{name}: skipped: {why}");
+                skip_unless_ci(name, &why, "pg_auto_failover");
                 return None;
             }
         };
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        // Short: the servers' sockets live in it (about 100 bytes at most).
-        let short: String = name
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(12)
-            .collect();
-        let dir = std::env::temp_dir().join(format!("bzaf-{}-{short}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch_dir("bzaf", name);
         // `run` holds each service's pid file; pg_autoctl falls back to
         // /tmp when XDG_RUNTIME_DIR does not exist.
         std::fs::create_dir_all(dir.join("run")).expect("a temporary folder");

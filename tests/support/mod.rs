@@ -4,6 +4,8 @@
 #![allow(dead_code)] // Each test file uses its own share of these.
 
 pub mod auto_failover;
+#[path = "../../crates/node/tests/support/pg.rs"]
+pub mod pg;
 pub mod processes;
 
 use std::time::Duration;

@@ -1,12 +1,12 @@
 //! What a formation needs from the machine: pg_autoctl, a PostgreSQL with
-//! the monitor's extension, a user to run them as, and loopback ports.
+//! the monitor's extension, and a user to run them as.
 
 use std::{
-    net::TcpListener,
     path::{Path, PathBuf},
-    process::{Command, Output},
-    sync::atomic::{AtomicU64, Ordering},
+    process::Command,
 };
+
+use crate::support::pg::versions;
 
 /// What a formation runs, and as whom.
 pub(super) struct Tools {
@@ -61,56 +61,4 @@ pub(super) fn installed() -> Result<Tools, String> {
         run_as,
         superuser,
     })
-}
-
-/// Installed PostgreSQL versions with a `pg_ctl`, oldest first.
-fn versions() -> Vec<(u32, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") else {
-        return Vec::new();
-    };
-    let mut found: Vec<(u32, PathBuf)> = entries
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            bin.join("pg_ctl").is_file().then_some((version, bin))
-        })
-        .collect();
-    found.sort();
-    found
-}
-
-/// A free loopback port below the kernel's ephemeral range: a server
-/// here binds it seconds after it is chosen (after initdb, or a base
-/// backup), and no outgoing connection is handed such a port meanwhile,
-/// as it may be one from the range that `bind(0)` draws from.
-pub(super) fn quiet_port() -> u16 {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let low: u64 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse().ok())
-        .unwrap_or(32768);
-    let span = 8000.min(low.saturating_sub(1024)).max(1);
-    let start = u64::from(std::process::id()) * 7919;
-    for _ in 0..span {
-        let port = low - 1 - (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
-        let port = u16::try_from(port).expect("a port number");
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port below {low}")
-}
-
-pub(super) fn must(what: &str, command: &mut Command) -> Output {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("{what} cannot run: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }

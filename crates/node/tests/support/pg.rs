@@ -30,13 +30,22 @@ pub struct PgServer {
     netns: Option<String>,
 }
 
-/// Where PostgreSQL's binaries are, if anywhere.
+/// Where PostgreSQL's binaries are, if anywhere: `$BAZAAR_PG_BIN`, or the
+/// newest installed version's.
 fn bin_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("BAZAAR_PG_BIN") {
         return Some(PathBuf::from(dir));
     }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
+    versions().pop().map(|(_, bin)| bin)
+}
+
+/// Installed PostgreSQL versions with a `pg_ctl`, oldest first, each with
+/// its `bin` folder.
+pub fn versions() -> Vec<(u32, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") else {
+        return Vec::new();
+    };
+    let mut found: Vec<(u32, PathBuf)> = entries
         .filter_map(|entry| {
             let entry = entry.ok()?;
             let version = entry.file_name().to_str()?.parse().ok()?;
@@ -44,23 +53,80 @@ fn bin_dir() -> Option<PathBuf> {
             bin.join("pg_ctl").is_file().then_some((version, bin))
         })
         .collect();
-    versions.sort();
-    versions.pop().map(|(_, bin)| bin)
+    found.sort();
+    found
 }
 
-fn is_root() -> bool {
+/// Whether the test runs as root (and must run PostgreSQL as `postgres`).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
-/// A free loopback port (free when asked; the server takes it next).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+/// Says on one line that the test `name` cannot run here because of
+/// `why`, so that the caller returns; under `CI`, where nothing may skip,
+/// panics instead, saying that CI must run the `what` tests.
+pub fn skip_unless_ci(name: &str, why: &str, what: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{name}: {why}; CI must run the {what} tests");
+    }
+    eprintln!("{name}: skipped: {why}");
+}
+
+/// A new, empty temporary folder for the test `name`, named `prefix`, the
+/// process, the name's first 12 letters and a count: short, because
+/// servers put their sockets in it and socket paths are limited to about
+/// 100 bytes.
+pub fn scratch_dir(prefix: &str, name: &str) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let short: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect();
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{short}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    dir
+}
+
+/// A free loopback port below the kernel's ephemeral range: a server
+/// binds it seconds after it is chosen (after initdb, or a base backup),
+/// and no outgoing connection is handed such a port meanwhile, as it may
+/// be one from the range that `bind(0)` draws from.
+pub fn quiet_port() -> u16 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let low: u64 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let span = 8000.min(low.saturating_sub(1024)).max(1);
+    let start = u64::from(std::process::id()) * 7919;
+    for _ in 0..span {
+        let port = low - 1 - (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = u16::try_from(port).expect("a port number");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port below {low}")
+}
+
+/// Runs `command`, which must succeed; `what` names it in the panic.
+pub fn must(what: &str, command: &mut Command) -> Output {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what} cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 impl PgServer {
@@ -90,24 +156,10 @@ impl PgServer {
         let Some(bin) = bin_dir() else {
             let why =
                 "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin, no $BAZAAR_PG_BIN)";
-            if std::env::var_os("CI").is_some() {
-                panic!("{name}: {why}; CI must run the PostgreSQL tests");
-            }
-            eprintln!("{name}: skipped: {why}");
+            skip_unless_ci(name, why, "PostgreSQL");
             return None;
         };
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        // Short: the server's socket lives in it, and socket paths are
-        // limited to about 100 bytes.
-        let short: String = name
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(12)
-            .collect();
-        let dir = std::env::temp_dir().join(format!("bzpg-{}-{short}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a temporary folder");
+        let dir = scratch_dir("bzpg", name);
         let as_postgres = is_root();
         let (host, netns) = match place {
             Some((ns, addr)) => (addr.to_string(), Some(ns)),
@@ -123,7 +175,7 @@ impl PgServer {
             netns,
         };
         if as_postgres {
-            server.must(
+            must(
                 "chown",
                 Command::new("chown")
                     .arg("postgres:postgres")
@@ -141,7 +193,7 @@ impl PgServer {
             .arg("-D")
             .arg(&data)
             .args(["-U", "bazaar", "--auth=trust", "--no-sync"]);
-        server.must("initdb", &mut initdb);
+        must("initdb", &mut initdb);
         if let Some((_, addr)) = &place {
             let o = addr.octets();
             let hba = data.join("pg_hba.conf");
@@ -156,7 +208,7 @@ impl PgServer {
             server.port = if server.netns.is_some() {
                 5432
             } else {
-                free_port()
+                quiet_port()
             };
             let out = server.launch();
             if out.status.success() {
@@ -219,19 +271,6 @@ impl PgServer {
         let mut command = Command::new(&words[0]);
         command.args(&words[1..]);
         command
-    }
-
-    fn must(&self, what: &str, command: &mut Command) -> Output {
-        let out = command
-            .output()
-            .unwrap_or_else(|e| panic!("{what} cannot run: {e}"));
-        assert!(
-            out.status.success(),
-            "{what} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
     }
 
     /// The server's port on 127.0.0.1.
@@ -341,11 +380,11 @@ impl PgServer {
             .arg(&primary.host)
             .arg("-p")
             .arg(primary.port.to_string());
-        standby.must("pg_basebackup", &mut copy);
+        must("pg_basebackup", &mut copy);
         standby.port = if standby.netns.is_some() {
             5432
         } else {
-            free_port()
+            quiet_port()
         };
         let out = standby.launch();
         if !out.status.success() {
@@ -439,7 +478,7 @@ impl PgServer {
             .arg("-D")
             .arg(self.data())
             .args(["-w", "-t", "60", "promote"]);
-        self.must("pg_ctl promote", &mut promote);
+        must("pg_ctl promote", &mut promote);
     }
 
     /// The URL of database `db` on `servers`, in the order given, asking
