@@ -1,9 +1,6 @@
 //! `bazaar init`: a cluster file and the TLS material for quic.
 
-use std::{
-    net::IpAddr,
-    path::{Path, PathBuf},
-};
+use std::path::PathBuf;
 
 use bazaar_protocol::PeerId;
 
@@ -12,14 +9,7 @@ use bazaar_node::{cluster::Cluster, store::PgStore};
 use crate::cli::{Failure, InitArgs};
 
 pub(super) fn run(args: &InitArgs) -> Result<(), Failure> {
-    let path = write(
-        &args.out,
-        args.peers,
-        args.host,
-        args.base_port,
-        args.store.as_deref(),
-        args.force,
-    )?;
+    let path = write(args)?;
     println!(
         "start them all with: bazaar up --cluster {}   (or peer i alone: bazaar node --cluster {} --id i)",
         path.display(),
@@ -32,14 +22,16 @@ pub(super) fn run(args: &InitArgs) -> Result<(), Failure> {
 /// (their metrics on the ports after theirs), with the books in the
 /// PostgreSQL database `store` if given, and `out/tls/`; says what it
 /// wrote and returns the cluster file.
-pub(super) fn write(
-    out: &Path,
-    peers: u32,
-    host: IpAddr,
-    base_port: u16,
-    store: Option<&str>,
-    force: bool,
-) -> Result<PathBuf, Failure> {
+pub(super) fn write(args: &InitArgs) -> Result<PathBuf, Failure> {
+    let InitArgs {
+        peers,
+        ref out,
+        host,
+        base_port,
+        ref store,
+        force,
+    } = *args;
+    let store = store.as_deref();
     let path = out.join("cluster.toml");
     if path.exists() && !force {
         return Err(Failure::input(format!(

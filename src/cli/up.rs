@@ -6,7 +6,7 @@ use bazaar_node::cluster::Cluster;
 
 use crate::{
     books::Books,
-    cli::{Failure, UpArgs},
+    cli::{Failure, InitArgs, UpArgs},
     up::{self, NodeCommand, UpOptions},
     web::{MarketView, Web, WebOptions},
 };
@@ -65,14 +65,14 @@ pub(super) fn run(args: &UpArgs) -> Result<(), Failure> {
 fn cluster_path(args: &UpArgs) -> Result<PathBuf, Failure> {
     match (&args.cluster, args.peers) {
         (Some(path), None) => Ok(path.clone()),
-        (None, Some(n)) => super::init::write(
-            &args.out,
-            n,
-            args.host,
-            args.base_port,
-            args.store.as_deref(),
-            true,
-        ),
+        (None, Some(peers)) => super::init::write(&InitArgs {
+            peers,
+            out: args.out.clone(),
+            host: args.host,
+            base_port: args.base_port,
+            store: args.store.clone(),
+            force: true,
+        }),
         (None, None) => Err(Failure::input(
             "say which cluster: --cluster FILE, or --peers N to write one first",
         )),
