@@ -2,7 +2,7 @@
 //! property tests, the node's demo, the stores' audits and the simulator.
 //!
 //! [`Book::audit`](crate::Book::audit) runs the checks on the trader's
-//! live state and its running [`Totals`](crate::Totals);
+//! live state and its running [`Totals`];
 //! [`check_receipts`] and [`check_seller_credits`] hold the buyers' and
 //! sellers' own accounts against what the market says they are owed. The
 //! checks against the whole ledger of sales are the store's (it keeps the

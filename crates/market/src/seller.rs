@@ -120,7 +120,7 @@ struct OfferedLot {
 
 /// The seller's machine. One lot is on offer at a time; a re-sent deposit
 /// carries the same [`OfferId`] and a re-sent sale notice the same
-/// [`RequestId`], so neither counts twice.
+/// [`RequestId`](bazaar_protocol::RequestId), so neither counts twice.
 #[derive(Debug, Clone)]
 pub struct Seller {
     id: PeerId,

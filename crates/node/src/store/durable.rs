@@ -20,7 +20,9 @@ use super::{
     report,
 };
 
-/// A durable [`Store`]: the books in a database, by a [`Backend`].
+/// A durable [`Store`]: the books in a database, reached through a
+/// backend (the crate's private `Backend` trait: a connection, its
+/// statements, and the proof that a trader lives).
 /// [`SqliteStore`](super::SqliteStore) and [`PgStore`](super::PgStore)
 /// are this store over their backends.
 ///
