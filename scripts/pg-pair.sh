@@ -55,7 +55,9 @@ kill) kill -KILL "$(head -1 "$dir/primary/postmaster.pid")" ;;
 stop)
     for data in "$dir/primary" "$dir/standby"; do
         if [ -f "$data/postmaster.pid" ]; then
-            kill -QUIT "$(head -1 "$data/postmaster.pid")" 2>/dev/null || true
+            pid=$(head -1 "$data/postmaster.pid")
+            kill -QUIT "$pid" 2>/dev/null || true
+            for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         fi
     done
     ;;
