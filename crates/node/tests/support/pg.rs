@@ -10,6 +10,7 @@
 #![allow(dead_code)] // Each test file uses its own share of these.
 
 use std::{
+    io::Write,
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Command, Output},
@@ -68,11 +69,15 @@ pub fn is_root() -> bool {
 /// Says on one line that the test `name` cannot run here because of
 /// `why`, so that the caller returns; under `CI`, where nothing may skip,
 /// panics instead, saying that CI must run the `what` tests.
+///
+/// The line goes straight to standard error: libtest captures what
+/// `eprintln!` prints and shows it only for a failure, so a skip would
+/// read as a bare `ok`.
 pub fn skip_unless_ci(name: &str, why: &str, what: &str) {
     if std::env::var_os("CI").is_some() {
         panic!("{name}: {why}; CI must run the {what} tests");
     }
-    eprintln!("{name}: skipped: {why}");
+    let _ = writeln!(std::io::stderr(), "{name}: skipped: {why}");
 }
 
 /// A new, empty temporary folder for the test `name`, named `prefix`, the
