@@ -6,6 +6,9 @@
 //! `$BAZAAR_PG_BIN` or the newest `/usr/lib/postgresql/*/bin`; as root they
 //! run as the `postgres` user. Without them a test prints one line and is
 //! skipped, unless `CI` is set: then it fails, and never passes silently.
+//!
+//! [`skip_unless_ci`] is also how the tests that need root, Chromium or
+//! valgrind skip: every test binary that needs it includes this file.
 
 #![allow(dead_code)] // Each test file uses its own share of these.
 
